@@ -1,0 +1,302 @@
+//! The `_IOC` request encoding, perf's ioctls, and the premap driver's user ABI: device name, request
+//! numbers and the structures they carry.
+//!
+//! Request numbers are literals (so that cbindgen can emit them for C) and each is asserted, at compile
+//! time, to equal the `_IOC` encoding computed by the const fns below.
+
+use crate::attr::{SAMPLE_IDENTIFIER, SAMPLE_PERIOD, SAMPLE_TID, SAMPLE_TIME};
+use core::mem::size_of;
+
+/// `_IOC_NRBITS`.
+pub const IOC_NRBITS: u32 = 8;
+/// `_IOC_TYPEBITS`.
+pub const IOC_TYPEBITS: u32 = 8;
+/// `_IOC_SIZEBITS` (asm-generic and x86).
+pub const IOC_SIZEBITS: u32 = 14;
+/// `_IOC_NRSHIFT`.
+pub const IOC_NRSHIFT: u32 = 0;
+/// `_IOC_TYPESHIFT`.
+pub const IOC_TYPESHIFT: u32 = IOC_NRSHIFT + IOC_NRBITS;
+/// `_IOC_SIZESHIFT`.
+pub const IOC_SIZESHIFT: u32 = IOC_TYPESHIFT + IOC_TYPEBITS;
+/// `_IOC_DIRSHIFT`.
+pub const IOC_DIRSHIFT: u32 = IOC_SIZESHIFT + IOC_SIZEBITS;
+/// `_IOC_NONE`.
+pub const IOC_NONE: u32 = 0;
+/// `_IOC_WRITE`: user space writes the argument.
+pub const IOC_WRITE: u32 = 1;
+/// `_IOC_READ`: user space reads the argument.
+pub const IOC_READ: u32 = 2;
+
+/// `_IOC(dir, type, nr, size)`. Sizes that do not fit in 14 bits yield 0 (never a valid request), so a
+/// mistake shows up as a failed assertion rather than a silently wrong number.
+pub const fn ioc(dir: u32, ty: u8, nr: u8, size: usize) -> u32 {
+    if size >= 1 << IOC_SIZEBITS {
+        return 0;
+    }
+    (dir << IOC_DIRSHIFT)
+        | ((ty as u32) << IOC_TYPESHIFT)
+        | ((nr as u32) << IOC_NRSHIFT)
+        | ((size as u32) << IOC_SIZESHIFT)
+}
+
+/// `_IO(type, nr)`.
+pub const fn io(ty: u8, nr: u8) -> u32 {
+    ioc(IOC_NONE, ty, nr, 0)
+}
+
+/// `_IOR(type, nr, T)`, with `size` = `sizeof(T)`.
+pub const fn ior(ty: u8, nr: u8, size: usize) -> u32 {
+    ioc(IOC_READ, ty, nr, size)
+}
+
+/// `_IOW(type, nr, T)`.
+pub const fn iow(ty: u8, nr: u8, size: usize) -> u32 {
+    ioc(IOC_WRITE, ty, nr, size)
+}
+
+/// `_IOWR(type, nr, T)`.
+pub const fn iowr(ty: u8, nr: u8, size: usize) -> u32 {
+    ioc(IOC_READ | IOC_WRITE, ty, nr, size)
+}
+
+/// `_IOC_NR(req)`.
+pub const fn ioc_nr(req: u32) -> u8 {
+    (req >> IOC_NRSHIFT) as u8
+}
+
+/// `_IOC_TYPE(req)`.
+pub const fn ioc_type(req: u32) -> u8 {
+    (req >> IOC_TYPESHIFT) as u8
+}
+
+/// `_IOC_SIZE(req)`.
+pub const fn ioc_size(req: u32) -> usize {
+    ((req >> IOC_SIZESHIFT) & ((1 << IOC_SIZEBITS) - 1)) as usize
+}
+
+/// `_IOC_DIR(req)`.
+pub const fn ioc_dir(req: u32) -> u32 {
+    req >> IOC_DIRSHIFT
+}
+
+/// The ioctl type byte of perf events, `'$'`.
+pub const PERF_IOC_MAGIC: u8 = b'$';
+/// `PERF_EVENT_IOC_ENABLE`.
+pub const PERF_EVENT_IOC_ENABLE: u32 = 0x2400;
+/// `PERF_EVENT_IOC_DISABLE`.
+pub const PERF_EVENT_IOC_DISABLE: u32 = 0x2401;
+/// `PERF_EVENT_IOC_REFRESH`.
+pub const PERF_EVENT_IOC_REFRESH: u32 = 0x2402;
+/// `PERF_EVENT_IOC_RESET`.
+pub const PERF_EVENT_IOC_RESET: u32 = 0x2403;
+/// `PERF_EVENT_IOC_PERIOD`: `_IOW('$', 4, __u64)`.
+pub const PERF_EVENT_IOC_PERIOD: u32 = 0x4008_2404;
+/// `PERF_EVENT_IOC_SET_OUTPUT`: `_IO('$', 5)`.
+pub const PERF_EVENT_IOC_SET_OUTPUT: u32 = 0x2405;
+/// `PERF_EVENT_IOC_SET_FILTER`: `_IOW('$', 6, char *)`.
+pub const PERF_EVENT_IOC_SET_FILTER: u32 = 0x4008_2406;
+/// `PERF_EVENT_IOC_ID`: `_IOR('$', 7, __u64 *)`.
+pub const PERF_EVENT_IOC_ID: u32 = 0x8008_2407;
+/// `PERF_EVENT_IOC_SET_BPF`: `_IOW('$', 8, __u32)`.
+pub const PERF_EVENT_IOC_SET_BPF: u32 = 0x4004_2408;
+/// `PERF_EVENT_IOC_PAUSE_OUTPUT`: `_IOW('$', 9, __u32)`. The premap driver accepts it too.
+pub const PERF_EVENT_IOC_PAUSE_OUTPUT: u32 = 0x4004_2409;
+/// `PERF_EVENT_IOC_QUERY_BPF`: `_IOWR('$', 10, struct perf_event_query_bpf *)`.
+pub const PERF_EVENT_IOC_QUERY_BPF: u32 = 0xc008_240a;
+/// `PERF_EVENT_IOC_MODIFY_ATTRIBUTES`: `_IOW('$', 11, struct perf_event_attr *)`.
+pub const PERF_EVENT_IOC_MODIFY_ATTRIBUTES: u32 = 0x4008_240b;
+/// `PERF_IOC_FLAG_GROUP`: apply ENABLE/DISABLE/RESET/REFRESH to the whole group.
+pub const PERF_IOC_FLAG_GROUP: u32 = 1;
+
+const PTR: usize = size_of::<u64>();
+const _: () = assert!(PERF_EVENT_IOC_ENABLE == io(PERF_IOC_MAGIC, 0));
+const _: () = assert!(PERF_EVENT_IOC_DISABLE == io(PERF_IOC_MAGIC, 1));
+const _: () = assert!(PERF_EVENT_IOC_REFRESH == io(PERF_IOC_MAGIC, 2));
+const _: () = assert!(PERF_EVENT_IOC_RESET == io(PERF_IOC_MAGIC, 3));
+const _: () = assert!(PERF_EVENT_IOC_PERIOD == iow(PERF_IOC_MAGIC, 4, size_of::<u64>()));
+const _: () = assert!(PERF_EVENT_IOC_SET_OUTPUT == io(PERF_IOC_MAGIC, 5));
+const _: () = assert!(PERF_EVENT_IOC_SET_FILTER == iow(PERF_IOC_MAGIC, 6, PTR));
+const _: () = assert!(PERF_EVENT_IOC_ID == ior(PERF_IOC_MAGIC, 7, PTR));
+const _: () = assert!(PERF_EVENT_IOC_SET_BPF == iow(PERF_IOC_MAGIC, 8, size_of::<u32>()));
+const _: () = assert!(PERF_EVENT_IOC_PAUSE_OUTPUT == iow(PERF_IOC_MAGIC, 9, size_of::<u32>()));
+const _: () = assert!(PERF_EVENT_IOC_QUERY_BPF == iowr(PERF_IOC_MAGIC, 10, PTR));
+const _: () = assert!(PERF_EVENT_IOC_MODIFY_ATTRIBUTES == iow(PERF_IOC_MAGIC, 11, PTR));
+
+/// The driver's misc device name.
+pub const DEVICE_NAME: &str = "premap";
+/// The driver's device node.
+pub const DEVICE_PATH: &str = "/dev/premap";
+
+/// The premap driver's ioctl type byte. Documentation/userspace-api/ioctl/ioctl-number.rst lists no
+/// user of 0xDA.
+pub const IOC_MAGIC: u8 = 0xDA;
+
+/// Create flag: overwrite mode. The producer ignores `data_tail` and overwrites the oldest data, writing
+/// backward (`write_backward` semantics); the mapping must be `PROT_READ` only.
+pub const CREATE_OVERWRITE: u32 = 1 << 0;
+/// Every create flag this ABI version defines.
+pub const CREATE_ALL_FLAGS: u32 = CREATE_OVERWRITE;
+
+/// The largest number of data (or AUX) pages one buffer may have: 2^20 pages (4 GiB with 4 KiB pages).
+pub const MAX_AREA_PAGES: u32 = 1 << 20;
+
+/// `struct premap_create`: argument of [`IOC_CREATE`]. Configures the buffer of one open file; a file
+/// takes one create, before its first mmap.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "zerocopy",
+    derive(
+        zerocopy::FromBytes,
+        zerocopy::IntoBytes,
+        zerocopy::KnownLayout,
+        zerocopy::Immutable
+    )
+)]
+pub struct CreateParams {
+    /// `sizeof(struct premap_create)` as the caller knows it (for extension); must be at least 32.
+    pub size: u32,
+    /// `CREATE_*` flags; unknown bits are rejected with EINVAL.
+    pub flags: u32,
+    /// Data pages: 0 (control page only) or a power of two up to [`MAX_AREA_PAGES`].
+    pub data_pages: u32,
+    /// AUX pages: 0 or a power of two up to [`MAX_AREA_PAGES`].
+    pub aux_pages: u32,
+    /// Wake pollers when this many bytes are readable; 0 means half the data area.
+    pub wakeup_watermark: u32,
+    /// Must be 0.
+    pub reserved: u32,
+    /// Must be 0.
+    pub reserved2: u64,
+}
+
+/// `struct premap_info`: filled by [`IOC_INFO`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "zerocopy",
+    derive(
+        zerocopy::FromBytes,
+        zerocopy::IntoBytes,
+        zerocopy::KnownLayout,
+        zerocopy::Immutable
+    )
+)]
+pub struct BufferInfo {
+    /// The flags the buffer was created with.
+    pub flags: u32,
+    /// The kernel's page size.
+    pub page_size: u32,
+    /// Data pages.
+    pub data_pages: u32,
+    /// AUX pages.
+    pub aux_pages: u32,
+    /// Length to pass to mmap for the control page and the data area.
+    pub mmap_len: u64,
+    /// mmap offset of the AUX area (0 without one).
+    pub aux_offset: u64,
+}
+
+/// `struct premap_stats`: filled by [`IOC_STATS`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "zerocopy",
+    derive(
+        zerocopy::FromBytes,
+        zerocopy::IntoBytes,
+        zerocopy::KnownLayout,
+        zerocopy::Immutable
+    )
+)]
+pub struct BufferStats {
+    /// Records published.
+    pub records: u64,
+    /// Bytes published.
+    pub bytes: u64,
+    /// Records dropped because the ring was full (consume mode).
+    pub lost: u64,
+    /// PERF_RECORD_LOST records emitted.
+    pub lost_records: u64,
+    /// Times pollers were woken.
+    pub wakeups: u64,
+    /// Live mappings of the buffer.
+    pub mappings: u64,
+}
+
+/// `struct premap_generate`: argument of [`IOC_GENERATE`], which starts the in-kernel producer.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "zerocopy",
+    derive(
+        zerocopy::FromBytes,
+        zerocopy::IntoBytes,
+        zerocopy::KnownLayout,
+        zerocopy::Immutable
+    )
+)]
+pub struct GenerateParams {
+    /// Samples to produce; 0 stops a running generator.
+    pub count: u64,
+    /// Nanoseconds between batches; 0 produces as fast as possible.
+    pub period_ns: u64,
+    /// Samples per batch (at least 1).
+    pub batch: u32,
+    /// Size of each SAMPLE record in bytes: a multiple of 8, at least 40
+    /// (header + IDENTIFIER, TID, TIME, and a sequence number in PERIOD), at most 65528.
+    pub sample_size: u32,
+}
+
+/// `struct premap_page_info`: argument of [`IOC_PAGE_INFO`]: user space fills `pgoff`, the driver returns
+/// the page's `page_type` word (see [`crate::memdesc`]).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "zerocopy",
+    derive(
+        zerocopy::FromBytes,
+        zerocopy::IntoBytes,
+        zerocopy::KnownLayout,
+        zerocopy::Immutable
+    )
+)]
+pub struct PageInfo {
+    /// In: the page's offset in the file, in pages.
+    pub pgoff: u32,
+    /// Out: the `page_type` word of that page.
+    pub page_type: u32,
+}
+
+/// The `sample_type` of the samples the in-kernel generator produces.
+pub const GENERATED_SAMPLE_TYPE: u64 = SAMPLE_IDENTIFIER | SAMPLE_TID | SAMPLE_TIME | SAMPLE_PERIOD;
+
+/// `_IOW(IOC_MAGIC, 1, struct premap_create)`: configure the buffer.
+pub const IOC_CREATE: u32 = 0x4020_DA01;
+/// `_IOR(IOC_MAGIC, 2, struct premap_info)`: read the buffer's geometry.
+pub const IOC_INFO: u32 = 0x8020_DA02;
+/// `_IOR(IOC_MAGIC, 3, struct premap_stats)`: read the producer's counters.
+pub const IOC_STATS: u32 = 0x8030_DA03;
+/// `_IOW(IOC_MAGIC, 4, struct premap_generate)`: start (or stop) the in-kernel sample generator.
+pub const IOC_GENERATE: u32 = 0x4018_DA04;
+/// `_IOWR(IOC_MAGIC, 5, struct premap_page_info)`: read the memdesc of one page.
+pub const IOC_PAGE_INFO: u32 = 0xC008_DA05;
+
+const _: () = assert!(size_of::<CreateParams>() == 32);
+const _: () = assert!(size_of::<BufferInfo>() == 32);
+const _: () = assert!(size_of::<BufferStats>() == 48);
+const _: () = assert!(size_of::<GenerateParams>() == 24);
+const _: () = assert!(size_of::<PageInfo>() == 8);
+const _: () = assert!(IOC_CREATE == iow(IOC_MAGIC, 1, size_of::<CreateParams>()));
+const _: () = assert!(IOC_INFO == ior(IOC_MAGIC, 2, size_of::<BufferInfo>()));
+const _: () = assert!(IOC_STATS == ior(IOC_MAGIC, 3, size_of::<BufferStats>()));
+const _: () = assert!(IOC_GENERATE == iow(IOC_MAGIC, 4, size_of::<GenerateParams>()));
+const _: () = assert!(IOC_PAGE_INFO == iowr(IOC_MAGIC, 5, size_of::<PageInfo>()));
+
+#[cfg(feature = "zerocopy")]
+static_assertions::assert_impl_all!(
+    CreateParams: zerocopy::FromBytes,
+    zerocopy::IntoBytes,
+    zerocopy::Immutable
+);

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# premap's whole test suite: the command the README names and .ci/run calls.
+# It installs what it needs (Debian packages, cargo tools) so that it passes on a fresh machine.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need_pkgs=()
+command -v cc >/dev/null || need_pkgs+=(gcc libc6-dev)
+[ -f /usr/include/linux/perf_event.h ] || need_pkgs+=(linux-libc-dev)
+command -v perf >/dev/null || need_pkgs+=(linux-perf)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+    echo "== installing ${need_pkgs[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== premap-abi without default features (the kernel's view: no external crate)"
+cargo build -p premap-abi --no-default-features
+echo "== cargo test --workspace"
+cargo test --workspace

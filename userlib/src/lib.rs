@@ -1,0 +1,1 @@
+//! premap: read perf-style ring buffers.
