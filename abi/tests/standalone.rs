@@ -9,7 +9,12 @@ fn source_builds_with_plain_rustc_and_no_external_crate() {
     let out = std::env::temp_dir().join(format!("premap-abi-standalone-{}", std::process::id()));
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let result = Command::new(rustc)
-        .args(["--edition=2021", "--crate-type=rlib", "--crate-name=premap_abi", "--emit=metadata"])
+        .args([
+            "--edition=2021",
+            "--crate-type=rlib",
+            "--crate-name=premap_abi",
+            "--emit=metadata",
+        ])
         .args(["-D", "warnings", "-o"])
         .arg(&out)
         .arg(format!("{dir}/src/lib.rs"))

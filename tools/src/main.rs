@@ -1,1 +1,2 @@
+//! `premap`: record, dump and check perf-style rings.
 fn main() {}

@@ -1,1 +1,46 @@
-//! premap: read perf-style ring buffers.
+//! premap: read perf-style ring buffers (the kernel's perf rings and the premap driver's) with zero
+//! copies, the kernel's memory ordering, overwrite mode, and `write()` straight from the mapping.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`event`] | [`EventBuilder`]: typed `perf_event_open` |
+//! | [`ring`] | [`Ring`], [`Batch`] (consume mode), [`NewestBatch`] (overwrite mode), `write_to` |
+//! | [`poll`] | [`Poller`]: epoll over many rings |
+//! | [`synthetic`] | an in-memory ring with a kernel-protocol producer, for tests and benchmarks |
+//! | [`sys`] | every system call and raw pointer the library makes |
+//!
+//! # Reading a ring
+//!
+//! ```
+//! use premap::{Mode, synthetic::{synthetic_ring, sample_record}};
+//!
+//! // A synthetic ring behaves like a perf event's; with a real event use
+//! // `EventBuilder::new(Event::PAGE_FAULTS).open()?.ring(8)?`.
+//! let (mut producer, mut ring) = synthetic_ring(1, Mode::Consume, 0)?;
+//! for seq in 0..10 {
+//!     producer.write(&sample_record(64, seq));
+//! }
+//! let mut batch = ring.batch()?;
+//! let mut seen = 0;
+//! while let Some(record) = batch.next() {
+//!     let record = record?;
+//!     assert_eq!(record.header.size, 64);
+//!     seen += 1;
+//! }
+//! drop(batch); // publishes data_tail
+//! assert_eq!(seen, 10);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod error;
+pub mod event;
+pub mod poll;
+pub mod ring;
+pub mod synthetic;
+pub mod sys;
+
+pub use error::{Error, Result};
+pub use event::{Event, EventBuilder, PerfEvent};
+pub use poll::{Poller, Readiness};
+pub use premap_abi as abi;
+pub use ring::{Batch, Mode, NewestBatch, Record, Ring, RingStats};

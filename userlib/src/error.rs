@@ -1,0 +1,123 @@
+//! The library's error type: what went wrong and, for errors from the kernel, what to do about it.
+
+use premap_abi::ParseError;
+use std::fmt;
+use std::io;
+
+/// Errors from opening events, mapping rings and reading them.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// `perf_event_open` was refused for lack of privilege.
+    PermissionDenied {
+        /// `/proc/sys/kernel/perf_event_paranoid`, when readable.
+        paranoid: Option<i32>,
+        /// The errno (EACCES or EPERM).
+        source: io::Error,
+    },
+    /// This machine has no such event (ENOENT/EOPNOTSUPP/ENODEV), e.g. hardware counters in a VM.
+    EventNotSupported {
+        /// Which event.
+        event: String,
+        /// The errno.
+        source: io::Error,
+    },
+    /// The kernel rejected the attr (EINVAL/E2BIG): a combination this kernel does not support.
+    InvalidConfig {
+        /// What was being opened.
+        what: String,
+        /// The errno.
+        source: io::Error,
+    },
+    /// The process to monitor does not exist (ESRCH).
+    NoSuchProcess {
+        /// The pid.
+        pid: i32,
+    },
+    /// Any other system call failure.
+    Sys {
+        /// The call that failed.
+        call: &'static str,
+        /// The errno.
+        source: io::Error,
+    },
+    /// The ring's shared memory holds something impossible (a corrupt or hostile producer).
+    Corrupt(ParseError),
+    /// A ring was asked for with an invalid size, or used in the wrong mode.
+    BadRingSize(String),
+    /// Writing a ring to a file failed after `written` bytes (which were written and consumed).
+    Write {
+        /// Bytes written and consumed before the failure.
+        written: u64,
+        /// The errno.
+        source: io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn sys(call: &'static str) -> Self {
+        Error::Sys {
+            call,
+            source: io::Error::last_os_error(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::PermissionDenied { paranoid, source } => {
+                write!(f, "perf_event_open refused ({source})")?;
+                match paranoid {
+                    Some(p) => write!(
+                        f,
+                        ": kernel.perf_event_paranoid is {p}; run as root, grant CAP_PERFMON, or lower it \
+                         with `sysctl kernel.perf_event_paranoid=1` (2 allows user-space-only profiling of \
+                         your own processes; add exclude_kernel)"
+                    ),
+                    None => write!(f, ": run as root or grant CAP_PERFMON"),
+                }
+            }
+            Error::EventNotSupported { event, source } => write!(
+                f,
+                "event {event} is not available on this machine ({source}); hardware events are often \
+                 missing in virtual machines: try a software event such as cpu-clock"
+            ),
+            Error::InvalidConfig { what, source } => write!(
+                f,
+                "the kernel rejected the configuration of {what} ({source}); drop options this kernel \
+                 does not support"
+            ),
+            Error::NoSuchProcess { pid } => write!(f, "no process with pid {pid}"),
+            Error::Sys { call, source } => write!(f, "{call} failed: {source}"),
+            Error::Corrupt(e) => write!(f, "corrupt ring: {e}"),
+            Error::BadRingSize(why) => write!(f, "invalid ring use: {why}"),
+            Error::Write { written, source } => {
+                write!(f, "write failed after {written} bytes: {source}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::PermissionDenied { source, .. }
+            | Error::EventNotSupported { source, .. }
+            | Error::InvalidConfig { source, .. }
+            | Error::Sys { source, .. }
+            | Error::Write { source, .. } => Some(source),
+            Error::Corrupt(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ParseError> for Error {
+    fn from(e: ParseError) -> Self {
+        Error::Corrupt(e)
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

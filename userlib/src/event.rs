@@ -1,0 +1,437 @@
+//! Opening perf events: a typed builder over `perf_event_open(2)`.
+
+use crate::error::{Error, Result};
+use crate::ring::{Mode, Ring};
+use crate::sys;
+use premap_abi::attr::*;
+use premap_abi::ioctl;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+/// The events premap knows by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A software event (`PERF_TYPE_SOFTWARE`, `COUNT_SW_*`).
+    Software(u64),
+    /// A hardware event (`PERF_TYPE_HARDWARE`, `COUNT_HW_*`).
+    Hardware(u64),
+    /// Any `type`/`config` pair.
+    Raw {
+        /// `attr.type`.
+        r#type: u32,
+        /// `attr.config`.
+        config: u64,
+    },
+}
+
+impl Event {
+    /// `cpu-clock`.
+    pub const CPU_CLOCK: Self = Self::Software(COUNT_SW_CPU_CLOCK);
+    /// `task-clock`.
+    pub const TASK_CLOCK: Self = Self::Software(COUNT_SW_TASK_CLOCK);
+    /// `page-faults`.
+    pub const PAGE_FAULTS: Self = Self::Software(COUNT_SW_PAGE_FAULTS);
+    /// `context-switches`.
+    pub const CONTEXT_SWITCHES: Self = Self::Software(COUNT_SW_CONTEXT_SWITCHES);
+    /// `cpu-migrations`.
+    pub const CPU_MIGRATIONS: Self = Self::Software(COUNT_SW_CPU_MIGRATIONS);
+    /// `minor-faults`.
+    pub const MINOR_FAULTS: Self = Self::Software(COUNT_SW_PAGE_FAULTS_MIN);
+    /// `major-faults`.
+    pub const MAJOR_FAULTS: Self = Self::Software(COUNT_SW_PAGE_FAULTS_MAJ);
+    /// `dummy`: no samples, only side-band records (COMM, MMAP, ...).
+    pub const DUMMY: Self = Self::Software(COUNT_SW_DUMMY);
+    /// `cycles`.
+    pub const CYCLES: Self = Self::Hardware(COUNT_HW_CPU_CYCLES);
+    /// `instructions`.
+    pub const INSTRUCTIONS: Self = Self::Hardware(COUNT_HW_INSTRUCTIONS);
+
+    const NAMES: [(&'static str, Event); 17] = [
+        ("cpu-clock", Self::CPU_CLOCK),
+        ("task-clock", Self::TASK_CLOCK),
+        ("page-faults", Self::PAGE_FAULTS),
+        ("faults", Self::PAGE_FAULTS),
+        ("context-switches", Self::CONTEXT_SWITCHES),
+        ("cs", Self::CONTEXT_SWITCHES),
+        ("cpu-migrations", Self::CPU_MIGRATIONS),
+        ("migrations", Self::CPU_MIGRATIONS),
+        ("minor-faults", Self::MINOR_FAULTS),
+        ("major-faults", Self::MAJOR_FAULTS),
+        ("dummy", Self::DUMMY),
+        ("cycles", Self::CYCLES),
+        ("cpu-cycles", Self::CYCLES),
+        ("instructions", Self::INSTRUCTIONS),
+        (
+            "cache-references",
+            Self::Hardware(COUNT_HW_CACHE_REFERENCES),
+        ),
+        ("cache-misses", Self::Hardware(COUNT_HW_CACHE_MISSES)),
+        ("branch-misses", Self::Hardware(COUNT_HW_BRANCH_MISSES)),
+    ];
+
+    /// Looks an event up by its perf name (`page-faults`, `cpu-clock`, `cycles`, ...).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, e)| *e)
+    }
+
+    /// The perf name of the event, when it has one.
+    pub fn name(&self) -> Option<&'static str> {
+        Self::NAMES.iter().find(|(_, e)| e == self).map(|(n, _)| *n)
+    }
+
+    fn type_config(self) -> (u32, u64) {
+        match self {
+            Self::Software(c) => (TYPE_SOFTWARE, c),
+            Self::Hardware(c) => (TYPE_HARDWARE, c),
+            Self::Raw { r#type, config } => (r#type, config),
+        }
+    }
+}
+
+/// A builder for one perf event. Defaults: disabled until [`PerfEvent::enable`] (or exec with
+/// `enable_on_exec`), period 1, `sample_type` IP|TID|TIME|PERIOD.
+#[derive(Clone, Debug)]
+pub struct EventBuilder {
+    event: Event,
+    attr: PerfEventAttr,
+    pid: i32,
+    cpu: i32,
+}
+
+impl EventBuilder {
+    /// Starts a builder for `event`, monitoring the calling process on any CPU.
+    pub fn new(event: Event) -> Self {
+        let (r#type, config) = event.type_config();
+        let mut attr = PerfEventAttr {
+            r#type,
+            size: ATTR_SIZE_VER7,
+            config,
+            sample_period: 1,
+            sample_type: SAMPLE_IP | SAMPLE_TID | SAMPLE_TIME | SAMPLE_PERIOD,
+            ..Default::default()
+        };
+        attr.set_flag(ATTR_FLAG_DISABLED, true);
+        Self {
+            event,
+            attr,
+            pid: 0,
+            cpu: -1,
+        }
+    }
+
+    /// Monitors process (or thread) `pid` (0 = the caller, -1 = every process on `cpu`).
+    pub fn pid(mut self, pid: i32) -> Self {
+        self.pid = pid;
+        self
+    }
+
+    /// Monitors on `cpu` only (-1 = any CPU the task runs on).
+    pub fn cpu(mut self, cpu: i32) -> Self {
+        self.cpu = cpu;
+        self
+    }
+
+    /// Samples every `period` events.
+    pub fn sample_period(mut self, period: u64) -> Self {
+        self.attr.sample_period = period;
+        self.attr.set_flag(ATTR_FLAG_FREQ, false);
+        self
+    }
+
+    /// Samples `freq` times a second (the kernel adjusts the period).
+    pub fn sample_freq(mut self, freq: u64) -> Self {
+        self.attr.sample_period = freq;
+        self.attr.set_flag(ATTR_FLAG_FREQ, true);
+        self
+    }
+
+    /// Sets `sample_type` (`SAMPLE_*` bits).
+    pub fn sample_type(mut self, bits: u64) -> Self {
+        self.attr.sample_type = bits;
+        self
+    }
+
+    /// Sets `read_format` (`FORMAT_*` bits).
+    pub fn read_format(mut self, bits: u64) -> Self {
+        self.attr.read_format = bits;
+        self
+    }
+
+    /// Wakes pollers after `n` records.
+    pub fn wakeup_events(mut self, n: u32) -> Self {
+        self.attr.wakeup_events = n;
+        self.attr.set_flag(ATTR_FLAG_WATERMARK, false);
+        self
+    }
+
+    /// Wakes pollers when `bytes` are readable.
+    pub fn wakeup_watermark(mut self, bytes: u32) -> Self {
+        self.attr.wakeup_events = bytes;
+        self.attr.set_flag(ATTR_FLAG_WATERMARK, true);
+        self
+    }
+
+    fn flag(mut self, flag: u64, on: bool) -> Self {
+        self.attr.set_flag(flag, on);
+        self
+    }
+
+    /// `sample_id_all`: non-sample records carry the `sample_id` trailer.
+    pub fn sample_id_all(self, on: bool) -> Self {
+        self.flag(ATTR_FLAG_SAMPLE_ID_ALL, on)
+    }
+
+    /// `comm` (and `comm_exec`): COMM records, flagged when due to exec.
+    pub fn comm(self, on: bool) -> Self {
+        self.flag(ATTR_FLAG_COMM | ATTR_FLAG_COMM_EXEC, on)
+    }
+
+    /// `mmap` and `mmap2`: MMAP2 records for executable mappings.
+    pub fn mmap(self, on: bool) -> Self {
+        self.flag(ATTR_FLAG_MMAP | ATTR_FLAG_MMAP2, on)
+    }
+
+    /// `mmap_data`: MMAP2 records for data mappings too.
+    pub fn mmap_data(self, on: bool) -> Self {
+        self.flag(ATTR_FLAG_MMAP_DATA, on)
+    }
+
+    /// `task`: FORK and EXIT records.
+    pub fn task(self, on: bool) -> Self {
+        self.flag(ATTR_FLAG_TASK, on)
+    }
+
+    /// `inherit`: children created after opening are monitored too.
+    pub fn inherit(self, on: bool) -> Self {
+        self.flag(ATTR_FLAG_INHERIT, on)
+    }
+
+    /// `enable_on_exec`: the event enables itself when the monitored task execs.
+    pub fn enable_on_exec(self, on: bool) -> Self {
+        self.flag(ATTR_FLAG_ENABLE_ON_EXEC, on)
+    }
+
+    /// `disabled`: start disabled (the default).
+    pub fn disabled(self, on: bool) -> Self {
+        self.flag(ATTR_FLAG_DISABLED, on)
+    }
+
+    /// `exclude_kernel`: count only user space (allowed at `perf_event_paranoid` 2).
+    pub fn exclude_kernel(self, on: bool) -> Self {
+        self.flag(ATTR_FLAG_EXCLUDE_KERNEL, on)
+    }
+
+    /// `exclude_hv`.
+    pub fn exclude_hv(self, on: bool) -> Self {
+        self.flag(ATTR_FLAG_EXCLUDE_HV, on)
+    }
+
+    /// `context_switch`: SWITCH records.
+    pub fn context_switch(self, on: bool) -> Self {
+        self.flag(ATTR_FLAG_CONTEXT_SWITCH, on)
+    }
+
+    /// `write_backward`: the kernel writes the ring backward, for overwrite-mode reading.
+    pub fn write_backward(self, on: bool) -> Self {
+        self.flag(ATTR_FLAG_WRITE_BACKWARD, on)
+    }
+
+    /// Changes the attr directly, for anything the builder does not name.
+    pub fn attr_mut(&mut self) -> &mut PerfEventAttr {
+        &mut self.attr
+    }
+
+    /// The attr that [`open`](Self::open) will pass.
+    pub fn attr(&self) -> &PerfEventAttr {
+        &self.attr
+    }
+
+    /// Opens the event.
+    pub fn open(&self) -> Result<PerfEvent> {
+        self.open_in_group(None)
+    }
+
+    /// Opens the event as a member of `leader`'s group.
+    pub fn open_in_group(&self, leader: Option<&PerfEvent>) -> Result<PerfEvent> {
+        let group = leader.map_or(-1, |l| l.fd.as_raw_fd());
+        let fd = sys::perf_event_open(&self.attr, self.pid, self.cpu, group)
+            .map_err(|e| self.explain(e))?;
+        Ok(PerfEvent {
+            fd,
+            attr: self.attr,
+        })
+    }
+
+    fn explain(&self, source: io::Error) -> Error {
+        let what = match self.event.name() {
+            Some(n) => n.to_string(),
+            None => format!("{:?}", self.event),
+        };
+        match source.raw_os_error() {
+            Some(libc::EACCES | libc::EPERM) => Error::PermissionDenied {
+                paranoid: std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok()),
+                source,
+            },
+            Some(libc::ENOENT | libc::EOPNOTSUPP | libc::ENODEV) => Error::EventNotSupported {
+                event: what,
+                source,
+            },
+            Some(libc::ESRCH) => Error::NoSuchProcess { pid: self.pid },
+            Some(libc::EINVAL | libc::E2BIG) => Error::InvalidConfig { what, source },
+            _ => Error::Sys {
+                call: "perf_event_open",
+                source,
+            },
+        }
+    }
+}
+
+/// An open perf event.
+#[derive(Debug)]
+pub struct PerfEvent {
+    fd: OwnedFd,
+    attr: PerfEventAttr,
+}
+
+impl PerfEvent {
+    /// The attr the event was opened with.
+    pub fn attr(&self) -> &PerfEventAttr {
+        &self.attr
+    }
+
+    fn ioctl(&self, req: u32, arg: u64, call: &'static str) -> Result<()> {
+        sys::ioctl_int(self.fd.as_fd(), req, arg as libc::c_ulong)
+            .map(|_| ())
+            .map_err(|source| Error::Sys { call, source })
+    }
+
+    /// `PERF_EVENT_IOC_ENABLE`.
+    pub fn enable(&self) -> Result<()> {
+        self.ioctl(ioctl::PERF_EVENT_IOC_ENABLE, 0, "ioctl(ENABLE)")
+    }
+
+    /// `PERF_EVENT_IOC_DISABLE`.
+    pub fn disable(&self) -> Result<()> {
+        self.ioctl(ioctl::PERF_EVENT_IOC_DISABLE, 0, "ioctl(DISABLE)")
+    }
+
+    /// `PERF_EVENT_IOC_PAUSE_OUTPUT`: pauses (true) or resumes (false) writing to the ring.
+    pub fn pause_output(&self, pause: bool) -> Result<()> {
+        self.ioctl(
+            ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT,
+            pause as u64,
+            "ioctl(PAUSE_OUTPUT)",
+        )
+    }
+
+    /// `PERF_EVENT_IOC_ID`: the event's id (what `SAMPLE_IDENTIFIER`/`SAMPLE_ID` carry).
+    pub fn id(&self) -> Result<u64> {
+        let mut id = 0u64;
+        sys::ioctl_ptr(self.fd.as_fd(), ioctl::PERF_EVENT_IOC_ID, &mut id).map_err(|source| {
+            Error::Sys {
+                call: "ioctl(ID)",
+                source,
+            }
+        })?;
+        Ok(id)
+    }
+
+    /// `PERF_EVENT_IOC_SET_OUTPUT`: sends this event's records to `target`'s ring (same CPU or task).
+    pub fn set_output(&self, target: &PerfEvent) -> Result<()> {
+        self.ioctl(
+            ioctl::PERF_EVENT_IOC_SET_OUTPUT,
+            target.fd.as_raw_fd() as u64,
+            "ioctl(SET_OUTPUT)",
+        )
+    }
+
+    /// Reads the counter value (`read(2)` of the fd, laid out by `read_format`) into `buf`; returns the
+    /// bytes read.
+    pub fn read_counter(&self, buf: &mut [u8]) -> Result<usize> {
+        let mut f = std::fs::File::from(self.fd.try_clone().map_err(|source| Error::Sys {
+            call: "dup",
+            source,
+        })?);
+        io::Read::read(&mut f, buf).map_err(|source| Error::Sys {
+            call: "read",
+            source,
+        })
+    }
+
+    /// Maps a ring of `data_pages` pages (a power of two): consume mode unless the event was opened
+    /// with `write_backward`, in which case overwrite mode.
+    pub fn ring(&self, data_pages: usize) -> Result<Ring> {
+        let mode = if self.attr.has_flag(ATTR_FLAG_WRITE_BACKWARD) {
+            Mode::Overwrite
+        } else {
+            Mode::Consume
+        };
+        Ring::map(self.fd.as_fd(), data_pages, mode)
+    }
+}
+
+impl AsFd for PerfEvent {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// The CPUs that are online now, from `/sys/devices/system/cpu/online` (ranges like `0-3,5`).
+pub fn online_cpus() -> Result<Vec<i32>> {
+    let text =
+        std::fs::read_to_string("/sys/devices/system/cpu/online").map_err(|source| Error::Sys {
+            call: "read /sys/devices/system/cpu/online",
+            source,
+        })?;
+    parse_cpu_list(text.trim()).ok_or_else(|| Error::Sys {
+        call: "parse /sys/devices/system/cpu/online",
+        source: io::Error::from(io::ErrorKind::InvalidData),
+    })
+}
+
+/// Parses a kernel CPU list (`0-3,5,7-8`).
+pub fn parse_cpu_list(s: &str) -> Option<Vec<i32>> {
+    let mut out = Vec::new();
+    for part in s.split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (i32, i32) = (a.parse().ok()?, b.parse().ok()?);
+                if b < a || b - a > 65536 {
+                    return None;
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(part.parse().ok()?),
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists_parse_like_the_kernel_prints_them() {
+        assert_eq!(parse_cpu_list("0-3,5,7-8"), Some(vec![0, 1, 2, 3, 5, 7, 8]));
+        assert_eq!(parse_cpu_list("0"), Some(vec![0]));
+        assert_eq!(parse_cpu_list("3-1"), None);
+        assert_eq!(parse_cpu_list("x"), None);
+    }
+
+    #[test]
+    fn event_names_round_trip() {
+        for name in ["page-faults", "cpu-clock", "task-clock", "cycles", "dummy"] {
+            assert!(
+                Event::from_name(name).and_then(|e| e.name()).is_some(),
+                "{name}"
+            );
+        }
+        assert_eq!(Event::from_name("nonsense"), None);
+    }
+}

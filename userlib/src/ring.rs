@@ -1,0 +1,529 @@
+//! [`Ring`]: a mapped perf-style ring (a perf event's, the premap driver's, or a synthetic one) and the
+//! ways to read it: [`Batch`] (consume mode), [`NewestBatch`] (overwrite mode) and [`Ring::write_to`].
+//!
+//! The reader follows the kernel's protocol (tools/include/linux/ring_buffer.h): Acquire-load
+//! `data_head`, read `[tail, head)`, Release-store `data_tail` once per batch. Rust slices are formed only
+//! over `[tail, head)`, which the producer does not write until the tail is published (consume mode) or
+//! while output is paused (overwrite mode); everything else in the mapping is reached through
+//! [`ControlPtr`]'s atomics.
+
+use crate::error::{Error, Result};
+use crate::sys::{self, Mapping};
+use premap_abi::control::{ControlPage, ControlPtr};
+use premap_abi::header::{EventHeader, EVENT_HEADER_SIZE, RECORD_LOST, RECORD_LOST_SAMPLES};
+use premap_abi::raw::{Cursor, RawData};
+use premap_abi::records::ParsedRecord;
+use premap_abi::ring::{backward_whole_records, RingGeometry, MAX_RECORD_SIZE};
+use premap_abi::sample::SampleFormat;
+use premap_abi::ParseError;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+/// How the producer treats the ring when it is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The reader publishes `data_tail`; the producer drops (and counts) records when full.
+    /// The mapping is `PROT_READ | PROT_WRITE`.
+    Consume,
+    /// The producer overwrites the oldest data, writing backward (`attr.write_backward`); the mapping is
+    /// `PROT_READ` and the reader pauses output while it reads.
+    Overwrite,
+}
+
+/// Counters a ring keeps about what it has read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RingStats {
+    /// Records handed out.
+    pub records: u64,
+    /// Bytes consumed (records handed out, skipped, or written with `write_to`).
+    pub bytes: u64,
+    /// `PERF_RECORD_LOST` records seen.
+    pub lost_records: u64,
+    /// Records the producer dropped, summed over `PERF_RECORD_LOST` records.
+    pub lost: u64,
+    /// Samples lost, summed over `PERF_RECORD_LOST_SAMPLES` records.
+    pub lost_samples: u64,
+    /// Overwrite mode: reads that found more new data than the ring holds (the oldest was overwritten).
+    pub overruns: u64,
+}
+
+/// The mapping, its control page and its validated geometry.
+///
+/// # Invariants
+///
+/// `ctl` points at the start of `map`; `geom` was validated against `map.len()`, so every offset it
+/// yields lies inside the mapping.
+#[derive(Debug)]
+struct View {
+    map: Arc<Mapping>,
+    ctl: ControlPtr,
+    geom: RingGeometry,
+}
+
+/// A mapped ring: one control page and `2^n` data pages.
+///
+/// `tail` is the consumer position last published (consume mode); `prev_head` the head at the previous
+/// overwrite-mode read.
+#[derive(Debug)]
+pub struct Ring {
+    view: View,
+    mode: Mode,
+    fd: Option<OwnedFd>,
+    tail: u64,
+    prev_head: u64,
+    bounce: Vec<u8>,
+    stats: RingStats,
+}
+
+impl Ring {
+    /// Maps `1 + data_pages` pages of `fd` (a perf event or the premap driver's device) in `mode` and
+    /// validates the geometry the control page publishes. `data_pages` must be a power of two.
+    ///
+    /// The ring keeps its own duplicate of `fd` (for `PERF_EVENT_IOC_PAUSE_OUTPUT` and polling).
+    pub fn map(fd: BorrowedFd<'_>, data_pages: usize, mode: Mode) -> Result<Self> {
+        if data_pages == 0 || !data_pages.is_power_of_two() {
+            return Err(Error::BadRingSize(format!(
+                "{data_pages} data pages: must be a power of two (1, 2, 4, ...)"
+            )));
+        }
+        let page = sys::page_size();
+        let len = data_pages
+            .checked_add(1)
+            .and_then(|n| n.checked_mul(page))
+            .ok_or_else(|| Error::BadRingSize(format!("{data_pages} pages overflow")))?;
+        let map = Mapping::map_fd(fd, len, mode == Mode::Consume, 0)?;
+        let own = fd.try_clone_to_owned().map_err(|source| Error::Sys {
+            call: "dup",
+            source,
+        })?;
+        Self::from_mapping(Arc::new(map), mode, Some(own))
+    }
+
+    /// A ring over an existing mapping whose first page is a control page (used by the synthetic ring).
+    pub(crate) fn from_mapping(map: Arc<Mapping>, mode: Mode, fd: Option<OwnedFd>) -> Result<Self> {
+        let page = sys::page_size();
+        if map.len() < page {
+            return Err(Error::BadRingSize("mapping smaller than a page".into()));
+        }
+        let base = NonNull::new(map.as_ptr().cast::<ControlPage>())
+            .ok_or_else(|| Error::BadRingSize("null mapping".into()))?;
+        // SAFETY: the mapping is page-aligned, at least one page (>= 1088 bytes) long, and kept alive by
+        // the `Arc` this ring holds for as long as `ctl` is used.
+        let ctl = unsafe { ControlPtr::new(base) };
+        let geom = RingGeometry::new(
+            ctl.data_offset(),
+            ctl.data_size(),
+            page as u64,
+            Some(map.len() as u64),
+        )?;
+        let tail = ctl.load_data_tail();
+        let prev_head = ctl.load_data_head();
+        // INVARIANT: geometry validated against the mapping length just above.
+        Ok(Self {
+            view: View { map, ctl, geom },
+            mode,
+            fd,
+            tail,
+            prev_head: if mode == Mode::Overwrite {
+                prev_head
+            } else {
+                0
+            },
+            bounce: Vec::new(),
+            stats: RingStats::default(),
+        })
+    }
+
+    /// The validated geometry.
+    pub fn geometry(&self) -> RingGeometry {
+        self.view.geom
+    }
+
+    /// The mode the ring was mapped in.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// What the ring has read so far.
+    pub fn stats(&self) -> RingStats {
+        self.stats
+    }
+
+    /// The control page, for reading its other fields.
+    pub fn control(&self) -> ControlPtr {
+        self.view.ctl
+    }
+
+    /// The descriptor the ring was mapped from, if any (for polling).
+    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
+        self.fd.as_ref().map(|f| f.as_fd())
+    }
+
+    /// Bytes readable now (`data_head - tail`), checked.
+    pub fn readable(&self) -> Result<u64> {
+        Ok(self
+            .view
+            .geom
+            .readable(self.view.ctl.load_data_head(), self.tail)?)
+    }
+
+    /// Starts a consume-mode batch: loads `data_head` once (Acquire) and hands out the records up to it.
+    /// The tail is published (Release) when the batch is dropped, so records cannot outlive it.
+    pub fn batch(&mut self) -> Result<Batch<'_>> {
+        if self.mode != Mode::Consume {
+            return Err(Error::BadRingSize(
+                "batch() reads a consume-mode ring; use newest() in overwrite mode".into(),
+            ));
+        }
+        let head = self.view.ctl.load_data_head();
+        self.view.geom.readable(head, self.tail)?;
+        let pos = self.tail;
+        Ok(Batch {
+            ring: self,
+            head,
+            pos,
+        })
+    }
+
+    fn publish_tail(&mut self, pos: u64) {
+        if pos != self.tail {
+            self.stats.bytes += pos.wrapping_sub(self.tail);
+            self.tail = pos;
+            self.view.ctl.store_data_tail(pos);
+        }
+    }
+
+    /// Drops everything currently readable without reading it (for example after a corrupt record).
+    pub fn discard(&mut self) -> Result<u64> {
+        let head = self.view.ctl.load_data_head();
+        let n = self.view.geom.readable(head, self.tail)?;
+        self.publish_tail(head);
+        Ok(n)
+    }
+
+    /// Writes `[tail, head)` straight from the mapping to `out` with `writev` (at most two iovecs, no
+    /// copy in user space), retrying short writes and EINTR, then publishes the tail. Returns the bytes
+    /// written. On a write error the tail is published up to what was written, so nothing is written
+    /// twice, and the error reports that count.
+    pub fn write_to(&mut self, out: BorrowedFd<'_>) -> Result<u64> {
+        if self.mode != Mode::Consume {
+            return Err(Error::BadRingSize(
+                "write_to() needs a consume-mode ring".into(),
+            ));
+        }
+        let head = self.view.ctl.load_data_head();
+        let total = self.view.geom.readable(head, self.tail)?;
+        let mut done = 0u64;
+        while done < total {
+            let (a, b) = {
+                let w = self
+                    .view
+                    .window(self.tail.wrapping_add(done), total - done)?;
+                let (a, b) = w.parts();
+                ((a.as_ptr(), a.len()), (b.as_ptr(), b.len()))
+            };
+            // SAFETY: both ranges were just formed over the stable window of the live mapping.
+            let r = unsafe { sys::writev_raw(out, [a, b]) };
+            match r {
+                Ok(0) => {
+                    let written = done;
+                    self.publish_tail(self.tail.wrapping_add(done));
+                    return Err(Error::Write {
+                        written,
+                        source: std::io::Error::from(std::io::ErrorKind::WriteZero),
+                    });
+                }
+                Ok(n) => done += n as u64,
+                Err(source) => {
+                    let written = done;
+                    self.publish_tail(self.tail.wrapping_add(done));
+                    return Err(Error::Write { written, source });
+                }
+            }
+        }
+        self.publish_tail(head);
+        Ok(total)
+    }
+
+    /// Overwrite mode: pauses the producer (`PERF_EVENT_IOC_PAUSE_OUTPUT`), and hands out the records
+    /// written since the previous call, newest first, as perf's `perf_mmap__read_init` does for a
+    /// `write_backward` ring. When more was written than the ring holds, only the whole records within
+    /// one ring's worth from `data_head` are returned and [`RingStats::overruns`] counts it. Output
+    /// resumes when the batch is dropped.
+    pub fn newest(&mut self) -> Result<NewestBatch<'_>> {
+        if self.mode != Mode::Overwrite {
+            return Err(Error::BadRingSize(
+                "newest() reads an overwrite-mode ring".into(),
+            ));
+        }
+        if let Some(fd) = &self.fd {
+            sys::ioctl_int(
+                fd.as_fd(),
+                premap_abi::ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT,
+                1,
+            )
+            .map_err(|source| Error::Sys {
+                call: "ioctl(PAUSE_OUTPUT)",
+                source,
+            })?;
+        }
+        let head = self.view.ctl.load_data_head();
+        let size = self.view.geom.data_size();
+        let mut len = self.prev_head.wrapping_sub(head);
+        if len > size {
+            self.stats.overruns += 1;
+            len = backward_whole_records(self.view.window(head, size)?);
+        }
+        Ok(NewestBatch {
+            ring: self,
+            head,
+            pos: head,
+            end: head.wrapping_add(len),
+        })
+    }
+}
+
+impl View {
+    /// The bytes of `[from, from + len)` in the data area as at most two slices.
+    ///
+    /// Callers pass only ranges inside the current stable window.
+    fn window(&self, from: u64, len: u64) -> Result<RawData<'_>, ParseError> {
+        let (a, b) = self.geom.window(from.wrapping_add(len), from)?;
+        let base = self.map.as_ptr().cast_const();
+        let data_offset = self.geom.data_offset() as usize;
+        let slice = |r: std::ops::Range<usize>| -> &[u8] {
+            // SAFETY: `r` lies within the data area (RingGeometry::window yields offsets below
+            // data_size), which lies within the mapping (type invariant); the mapping lives as long as
+            // `self`. The bytes are in the stable window: the producer does not write them until the
+            // tail moves past them (consume mode) or while output is paused (overwrite mode), so no
+            // concurrent write aliases this shared borrow.
+            unsafe { std::slice::from_raw_parts(base.add(data_offset + r.start), r.len()) }
+        };
+        Ok(RawData::from_parts(slice(a), slice(b)))
+    }
+
+    /// Reads the record at `pos` (bounded by `end`): a slice of the mapping when contiguous, a copy in
+    /// `bounce` when it straddles the end of the data area.
+    fn record_at<'a>(
+        &'a self,
+        bounce: &'a mut Vec<u8>,
+        pos: u64,
+        end: u64,
+    ) -> Result<Record<'a>, ParseError> {
+        let avail = end.wrapping_sub(pos);
+        if avail < EVENT_HEADER_SIZE as u64 {
+            return Err(ParseError::TruncatedHeader { available: avail });
+        }
+        let mut h = [0u8; EVENT_HEADER_SIZE];
+        self.window(pos, EVENT_HEADER_SIZE as u64)?
+            .copy_prefix_to(&mut h)
+            .ok_or(ParseError::TruncatedHeader { available: avail })?;
+        let header = EventHeader::from_bytes(h);
+        let size = header.check_size()? as u64;
+        if size > avail {
+            return Err(ParseError::PastEnd {
+                size,
+                available: avail,
+            });
+        }
+        let bytes = match self.window(pos, size)? {
+            RawData::Single(s) => s,
+            split => {
+                let n = split.len();
+                if bounce.len() < MAX_RECORD_SIZE {
+                    bounce.resize(MAX_RECORD_SIZE, 0);
+                }
+                let dst = bounce
+                    .get_mut(..n)
+                    .ok_or(ParseError::BadGeometry("record too large"))?;
+                split
+                    .copy_prefix_to(dst)
+                    .ok_or(ParseError::BadGeometry("window"))?;
+                &bounce[..n]
+            }
+        };
+        Ok(Record {
+            header,
+            bytes,
+            position: pos,
+        })
+    }
+}
+
+/// One record handed out by a batch: a zero-copy slice of the ring when contiguous, a slice of the
+/// ring's bounce buffer when it straddled the end of the data area.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// The header.
+    pub header: EventHeader,
+    /// The whole record, header included (`header.size` bytes).
+    pub bytes: &'a [u8],
+    /// The record's free-running ring position.
+    pub position: u64,
+}
+
+impl<'a> Record<'a> {
+    /// The body after the header.
+    pub fn body(&self) -> &'a [u8] {
+        self.bytes.get(EVENT_HEADER_SIZE..).unwrap_or(&[])
+    }
+
+    /// Parses the body according to `format`.
+    pub fn parse(&self, format: &SampleFormat) -> Result<ParsedRecord<'a>, ParseError> {
+        premap_abi::records::Record::parse(self.header, RawData::Single(self.body()), format)
+    }
+}
+
+fn count_loss(stats: &mut RingStats, header: &EventHeader, body: &[u8]) {
+    match header.r#type {
+        RECORD_LOST => {
+            stats.lost_records += 1;
+            let mut c = Cursor::new(RawData::Single(body));
+            let _id = c.read_u64("lost.id");
+            stats.lost += c.read_u64("lost.lost").unwrap_or(0);
+        }
+        RECORD_LOST_SAMPLES => {
+            let mut c = Cursor::new(RawData::Single(body));
+            stats.lost_samples += c.read_u64("lost_samples.lost").unwrap_or(0);
+        }
+        _ => {}
+    }
+}
+
+/// A consume-mode batch: the records in `[tail, head)` as `data_head` was when the batch began.
+///
+/// Records borrow the batch, so none can be held past the point where the tail is published (when the
+/// batch is dropped, or at [`Batch::commit`]).
+#[derive(Debug)]
+pub struct Batch<'r> {
+    ring: &'r mut Ring,
+    head: u64,
+    pos: u64,
+}
+
+impl Ring {
+    /// Convenience for simple readers: drains everything readable now, calling `f` for each record, and
+    /// publishes the tail. Returns the number of records, or the first corrupt record's error (the
+    /// records before it are consumed).
+    pub fn drain(&mut self, f: impl FnMut(Record<'_>)) -> Result<u64> {
+        Ok(self.batch()?.for_each(f)?)
+    }
+}
+
+impl Batch<'_> {
+    /// The next record, `None` at `head`, or an error for a corrupt record (after which the batch
+    /// yields nothing more; [`Ring::discard`] skips the rest).
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<Result<Record<'_>, ParseError>> {
+        if self.pos == self.head {
+            return None;
+        }
+        let Ring {
+            view,
+            bounce,
+            stats,
+            ..
+        } = &mut *self.ring;
+        match view.record_at(bounce, self.pos, self.head) {
+            Ok(rec) => {
+                self.pos = self.pos.wrapping_add(u64::from(rec.header.size));
+                stats.records += 1;
+                count_loss(stats, &rec.header, rec.body());
+                Some(Ok(rec))
+            }
+            Err(e) => {
+                self.head = self.pos;
+                Some(Err(e))
+            }
+        }
+    }
+
+    /// Bytes left in this batch.
+    pub fn remaining(&self) -> u64 {
+        self.head.wrapping_sub(self.pos)
+    }
+
+    /// Publishes the tail for every record handed out so far, letting the producer reuse that space
+    /// while the batch goes on.
+    pub fn commit(&mut self) {
+        self.ring.publish_tail(self.pos);
+    }
+
+    /// Ends the batch without consuming anything: the tail stays where it was when the batch began (or
+    /// at the last [`commit`](Self::commit)), and the records will be handed out again.
+    pub fn rollback(mut self) {
+        self.pos = self.ring.tail;
+    }
+
+    /// Visits every remaining record with `f`, stopping at the first corrupt one.
+    pub fn for_each(&mut self, mut f: impl FnMut(Record<'_>)) -> Result<u64, ParseError> {
+        let mut n = 0;
+        while let Some(r) = self.next() {
+            f(r?);
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        self.ring.publish_tail(self.pos);
+    }
+}
+
+/// An overwrite-mode batch: the records written since the previous read, newest first, read while the
+/// producer is paused. Dropping it resumes the producer.
+#[derive(Debug)]
+pub struct NewestBatch<'r> {
+    ring: &'r mut Ring,
+    head: u64,
+    pos: u64,
+    end: u64,
+}
+
+impl NewestBatch<'_> {
+    /// The next (older) record, or `None` at the end of the new data.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<Result<Record<'_>, ParseError>> {
+        if self.pos == self.end {
+            return None;
+        }
+        let Ring {
+            view,
+            bounce,
+            stats,
+            ..
+        } = &mut *self.ring;
+        match view.record_at(bounce, self.pos, self.end) {
+            Ok(rec) => {
+                self.pos = self.pos.wrapping_add(u64::from(rec.header.size));
+                stats.records += 1;
+                count_loss(stats, &rec.header, rec.body());
+                Some(Ok(rec))
+            }
+            Err(e) => {
+                self.end = self.pos;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl Drop for NewestBatch<'_> {
+    fn drop(&mut self) {
+        let ring = &mut *self.ring;
+        ring.stats.bytes += self.end.wrapping_sub(self.head);
+        ring.prev_head = self.head;
+        if let Some(fd) = &ring.fd {
+            // Resuming cannot be reported from Drop; a failure leaves the event paused, which the next
+            // newest() (pausing again) and the caller's own ioctl can recover from.
+            let _ = sys::ioctl_int(
+                fd.as_fd(),
+                premap_abi::ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT,
+                0,
+            );
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Every system call premap makes and the raw pointers it creates, in one place. The rest of the
+//! library is plain Rust over what these wrappers return.
+
+use crate::error::{Error, Result};
+use premap_abi::attr::PerfEventAttr;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::ptr::NonNull;
+
+/// The system page size.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
+}
+
+/// `perf_event_open(attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC)`.
+pub fn perf_event_open(
+    attr: &PerfEventAttr,
+    pid: i32,
+    cpu: i32,
+    group_fd: i32,
+) -> io::Result<OwnedFd> {
+    const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
+    let bytes = attr.to_bytes();
+    // SAFETY: the kernel reads `attr.size` bytes (at most 136, all in `bytes`) from the pointer, which
+    // is valid for the duration of the call; the other arguments are plain integers.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            bytes.as_ptr(),
+            pid,
+            cpu,
+            group_fd,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let fd = i32::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    // SAFETY: the kernel just returned this descriptor to us; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `ioctl(fd, req, arg)` for requests whose argument is an integer.
+pub fn ioctl_int(fd: BorrowedFd<'_>, req: u32, arg: libc::c_ulong) -> io::Result<i32> {
+    // SAFETY: the request takes an integer argument (or none), so no memory is passed.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), req as libc::Ioctl, arg) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// `ioctl(fd, req, &mut value)` for requests that read or write a plain-old-data struct.
+///
+/// `T` must be a `#[repr(C)]` integer-only struct of the size that `req` encodes.
+pub fn ioctl_ptr<T: zerocopy::IntoBytes + zerocopy::FromBytes>(
+    fd: BorrowedFd<'_>,
+    req: u32,
+    value: &mut T,
+) -> io::Result<i32> {
+    if premap_abi::ioctl::ioc_size(req) != std::mem::size_of::<T>() {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: `value` is valid for reads and writes of size_of::<T>() bytes, which is exactly what the
+    // request's encoded size tells the kernel to access; any bytes the kernel writes form a valid `T`
+    // (FromBytes).
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), req as libc::Ioctl, value as *mut T) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// A shared memory mapping, unmapped on drop.
+///
+/// # Invariants
+///
+/// `ptr` is the start of a live mapping of `len` bytes created by `mmap` and owned by this value.
+#[derive(Debug)]
+pub struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+    writable: bool,
+}
+
+// SAFETY: the mapping is plain memory owned by this value; moving the owner between threads is fine.
+unsafe impl Send for Mapping {}
+// SAFETY: `&Mapping` only exposes the pointer value and length; every access through the pointer is made
+// by code that states its own synchronisation (atomics on the control page, the ring protocol for data).
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// `mmap(NULL, len, prot, MAP_SHARED, fd, offset)`.
+    pub fn map_fd(fd: BorrowedFd<'_>, len: usize, writable: bool, offset: u64) -> Result<Self> {
+        let prot = libc::PROT_READ | if writable { libc::PROT_WRITE } else { 0 };
+        let offset =
+            libc::off_t::try_from(offset).map_err(|_| Error::BadRingSize("offset".into()))?;
+        // SAFETY: a fresh mapping at an address the kernel chooses cannot alias any Rust object.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                offset,
+            )
+        };
+        Self::from_mmap(p, len, writable)
+    }
+
+    /// An anonymous shared, zero-filled mapping (the synthetic ring's memory).
+    pub fn anonymous(len: usize) -> Result<Self> {
+        // SAFETY: as above; anonymous memory is not backed by any file.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        Self::from_mmap(p, len, true)
+    }
+
+    fn from_mmap(p: *mut libc::c_void, len: usize, writable: bool) -> Result<Self> {
+        if p == libc::MAP_FAILED {
+            return Err(Error::sys("mmap"));
+        }
+        let ptr = NonNull::new(p.cast::<u8>()).ok_or_else(|| Error::sys("mmap"))?;
+        // INVARIANT: mmap succeeded and returned this pointer for `len` bytes.
+        Ok(Self { ptr, len, writable })
+    }
+
+    /// Start of the mapping.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the mapping is empty (never, for a successful mmap).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether the mapping is writable.
+    pub fn writable(&self) -> bool {
+        self.writable
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant we own this live mapping; nothing borrows it past our lifetime
+        // (every view of it borrows `self`).
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+/// `writev(fd, iov)` over up to two byte ranges given as raw pointers into a mapping, retrying on EINTR.
+/// Returns the number of bytes written (possibly short). Empty ranges are skipped.
+///
+/// # Safety
+///
+/// Each `(ptr, len)` must be valid for reads of `len` bytes for the duration of the call.
+pub unsafe fn writev_raw(fd: BorrowedFd<'_>, parts: [(*const u8, usize); 2]) -> io::Result<usize> {
+    let empty = libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    };
+    let mut iov = [empty, empty];
+    let mut n = 0;
+    for (p, l) in parts {
+        if l > 0 {
+            iov[n] = libc::iovec {
+                iov_base: p as *mut libc::c_void,
+                iov_len: l,
+            };
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return Ok(0);
+    }
+    loop {
+        // SAFETY: the caller guarantees every range is readable; the kernel only reads them (a uaccess
+        // copy, not GUP, so it works on PFN-mapped rings too). `n <= 2` entries of `iov` are initialised.
+        let r = unsafe { libc::writev(fd.as_raw_fd(), iov.as_ptr(), n as libc::c_int) };
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! The reader against this machine's real kernel: perf events on forked child workloads.
+//!
+//! These tests need `perf_event_open` (root or a permissive `kernel.perf_event_paranoid`). Where it is
+//! refused they fail with the kernel's reason, unless `PREMAP_ALLOW_NO_PERF=1` is set, in which case
+//! they print SKIPPED and return: a skip is never silent.
+
+use premap::abi::attr::*;
+use premap::abi::header::*;
+use premap::abi::records::Record as Rec;
+use premap::abi::sample::SampleFormat;
+use premap::{Error, Event, EventBuilder, Mode, PerfEvent, Poller};
+use std::os::fd::AsFd;
+use std::time::Duration;
+
+/// A forked child that waits for `go()` and then runs a workload made only of async-signal-safe calls.
+struct Child {
+    pid: i32,
+    go: i32,
+    phase: i32,
+}
+
+/// The child's side of the phase handshake: tells the parent a phase is done and waits for its go.
+struct Phase {
+    done: i32,
+    go: i32,
+}
+
+impl Phase {
+    fn done_then_wait(&self) {
+        let mut b = 0u8;
+        // SAFETY: plain syscalls on valid one-byte buffers.
+        unsafe {
+            libc::write(self.done, b"d".as_ptr().cast(), 1);
+            libc::read(self.go, (&mut b as *mut u8).cast(), 1);
+        }
+    }
+}
+
+impl Child {
+    fn spawn(work: fn()) -> Child {
+        Self::spawn_phased(move |_| work())
+    }
+
+    fn spawn_phased(work: impl FnOnce(&Phase)) -> Child {
+        let mut fds = [0i32; 2];
+        let mut back = [0i32; 2];
+        // SAFETY: each array has room for two descriptors.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: as above.
+        assert_eq!(unsafe { libc::pipe(back.as_mut_ptr()) }, 0);
+        // SAFETY: the child runs only read, mmap, memory writes, fork/exec/wait and _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            let mut b = 0u8;
+            // SAFETY: plain syscalls in the child.
+            unsafe {
+                libc::close(fds[1]);
+                libc::read(fds[0], (&mut b as *mut u8).cast(), 1);
+            }
+            work(&Phase {
+                done: back[1],
+                go: fds[0],
+            });
+            // SAFETY: leaving the child without running the parent's destructors.
+            unsafe { libc::_exit(0) };
+        }
+        // SAFETY: closing our copies of the child's ends.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(back[1]);
+        }
+        Child {
+            pid,
+            go: fds[1],
+            phase: back[0],
+        }
+    }
+
+    /// Waits until the child reports the end of a phase.
+    fn wait_phase(&self) {
+        let mut b = 0u8;
+        // SAFETY: reads one byte into a valid buffer.
+        assert_eq!(
+            unsafe { libc::read(self.phase, (&mut b as *mut u8).cast(), 1) },
+            1
+        );
+    }
+
+    fn go(&self) {
+        // SAFETY: writes one byte from a valid buffer.
+        assert_eq!(unsafe { libc::write(self.go, b"g".as_ptr().cast(), 1) }, 1);
+    }
+
+    fn wait(&self) {
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        unsafe { libc::waitpid(self.pid, &mut status, 0) };
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "child failed: {status}"
+        );
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        // SAFETY: closing our pipe ends; reaping is done by wait().
+        unsafe {
+            libc::close(self.go);
+            libc::close(self.phase);
+        }
+    }
+}
+
+const FRESH_PAGES: usize = 2000;
+
+/// Touches FRESH_PAGES fresh anonymous pages: at least that many page faults.
+fn touch_pages() {
+    // SAFETY: a private anonymous mapping we own; each page is written once.
+    unsafe {
+        let len = FRESH_PAGES * 4096;
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if p == libc::MAP_FAILED {
+            libc::_exit(3);
+        }
+        for i in 0..FRESH_PAGES {
+            (p as *mut u8).add(i * 4096).write_volatile(1);
+        }
+    }
+}
+
+fn open_or_skip(b: &EventBuilder) -> Option<PerfEvent> {
+    match b.open() {
+        Ok(e) => Some(e),
+        Err(e @ Error::PermissionDenied { .. })
+            if std::env::var_os("PREMAP_ALLOW_NO_PERF").is_some() =>
+        {
+            eprintln!("SKIPPED: {e}");
+            None
+        }
+        Err(e) => panic!("perf_event_open: {e}"),
+    }
+}
+
+fn faults_on(pid: i32) -> EventBuilder {
+    EventBuilder::new(Event::PAGE_FAULTS)
+        .pid(pid)
+        .sample_period(1)
+        .sample_type(SAMPLE_IDENTIFIER | SAMPLE_IP | SAMPLE_TID | SAMPLE_TIME | SAMPLE_PERIOD)
+}
+
+#[test]
+fn child_touching_fresh_pages_yields_a_sample_per_fault() {
+    let child = Child::spawn(touch_pages);
+    let Some(ev) = open_or_skip(&faults_on(child.pid)) else {
+        return;
+    };
+    let mut ring = ev.ring(512).unwrap();
+    let format = ev.attr().sample_format();
+    ev.enable().unwrap();
+    child.go();
+    child.wait();
+    let mut samples = 0;
+    ring.drain(|r| {
+        if let Rec::Sample(s) = r.parse(&format).unwrap().record {
+            assert_eq!(
+                (s.pid, s.tid),
+                (Some(child.pid as u32), Some(child.pid as u32))
+            );
+            assert_eq!(s.period, Some(1));
+            samples += 1;
+        }
+    })
+    .unwrap();
+    assert_eq!(ring.stats().lost, 0);
+    assert!(
+        samples >= FRESH_PAGES,
+        "{samples} samples for {FRESH_PAGES} fresh pages"
+    );
+}
+
+fn fork_exec_true() {
+    // SAFETY: fork/exec/wait in the child process, async-signal-safe.
+    unsafe {
+        let pid = libc::fork();
+        if pid == 0 {
+            let path = c"/bin/true";
+            let argv = [path.as_ptr(), std::ptr::null()];
+            libc::execv(path.as_ptr(), argv.as_ptr());
+            libc::_exit(127);
+        }
+        let mut st = 0;
+        libc::waitpid(pid, &mut st, 0);
+    }
+}
+
+#[test]
+fn fork_comm_and_exit_records_appear_for_a_forked_child() {
+    // The kernel refuses to mmap inherited per-task events (all children would share one ring), so, like
+    // perf record, open one inherited event per CPU for the child.
+    let child = Child::spawn(fork_exec_true);
+    let b = EventBuilder::new(Event::DUMMY)
+        .pid(child.pid)
+        .sample_type(SAMPLE_TID | SAMPLE_TIME)
+        .sample_id_all(true)
+        .comm(true)
+        .task(true)
+        .inherit(true)
+        .mmap(true);
+    let mut events = Vec::new();
+    for cpu in premap::event::online_cpus().unwrap() {
+        let Some(ev) = open_or_skip(&b.clone().cpu(cpu)) else {
+            return;
+        };
+        let ring = ev.ring(16).unwrap();
+        events.push((ev, ring));
+    }
+    for (ev, _) in &events {
+        ev.enable().unwrap();
+    }
+    child.go();
+    child.wait();
+    let (mut fork, mut comm, mut exits) = (None, false, Vec::new());
+    for (ev, ring) in &mut events {
+        let format = ev.attr().sample_format();
+        ring.drain(|r| match r.parse(&format).unwrap().record {
+            Rec::Fork(t) => fork = Some(t),
+            Rec::Comm(c) if c.comm.eq_bytes(b"true") => {
+                comm = true;
+                assert_ne!(r.header.misc & RECORD_MISC_COMM_EXEC, 0);
+            }
+            Rec::Exit(t) => exits.push(t.pid),
+            _ => {}
+        })
+        .unwrap();
+    }
+    let fork = fork.expect("FORK record");
+    assert_eq!(fork.ppid, child.pid as u32);
+    assert!(comm, "exec COMM record");
+    assert!(exits.contains(&fork.pid), "grandchild EXIT");
+}
+
+#[test]
+fn one_page_ring_wraps_thousands_of_times_with_every_record_intact() {
+    fn many_faults() {
+        for _ in 0..60 {
+            touch_pages();
+        }
+    }
+    let child = Child::spawn(many_faults);
+    let Some(ev) = open_or_skip(&faults_on(child.pid).wakeup_events(1)) else {
+        return;
+    };
+    let mut ring = ev.ring(1).unwrap();
+    let format = ev.attr().sample_format();
+    let mut poller = Poller::new().unwrap();
+    poller.add(ev.as_fd(), 7).unwrap();
+    ev.enable().unwrap();
+    child.go();
+    let (mut samples, mut done) = (0u64, false);
+    let mut last_time = 0;
+    while !done {
+        let ready = poller.wait(Some(Duration::from_millis(200))).unwrap();
+        done = ready.iter().any(|r| r.hangup);
+        ring.drain(
+            |r| match r.parse(&format).expect("every record parses").record {
+                Rec::Sample(s) => {
+                    assert_eq!(s.pid, Some(child.pid as u32));
+                    let t = s.time.unwrap();
+                    assert!(t >= last_time, "time goes forward");
+                    last_time = t;
+                    samples += 1;
+                }
+                Rec::Lost(_) => {}
+                other => panic!("unexpected record {other:?}"),
+            },
+        )
+        .unwrap();
+    }
+    child.wait();
+    ring.drain(|_| {}).unwrap();
+    let stats = ring.stats();
+    let wraps = stats.bytes / 4096;
+    eprintln!("{samples} samples, {} lost, {wraps} wraps", stats.lost);
+    assert!(wraps >= 1000, "only {wraps} wraps");
+    // A reader that keeps up gets most samples; drops are reported as LOST (except those still pending
+    // in the kernel when the child exits, which it reports only on a later write).
+    assert!(samples >= 30 * FRESH_PAGES as u64, "{samples} samples");
+}
+
+#[test]
+fn a_ring_that_is_not_drained_reports_lost_records_with_a_count() {
+    // Phase 1 overflows the ring; the kernel reports the drops with PERF_RECORD_LOST as soon as there is
+    // room again, which is after we drain, when phase 2 faults once more.
+    let child = Child::spawn_phased(|phase| {
+        touch_pages();
+        phase.done_then_wait();
+        touch_pages();
+    });
+    let Some(ev) = open_or_skip(&faults_on(child.pid)) else {
+        return;
+    };
+    let mut ring = ev.ring(1).unwrap();
+    let format = ev.attr().sample_format();
+    ev.enable().unwrap();
+    child.go();
+    child.wait_phase();
+    let mut samples = 0u64;
+    let mut lost = 0u64;
+    let mut count = |r: premap::Record<'_>| match r.parse(&format).unwrap().record {
+        Rec::Sample(_) => samples += 1,
+        Rec::Lost(l) => lost += l.lost,
+        _ => {}
+    };
+    ring.drain(&mut count).unwrap();
+    child.go();
+    child.wait();
+    ring.drain(&mut count).unwrap();
+    assert!(lost > 0, "a full 1-page ring must report LOST");
+    assert_eq!(ring.stats().lost, lost);
+    // Phase 1's drops are all reported (phase 2's may still be pending in the kernel when it exits).
+    assert!(samples + lost >= FRESH_PAGES as u64, "{samples} + {lost}");
+    assert!(samples < 2 * FRESH_PAGES as u64);
+}
+
+#[test]
+fn overwrite_mode_returns_the_newest_records() {
+    let child = Child::spawn(touch_pages);
+    let Some(ev) = open_or_skip(&faults_on(child.pid).write_backward(true)) else {
+        return;
+    };
+    let mut ring = ev.ring(1).unwrap();
+    assert_eq!(ring.mode(), Mode::Overwrite);
+    let format = ev.attr().sample_format();
+    ev.enable().unwrap();
+    child.go();
+    child.wait();
+    let mut times = Vec::new();
+    {
+        let mut b = ring.newest().unwrap();
+        while let Some(r) = b.next() {
+            if let Rec::Sample(s) = r.unwrap().parse(&format).unwrap().record {
+                times.push(s.time.unwrap());
+            }
+        }
+    }
+    // One page holds 4096 / 48 samples; they come newest first.
+    assert!(times.len() >= 4096 / 48 - 1, "{} samples", times.len());
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    // The newest sample is the child's last fault: later than everything it replaced.
+    assert_eq!(ring.stats().overruns, 1);
+}
+
+#[test]
+fn write_to_output_equals_the_records_read() {
+    let child = Child::spawn(touch_pages);
+    let Some(ev) = open_or_skip(&faults_on(child.pid)) else {
+        return;
+    };
+    let mut ring = ev.ring(128).unwrap();
+    ev.enable().unwrap();
+    child.go();
+    child.wait();
+    let mut expected = Vec::new();
+    {
+        let mut b = ring.batch().unwrap();
+        while let Some(r) = b.next() {
+            expected.extend_from_slice(r.unwrap().bytes);
+        }
+        b.rollback();
+    }
+    assert!(expected.len() > FRESH_PAGES * 40);
+    let path = std::env::temp_dir().join(format!("premap-kernel-write-to-{}", std::process::id()));
+    let file = std::fs::File::create(&path).unwrap();
+    let n = ring.write_to(file.as_fd()).unwrap();
+    drop(file);
+    let got = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(n as usize, got.len());
+    assert_eq!(got, expected);
+    assert_eq!(ring.readable().unwrap(), 0);
+}
+
+#[test]
+fn unknown_hardware_events_and_bad_pids_give_actionable_errors() {
+    // A pid that cannot exist.
+    match EventBuilder::new(Event::PAGE_FAULTS).pid(i32::MAX).open() {
+        Err(Error::NoSuchProcess { pid }) => assert_eq!(pid, i32::MAX),
+        Err(Error::PermissionDenied { .. })
+            if std::env::var_os("PREMAP_ALLOW_NO_PERF").is_some() => {}
+        other => panic!("expected NoSuchProcess, got {other:?}"),
+    }
+    // A software config that does not exist.
+    let e = EventBuilder::new(Event::Software(999)).open().unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::EventNotSupported { .. } | Error::InvalidConfig { .. }
+        ),
+        "{e}"
+    );
+    assert!(!e.to_string().is_empty());
+}
+
+#[test]
+fn rings_of_a_wrong_size_are_refused() {
+    let Some(ev) = open_or_skip(&EventBuilder::new(Event::DUMMY)) else {
+        return;
+    };
+    assert!(matches!(ev.ring(3), Err(Error::BadRingSize(_))));
+    assert!(matches!(ev.ring(0), Err(Error::BadRingSize(_))));
+    let format = SampleFormat::new(0);
+    let _ = format;
+}
