@@ -17,6 +17,7 @@
 //! | [`sample`] | the `PERF_RECORD_SAMPLE` parser, in the order of perf's `evsel__parse_sample` |
 //! | [`ring`] | ring geometry, free-running positions and record iteration across the wrap |
 //! | [`memdesc`] | the page-type memdesc of every page of a mapping |
+//! | [`perf_file`] | the perf.data file header, sections and feature ids |
 //! | [`ioctl`] | the `_IOC` encoding, perf's ioctls and the premap driver's user ABI |
 //! | [`error`] | the typed errors every parser returns |
 #![no_std]
@@ -28,6 +29,7 @@ pub mod error;
 pub mod header;
 pub mod ioctl;
 pub mod memdesc;
+pub mod perf_file;
 pub mod raw;
 pub mod records;
 pub mod ring;

@@ -43,4 +43,4 @@ pub use error::{Error, Result};
 pub use event::{Event, EventBuilder, PerfEvent};
 pub use poll::{Poller, Readiness};
 pub use premap_abi as abi;
-pub use ring::{Batch, Mode, NewestBatch, Record, Ring, RingStats};
+pub use ring::{Batch, Mode, NewestBatch, Record, Ring, RingStats, WriteSummary};

@@ -13,7 +13,7 @@ use premap_abi::control::{ControlPage, ControlPtr};
 use premap_abi::header::{EventHeader, EVENT_HEADER_SIZE, RECORD_LOST, RECORD_LOST_SAMPLES};
 use premap_abi::raw::{Cursor, RawData};
 use premap_abi::records::ParsedRecord;
-use premap_abi::ring::{backward_whole_records, RingGeometry, MAX_RECORD_SIZE};
+use premap_abi::ring::{backward_whole_records, RecordIter, RingGeometry, MAX_RECORD_SIZE};
 use premap_abi::sample::SampleFormat;
 use premap_abi::ParseError;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -59,6 +59,19 @@ struct View {
     map: Arc<Mapping>,
     ctl: ControlPtr,
     geom: RingGeometry,
+}
+
+/// What one [`Ring::write_to`] call wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// Bytes written.
+    pub bytes: u64,
+    /// Records written.
+    pub records: u64,
+    /// `PERF_RECORD_SAMPLE` records among them.
+    pub samples: u64,
+    /// Records the producer reported lost (LOST and LOST_SAMPLES counts).
+    pub lost: u64,
 }
 
 /// A mapped ring: one control page and `2^n` data pages.
@@ -203,10 +216,14 @@ impl Ring {
     }
 
     /// Writes `[tail, head)` straight from the mapping to `out` with `writev` (at most two iovecs, no
-    /// copy in user space), retrying short writes and EINTR, then publishes the tail. Returns the bytes
-    /// written. On a write error the tail is published up to what was written, so nothing is written
-    /// twice, and the error reports that count.
-    pub fn write_to(&mut self, out: BorrowedFd<'_>) -> Result<u64> {
+    /// copy in user space), retrying short writes and EINTR, then publishes the tail.
+    ///
+    /// Before writing, it walks the record headers of the window (8 bytes each) to count records,
+    /// samples and losses, and to stop at a corrupt record: only whole, well-formed records are written.
+    /// A corrupt record is reported as [`Error::Corrupt`] after the records before it were written; it
+    /// stays in the ring until [`Ring::discard`]. On a write error the tail is published up to what was
+    /// written, so nothing is written twice, and [`Error::Write`] reports that count.
+    pub fn write_to(&mut self, out: BorrowedFd<'_>) -> Result<WriteSummary> {
         if self.mode != Mode::Consume {
             return Err(Error::BadRingSize(
                 "write_to() needs a consume-mode ring".into(),
@@ -214,36 +231,66 @@ impl Ring {
         }
         let head = self.view.ctl.load_data_head();
         let total = self.view.geom.readable(head, self.tail)?;
+        let mut summary = WriteSummary::default();
+        let mut it = RecordIter::new(self.view.window(self.tail, total)?);
+        let mut corrupt = None;
+        for rec in it.by_ref() {
+            match rec {
+                Ok(r) => {
+                    summary.records += 1;
+                    if r.header.r#type == premap_abi::header::RECORD_SAMPLE {
+                        summary.samples += 1;
+                    } else if r.header.r#type == RECORD_LOST
+                        || r.header.r#type == RECORD_LOST_SAMPLES
+                    {
+                        let mut body = [0u8; 16];
+                        let _ = r.body.copy_prefix_to(&mut body);
+                        let (id_or_lost, lost) = body.split_at(8);
+                        let n = if r.header.r#type == RECORD_LOST {
+                            lost
+                        } else {
+                            id_or_lost
+                        };
+                        summary.lost += u64::from_ne_bytes(n.try_into().unwrap_or([0; 8]));
+                    }
+                }
+                Err(e) => corrupt = Some(e),
+            }
+        }
+        let whole = it.consumed();
         let mut done = 0u64;
-        while done < total {
+        while done < whole {
             let (a, b) = {
                 let w = self
                     .view
-                    .window(self.tail.wrapping_add(done), total - done)?;
+                    .window(self.tail.wrapping_add(done), whole - done)?;
                 let (a, b) = w.parts();
                 ((a.as_ptr(), a.len()), (b.as_ptr(), b.len()))
             };
             // SAFETY: both ranges were just formed over the stable window of the live mapping.
             let r = unsafe { sys::writev_raw(out, [a, b]) };
-            match r {
-                Ok(0) => {
-                    let written = done;
-                    self.publish_tail(self.tail.wrapping_add(done));
-                    return Err(Error::Write {
-                        written,
-                        source: std::io::Error::from(std::io::ErrorKind::WriteZero),
-                    });
+            let source = match r {
+                Ok(0) => std::io::Error::from(std::io::ErrorKind::WriteZero),
+                Ok(n) => {
+                    done += n as u64;
+                    continue;
                 }
-                Ok(n) => done += n as u64,
-                Err(source) => {
-                    let written = done;
-                    self.publish_tail(self.tail.wrapping_add(done));
-                    return Err(Error::Write { written, source });
-                }
-            }
+                Err(source) => source,
+            };
+            self.publish_tail(self.tail.wrapping_add(done));
+            return Err(Error::Write {
+                written: done,
+                source,
+            });
         }
-        self.publish_tail(head);
-        Ok(total)
+        self.publish_tail(self.tail.wrapping_add(whole));
+        summary.bytes = whole;
+        self.stats.records += summary.records;
+        self.stats.lost += summary.lost;
+        match corrupt {
+            Some(e) => Err(Error::Corrupt(e)),
+            None => Ok(summary),
+        }
     }
 
     /// Overwrite mode: pauses the producer (`PERF_EVENT_IOC_PAUSE_OUTPUT`), and hands out the records

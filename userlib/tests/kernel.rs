@@ -81,10 +81,8 @@ impl Child {
     fn wait_phase(&self) {
         let mut b = 0u8;
         // SAFETY: reads one byte into a valid buffer.
-        assert_eq!(
-            unsafe { libc::read(self.phase, (&mut b as *mut u8).cast(), 1) },
-            1
-        );
+        let n = unsafe { libc::read(self.phase, (&mut b as *mut u8).cast(), 1) };
+        assert_eq!(n, 1);
     }
 
     fn go(&self) {
@@ -380,7 +378,7 @@ fn write_to_output_equals_the_records_read() {
     assert!(expected.len() > FRESH_PAGES * 40);
     let path = std::env::temp_dir().join(format!("premap-kernel-write-to-{}", std::process::id()));
     let file = std::fs::File::create(&path).unwrap();
-    let n = ring.write_to(file.as_fd()).unwrap();
+    let n = ring.write_to(file.as_fd()).unwrap().bytes;
     drop(file);
     let got = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();

@@ -193,7 +193,10 @@ fn write_to_writes_exactly_the_window_across_the_wrap() {
         expected.extend_from_slice(&r);
     }
     let mut file = tempfile();
-    let n = ring.write_to(std::os::fd::AsFd::as_fd(&file)).unwrap();
+    let n = ring
+        .write_to(std::os::fd::AsFd::as_fd(&file))
+        .unwrap()
+        .bytes;
     assert_eq!(n, expected.len() as u64);
     assert_eq!(ring.readable().unwrap(), 0, "tail published");
     use std::io::{Read, Seek};

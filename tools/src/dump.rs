@@ -1,0 +1,201 @@
+//! `premap dump`: every record of a perf.data file (file or pipe mode) as text or JSON lines.
+
+use crate::perfdata::reader::{read_string, PerfFile, ReadError};
+use crate::render::{self, Fields};
+use premap_abi::header::{RECORD_HEADER_ATTR, RECORD_SAMPLE};
+use premap_abi::perf_file::*;
+use premap_abi::raw::{Cursor, RawData};
+use premap_abi::records::Record;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One readable line per record.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// What a dump counted.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Records per type name.
+    pub by_type: BTreeMap<String, u64>,
+    /// Total records.
+    pub records: u64,
+    /// SAMPLE records.
+    pub samples: u64,
+}
+
+fn feature_text(bit: u32, bytes: &[u8]) -> Option<String> {
+    let mut c = Cursor::new(RawData::Single(bytes));
+    match bit {
+        HEADER_HOSTNAME | HEADER_OSRELEASE | HEADER_VERSION | HEADER_ARCH | HEADER_CPUDESC
+        | HEADER_CPUID => read_string(&mut c).ok(),
+        HEADER_NRCPUS => {
+            let avail = c.read_u32("nr_cpus_avail").ok()?;
+            let online = c.read_u32("nr_cpus_online").ok()?;
+            Some(format!("{online} online, {avail} available"))
+        }
+        HEADER_TOTAL_MEM => c.read_u64("total_mem").ok().map(|k| format!("{k} kB")),
+        HEADER_CMDLINE => {
+            let n = c.read_u32("cmdline.nr").ok()?;
+            let mut args = Vec::new();
+            for _ in 0..n.min(4096) {
+                args.push(read_string(&mut c).ok()?);
+            }
+            Some(args.join(" "))
+        }
+        _ => None,
+    }
+}
+
+fn header_lines(file: &PerfFile, path: &Path, out: &mut Vec<u8>) {
+    let mode = if file.is_pipe() {
+        "pipe mode"
+    } else {
+        "file mode"
+    };
+    writeln!(out, "# premap dump of {} ({mode})", path.display()).ok();
+    for (bit, off, bytes) in &file.features {
+        match feature_text(*bit, bytes) {
+            Some(t) => writeln!(out, "# {}: {t}", feature_name(*bit)).ok(),
+            None => writeln!(
+                out,
+                "# {} ({bit}): {} bytes at {off:#x}",
+                feature_name(*bit),
+                bytes.len()
+            )
+            .ok(),
+        };
+    }
+    for e in &file.attrs.events {
+        writeln!(
+            out,
+            "# event {}: type={} config={:#x} sample_type={:#x} read_format={:#x} sample_id_all={} ids={:?}",
+            e.name,
+            e.attr.r#type,
+            e.attr.config,
+            e.attr.sample_type,
+            e.attr.read_format,
+            e.attr.sample_format().sample_id_all,
+            e.ids
+        )
+        .ok();
+    }
+}
+
+/// Dumps `path` to `w`. On a corrupt file, everything before the bad record has been written when the
+/// error is returned.
+pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, DumpError> {
+    let file = PerfFile::open(path)?;
+    let mut out = Vec::with_capacity(1 << 16);
+    if format == Format::Text {
+        header_lines(&file, path, &mut out);
+    }
+    let mut attrs = file.attrs.clone();
+    let mut summary = Summary::default();
+    let mut fields: Fields<'_> = Vec::with_capacity(32);
+    let mut counts = [0u64; 128];
+    let mut other: BTreeMap<u32, u64> = BTreeMap::new();
+    let result = (|| -> Result<(), DumpError> {
+        for rec in file.records() {
+            let rec = rec?;
+            let ty = rec.header.r#type;
+            match counts.get_mut(ty as usize) {
+                Some(c) => *c += 1,
+                None => *other.entry(ty).or_default() += 1,
+            }
+            let event = attrs.event_of(&rec.header, rec.body);
+            let sample_format = event.map(|e| e.attr.sample_format()).unwrap_or_default();
+            let name = event.map(|e| e.name.clone());
+            let parsed = rec.parse(&sample_format)?;
+            if ty == RECORD_HEADER_ATTR {
+                if let Record::HeaderAttr(a) = parsed.record {
+                    attrs.push(a.attr, a.ids.iter().collect());
+                }
+            }
+            fields.clear();
+            render::fields(&parsed, &mut fields);
+            if !rec.payload.is_empty() {
+                fields.push(("payload_size", render::Value::U(rec.payload.len() as u64)));
+            }
+            let ev = if ty == RECORD_SAMPLE {
+                name.as_deref()
+            } else {
+                None
+            };
+            match format {
+                Format::Text => render::text_line(&mut out, rec.offset, &parsed, ev, &fields),
+                Format::Json => render::json_line(&mut out, rec.offset, &parsed, ev, &fields),
+            }
+            render::flush_if_full(w, &mut out, 1 << 16)?;
+        }
+        Ok(())
+    })();
+    for (ty, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+        summary
+            .by_type
+            .insert(render::type_name(ty as u32).into_owned(), *n);
+    }
+    for (ty, n) in other {
+        summary
+            .by_type
+            .insert(render::type_name(ty).into_owned(), n);
+    }
+    summary.records = summary.by_type.values().sum();
+    summary.samples = summary.by_type.get("SAMPLE").copied().unwrap_or(0);
+    if result.is_ok() {
+        match format {
+            Format::Text => {
+                writeln!(out, "# records: {}", summary.records).ok();
+                for (t, n) in &summary.by_type {
+                    writeln!(out, "# {t}: {n}").ok();
+                }
+            }
+            Format::Json => {
+                write!(out, "{{\"summary\":{{\"records\":{}", summary.records).ok();
+                for (t, n) in &summary.by_type {
+                    write!(out, ",\"{t}\":{n}").ok();
+                }
+                out.extend_from_slice(b"}}\n");
+            }
+        }
+    }
+    w.write_all(&out)?;
+    w.flush()?;
+    result.map(|()| summary)
+}
+
+/// Why a dump failed.
+#[derive(Debug)]
+pub enum DumpError {
+    /// The file is unreadable or corrupt.
+    Read(ReadError),
+    /// Writing the output failed.
+    Output(io::Error),
+}
+
+impl std::fmt::Display for DumpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DumpError::Read(e) => write!(f, "{e}"),
+            DumpError::Output(e) => write!(f, "writing output: {e}"),
+        }
+    }
+}
+
+impl From<ReadError> for DumpError {
+    fn from(e: ReadError) -> Self {
+        DumpError::Read(e)
+    }
+}
+
+impl From<io::Error> for DumpError {
+    fn from(e: io::Error) -> Self {
+        DumpError::Output(e)
+    }
+}

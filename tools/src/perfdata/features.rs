@@ -1,0 +1,109 @@
+//! Feature sections: the machine facts `perf report --header` shows, encoded as perf writes them.
+
+use premap_abi::attr::PerfEventAttr;
+use premap_abi::perf_file::*;
+
+/// Appends a feature string: u32 length (NUL and padding to 64 included), the bytes, NUL padding.
+pub fn put_string(out: &mut Vec<u8>, s: &str) {
+    let len = padded_string_len(s.len());
+    out.extend_from_slice(&(len as u32).to_ne_bytes());
+    out.extend_from_slice(s.as_bytes());
+    out.resize(out.len() + len - s.len(), 0);
+}
+
+/// One event as EVENT_DESC describes it.
+#[derive(Clone, Debug)]
+pub struct EventDesc {
+    /// The attr as written to the attrs section.
+    pub attr: PerfEventAttr,
+    /// perf's name for it (`page-faults`).
+    pub name: String,
+    /// The ids of its per-CPU or per-thread instances.
+    pub ids: Vec<u64>,
+}
+
+/// The machine facts recorded in a file.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    /// `uname -n`.
+    pub hostname: String,
+    /// `uname -r`.
+    pub osrelease: String,
+    /// The writer's version string.
+    pub version: String,
+    /// `uname -m`.
+    pub arch: String,
+    /// CPUs available (possible).
+    pub nr_cpus_avail: u32,
+    /// CPUs online.
+    pub nr_cpus_online: u32,
+    /// The recording command line.
+    pub cmdline: Vec<String>,
+}
+
+impl Facts {
+    /// Facts of this machine and process.
+    pub fn of_this_machine(cmdline: Vec<String>) -> Self {
+        let uts = nix::sys::utsname::uname().ok();
+        let field = |f: fn(&nix::sys::utsname::UtsName) -> &std::ffi::OsStr| {
+            uts.as_ref()
+                .map(|u| f(u).to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let online = premap::event::online_cpus()
+            .map(|c| c.len() as u32)
+            .unwrap_or(1);
+        let possible = std::fs::read_to_string("/sys/devices/system/cpu/possible")
+            .ok()
+            .and_then(|s| premap::event::parse_cpu_list(s.trim()))
+            .map(|c| c.len() as u32)
+            .unwrap_or(online);
+        Facts {
+            hostname: field(|u| u.nodename()),
+            osrelease: field(|u| u.release()),
+            version: concat!("premap ", env!("CARGO_PKG_VERSION")).to_string(),
+            arch: field(|u| u.machine()),
+            nr_cpus_avail: possible,
+            nr_cpus_online: online,
+            cmdline,
+        }
+    }
+
+    /// The feature sections, as `(bit, bytes)` in bit order.
+    pub fn sections(&self, events: &[EventDesc], attr_size: u32) -> Vec<(u32, Vec<u8>)> {
+        let mut out = Vec::new();
+        for (bit, s) in [
+            (HEADER_HOSTNAME, &self.hostname),
+            (HEADER_OSRELEASE, &self.osrelease),
+            (HEADER_VERSION, &self.version),
+            (HEADER_ARCH, &self.arch),
+        ] {
+            let mut b = Vec::new();
+            put_string(&mut b, s);
+            out.push((bit, b));
+        }
+        let mut cpus = Vec::new();
+        cpus.extend_from_slice(&self.nr_cpus_avail.to_ne_bytes());
+        cpus.extend_from_slice(&self.nr_cpus_online.to_ne_bytes());
+        out.push((HEADER_NRCPUS, cpus));
+        let mut cmd = Vec::new();
+        cmd.extend_from_slice(&(self.cmdline.len() as u32).to_ne_bytes());
+        for a in &self.cmdline {
+            put_string(&mut cmd, a);
+        }
+        out.push((HEADER_CMDLINE, cmd));
+        let mut desc = Vec::new();
+        desc.extend_from_slice(&(events.len() as u32).to_ne_bytes());
+        desc.extend_from_slice(&attr_size.to_ne_bytes());
+        for e in events {
+            desc.extend_from_slice(&e.attr.to_bytes()[..attr_size as usize]);
+            desc.extend_from_slice(&(e.ids.len() as u32).to_ne_bytes());
+            put_string(&mut desc, &e.name);
+            for id in &e.ids {
+                desc.extend_from_slice(&id.to_ne_bytes());
+            }
+        }
+        out.push((HEADER_EVENT_DESC, desc));
+        out
+    }
+}

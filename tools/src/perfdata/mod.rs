@@ -1,0 +1,5 @@
+//! perf.data files: writing them as `perf record` does (file mode) and reading both modes.
+
+pub mod features;
+pub mod reader;
+pub mod writer;

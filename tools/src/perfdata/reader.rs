@@ -1,0 +1,388 @@
+//! Reading perf.data files in file mode and pipe mode. Every offset and size in the file is checked
+//! before use; a bad one becomes a [`ReadError::Corrupt`] naming the file offset.
+
+use premap::event::Event;
+use premap_abi::attr::*;
+use premap_abi::header::*;
+use premap_abi::perf_file::*;
+use premap_abi::raw::{Cursor, RawData};
+use premap_abi::records::{ParsedRecord, Record};
+use premap_abi::sample::SampleFormat;
+use premap_abi::{EventHeader, ParseError};
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+/// Why a file could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The file could not be read at all.
+    Io(std::io::Error),
+    /// The file's contents are invalid at `offset`.
+    Corrupt {
+        /// File offset of the problem.
+        offset: u64,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Io(e) => write!(f, "{e}"),
+            ReadError::Corrupt { offset, what } => {
+                write!(f, "corrupt perf.data at offset {offset:#x}: {what}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+fn corrupt(offset: u64, what: impl fmt::Display) -> ReadError {
+    ReadError::Corrupt {
+        offset,
+        what: what.to_string(),
+    }
+}
+
+/// One event of the file: its attr, ids and name.
+#[derive(Clone, Debug)]
+pub struct EventAttr {
+    /// The attr.
+    pub attr: PerfEventAttr,
+    /// Its ids.
+    pub ids: Vec<u64>,
+    /// Its name (from EVENT_DESC, else derived from the attr).
+    pub name: String,
+}
+
+/// The events of a file and the mapping from event id to event.
+#[derive(Clone, Debug, Default)]
+pub struct Attrs {
+    /// The events in file order.
+    pub events: Vec<EventAttr>,
+    by_id: HashMap<u64, usize>,
+}
+
+fn default_name(attr: &PerfEventAttr) -> String {
+    let ev = match attr.r#type {
+        TYPE_SOFTWARE => Event::Software(attr.config),
+        TYPE_HARDWARE => Event::Hardware(attr.config),
+        t => Event::Raw {
+            r#type: t,
+            config: attr.config,
+        },
+    };
+    ev.name().map_or_else(
+        || format!("type{}:config{:#x}", attr.r#type, attr.config),
+        str::to_string,
+    )
+}
+
+impl Attrs {
+    /// Adds an event.
+    pub fn push(&mut self, attr: PerfEventAttr, ids: Vec<u64>) {
+        let idx = self.events.len();
+        for id in &ids {
+            self.by_id.insert(*id, idx);
+        }
+        let name = default_name(&attr);
+        self.events.push(EventAttr { attr, ids, name });
+    }
+
+    /// The event a record belongs to: by its id when several events exist, else the only one.
+    pub fn event_of(&self, header: &EventHeader, body: &[u8]) -> Option<&EventAttr> {
+        let first = self.events.first()?;
+        if self.events.len() == 1 {
+            return Some(first);
+        }
+        let f = first.attr.sample_format();
+        let id = if header.r#type == RECORD_SAMPLE {
+            f.id_pos().and_then(|p| word_at(body, p))
+        } else if has_record_sample_id(header.r#type) {
+            f.is_pos()
+                .and_then(|p| body.len().checked_sub(p * 8))
+                .and_then(|off| word_at_byte(body, off))
+        } else {
+            None
+        };
+        match id.and_then(|id| self.by_id.get(&id)) {
+            Some(&i) => self.events.get(i),
+            None => Some(first),
+        }
+    }
+}
+
+fn has_record_sample_id(ty: u32) -> bool {
+    premap_abi::records::has_sample_id(ty)
+}
+
+fn word_at(body: &[u8], idx: usize) -> Option<u64> {
+    word_at_byte(body, idx.checked_mul(8)?)
+}
+
+fn word_at_byte(body: &[u8], off: usize) -> Option<u64> {
+    let b = body.get(off..off.checked_add(8)?)?;
+    Some(u64::from_ne_bytes(b.try_into().ok()?))
+}
+
+/// A whole perf.data file in memory.
+#[derive(Debug)]
+pub struct PerfFile {
+    bytes: Vec<u8>,
+    /// The file-mode header (`None` in pipe mode).
+    pub header: Option<FileHeader>,
+    /// The events (in pipe mode, filled while reading the records).
+    pub attrs: Attrs,
+    /// Feature sections found: `(bit, file offset, bytes)`.
+    pub features: Vec<(u32, u64, Vec<u8>)>,
+    data: (usize, usize),
+}
+
+/// One record of the data section.
+#[derive(Clone, Copy, Debug)]
+pub struct FileRecord<'a> {
+    /// File offset of the record.
+    pub offset: u64,
+    /// Its header.
+    pub header: EventHeader,
+    /// The body after the header.
+    pub body: &'a [u8],
+    /// Bytes that follow the record as its payload (AUXTRACE data, TRACING_DATA).
+    pub payload: &'a [u8],
+}
+
+impl PerfFile {
+    /// Reads a file (`-` for standard input).
+    pub fn open(path: &Path) -> Result<Self, ReadError> {
+        let mut bytes = Vec::new();
+        if path.as_os_str() == "-" {
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut bytes)
+                .map_err(ReadError::Io)?;
+        } else {
+            bytes = std::fs::read(path).map_err(ReadError::Io)?;
+        }
+        Self::from_bytes(bytes)
+    }
+
+    /// Parses a file held in memory.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, ReadError> {
+        let len = bytes.len() as u64;
+        let kind = parse_file_start(&bytes, len).map_err(|e| corrupt(0, e))?;
+        let FileKind::File(header) = kind else {
+            let start = PIPE_HEADER_SIZE as usize;
+            let n = bytes.len();
+            return Ok(Self {
+                bytes,
+                header: None,
+                attrs: Attrs::default(),
+                features: Vec::new(),
+                data: (start, n),
+            });
+        };
+        let mut attrs = Attrs::default();
+        let entry = header.attr_size as usize;
+        for i in 0..header.attr_count() {
+            let off = header.attrs.offset + i * header.attr_size;
+            let e = bytes
+                .get(off as usize..off as usize + entry)
+                .ok_or_else(|| corrupt(off, "attr past end"))?;
+            let fa = parse_file_attr(e).map_err(|err| corrupt(off, err))?;
+            let end = fa
+                .ids
+                .checked_end(len, "ids section past the end of the file")
+                .map_err(|err| corrupt(off, err))?;
+            if fa.ids.size % 8 != 0 {
+                return Err(corrupt(off, "ids section is not a whole number of ids"));
+            }
+            let ids = bytes
+                .get(fa.ids.offset as usize..end as usize)
+                .unwrap_or(&[])
+                .chunks_exact(8)
+                .map(|c| u64::from_ne_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect();
+            attrs.push(fa.attr, ids);
+        }
+        let data_end = header.data.offset + header.data.size;
+        let mut features = Vec::new();
+        let nfeat = header.features().count() as u64;
+        let table_end = data_end
+            .checked_add(16 * nfeat)
+            .filter(|&e| e <= len)
+            .ok_or_else(|| {
+                corrupt(
+                    data_end,
+                    format!("feature table of {nfeat} sections runs past the end of the file"),
+                )
+            })?;
+        for (i, bit) in header.features().enumerate() {
+            let at = data_end + 16 * i as u64;
+            let sec = FileSection {
+                offset: word_at_byte(&bytes, at as usize).unwrap_or(0),
+                size: word_at_byte(&bytes, at as usize + 8).unwrap_or(0),
+            };
+            let end = sec
+                .checked_end(len, "feature section past the end of the file")
+                .map_err(|e| corrupt(at, format!("{} ({})", e, feature_name(bit))))?;
+            features.push((
+                bit,
+                sec.offset,
+                bytes[sec.offset as usize..end as usize].to_vec(),
+            ));
+        }
+        let _ = table_end;
+        let mut file = Self {
+            data: (header.data.offset as usize, data_end as usize),
+            bytes,
+            header: Some(header),
+            attrs,
+            features,
+        };
+        file.apply_event_desc()?;
+        Ok(file)
+    }
+
+    /// Names events from the EVENT_DESC feature, when present.
+    fn apply_event_desc(&mut self) -> Result<(), ReadError> {
+        let Some((_, off, bytes)) = self.features.iter().find(|(b, ..)| *b == HEADER_EVENT_DESC)
+        else {
+            return Ok(());
+        };
+        let off = *off;
+        let bad = |e: ParseError| corrupt(off, format!("EVENT_DESC: {e}"));
+        let mut c = Cursor::new(RawData::Single(bytes));
+        let nr = c.read_u32("event_desc.nr").map_err(bad)?;
+        let attr_size = c.read_u32("event_desc.attr_size").map_err(bad)?;
+        for i in 0..nr {
+            c.skip(attr_size as usize, "event_desc.attr").map_err(bad)?;
+            let nr_ids = c.read_u32("event_desc.nr_ids").map_err(bad)?;
+            let name = read_string(&mut c).map_err(bad)?;
+            c.take_array(u64::from(nr_ids), 8, "event_desc.ids")
+                .map_err(bad)?;
+            if let Some(e) = self.attrs.events.get_mut(i as usize) {
+                e.name = name;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the file is in pipe mode.
+    pub fn is_pipe(&self) -> bool {
+        self.header.is_none()
+    }
+
+    /// The records of the data section, in file order.
+    pub fn records(&self) -> Records<'_> {
+        Records {
+            bytes: &self.bytes,
+            pos: self.data.0,
+            end: self.data.1,
+            failed: false,
+        }
+    }
+}
+
+/// Reads a feature-section string (u32 length, bytes, NUL padding).
+pub fn read_string(c: &mut Cursor<'_>) -> Result<String, ParseError> {
+    let len = c.read_u32("string.len")?;
+    let s = c.take_array(u64::from(len), 1, "string")?;
+    let bytes: Vec<u8> = s.until_nul().bytes().collect();
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Iterator over a data section's records.
+#[derive(Debug)]
+pub struct Records<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    end: usize,
+    failed: bool,
+}
+
+impl<'a> Records<'a> {
+    fn next_record(&mut self) -> Result<Option<FileRecord<'a>>, ReadError> {
+        if self.pos >= self.end {
+            return Ok(None);
+        }
+        let offset = self.pos as u64;
+        let left = self.end - self.pos;
+        let h: [u8; 8] = self
+            .bytes
+            .get(self.pos..self.pos + 8)
+            .filter(|_| left >= 8)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                corrupt(
+                    offset,
+                    format!("truncated record header ({left} bytes left)"),
+                )
+            })?;
+        let header = EventHeader::from_bytes(h);
+        let size = header.check_size().map_err(|e| corrupt(offset, e))?;
+        if size > left {
+            return Err(corrupt(
+                offset,
+                ParseError::PastEnd {
+                    size: size as u64,
+                    available: left as u64,
+                },
+            ));
+        }
+        let body = &self.bytes[self.pos + 8..self.pos + size];
+        // Two perf-tool records carry payload after themselves.
+        let extra = match header.r#type {
+            RECORD_AUXTRACE => word_at_byte(body, 0).unwrap_or(0),
+            RECORD_HEADER_TRACING_DATA => u64::from(u32::from_ne_bytes(
+                body.get(..4)
+                    .and_then(|b| b.try_into().ok())
+                    .unwrap_or([0; 4]),
+            )),
+            _ => 0,
+        };
+        let after = self.pos + size;
+        if extra > (self.end - after) as u64 {
+            return Err(corrupt(
+                offset,
+                format!("record payload of {extra} bytes runs past the end of the data"),
+            ));
+        }
+        let payload = &self.bytes[after..after + extra as usize];
+        self.pos = after + extra as usize;
+        Ok(Some(FileRecord {
+            offset,
+            header,
+            body,
+            payload,
+        }))
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<FileRecord<'a>, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.next_record() {
+            Ok(r) => r.map(Ok),
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl<'a> FileRecord<'a> {
+    /// Parses the record with the format of its event.
+    pub fn parse(&self, format: &SampleFormat) -> Result<ParsedRecord<'a>, ReadError> {
+        Record::parse(self.header, RawData::Single(self.body), format)
+            .map_err(|e| corrupt(self.offset, e))
+    }
+}

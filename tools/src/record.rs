@@ -1,0 +1,492 @@
+//! `premap record`: opens perf events, drains their rings straight into a perf.data file with
+//! `write()` from the mapping, and finishes the file so that Linux `perf` reads it.
+
+use crate::perfdata::features::{EventDesc, Facts};
+use crate::perfdata::writer::Writer;
+use crate::synth;
+use premap::abi::attr::*;
+use premap::abi::header::{EventHeader, RECORD_FINISHED_ROUND};
+use premap::{Error, Event, EventBuilder, Mode, PerfEvent, Poller, Ring};
+use std::ffi::CString;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// What to record.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// Run this command and record it (and its children).
+    Command(Vec<String>),
+    /// Record an existing process (all its threads at the time recording starts).
+    Pid(i32),
+    /// Record every CPU.
+    AllCpus,
+}
+
+/// Options of `premap record`.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Events by perf name.
+    pub events: Vec<String>,
+    /// `-c`: sample period.
+    pub period: Option<u64>,
+    /// `-F`: sample frequency.
+    pub freq: Option<u64>,
+    /// `-m`: data pages per ring (a power of two).
+    pub pages: usize,
+    /// `--overwrite`: flight-recorder mode, read once at the end.
+    pub overwrite: bool,
+    /// What to record.
+    pub target: Target,
+    /// Output file.
+    pub output: PathBuf,
+    /// The command line, for the CMDLINE feature.
+    pub cmdline: Vec<String>,
+}
+
+/// What a recording wrote.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Totals {
+    /// Records written (ring records and synthesized ones).
+    pub records: u64,
+    /// Samples among them.
+    pub samples: u64,
+    /// Bytes of data.
+    pub bytes: u64,
+    /// Records the kernel reported lost.
+    pub lost: u64,
+    /// Times the rings were woken up with data.
+    pub wakeups: u64,
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+fn install_signal_handlers() {
+    for sig in [
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGTERM,
+    ] {
+        let action = nix::sys::signal::SigAction::new(
+            nix::sys::signal::SigHandler::Handler(on_signal),
+            nix::sys::signal::SaFlags::empty(),
+            nix::sys::signal::SigSet::empty(),
+        );
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        let _ = unsafe { nix::sys::signal::sigaction(sig, &action) };
+    }
+}
+
+/// A failure of `premap record`, with the message to print.
+#[derive(Debug)]
+pub struct RecordError(pub String);
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<Error> for RecordError {
+    fn from(e: Error) -> Self {
+        RecordError(e.to_string())
+    }
+}
+
+const SAMPLE_TYPE: u64 =
+    SAMPLE_IDENTIFIER | SAMPLE_IP | SAMPLE_TID | SAMPLE_TIME | SAMPLE_CPU | SAMPLE_PERIOD;
+
+/// A workload forked and held before exec until recording is set up.
+struct Workload {
+    pid: i32,
+    go: std::os::fd::OwnedFd,
+    err: std::os::fd::OwnedFd,
+}
+
+impl Workload {
+    fn spawn(argv: &[String]) -> Result<Self, RecordError> {
+        let args: Vec<CString> = argv
+            .iter()
+            .map(|a| {
+                CString::new(a.as_bytes())
+                    .map_err(|_| RecordError(format!("argument {a:?} contains NUL")))
+            })
+            .collect::<Result<_, _>>()?;
+        let prog = args
+            .first()
+            .cloned()
+            .ok_or_else(|| RecordError("no command given".into()))?;
+        let (go_r, go_w) = nix::unistd::pipe().map_err(|e| RecordError(format!("pipe: {e}")))?;
+        let (err_r, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| RecordError(format!("pipe: {e}")))?;
+        // SAFETY: the child calls only async-signal-safe functions (read, execvp, write, _exit) on data
+        // prepared before the fork.
+        match unsafe { nix::unistd::fork() }.map_err(|e| RecordError(format!("fork: {e}")))? {
+            nix::unistd::ForkResult::Child => {
+                drop(go_w);
+                drop(err_r);
+                let mut b = [0u8; 1];
+                let _ = nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&go_r), &mut b);
+                if b[0] == b'g' {
+                    let e = nix::unistd::execvp(&prog, &args)
+                        .err()
+                        .map_or(0, |e| e as i32);
+                    let _ = nix::unistd::write(&err_w, &e.to_ne_bytes());
+                }
+                // SAFETY: leaving the child without running the parent's destructors.
+                unsafe { libc::_exit(127) };
+            }
+            nix::unistd::ForkResult::Parent { child } => Ok(Workload {
+                pid: child.as_raw(),
+                go: go_w,
+                err: err_r,
+            }),
+        }
+    }
+
+    fn start(self) -> Result<i32, RecordError> {
+        let Workload { pid, go, err } = self;
+        nix::unistd::write(&go, b"g")
+            .map_err(|e| RecordError(format!("starting workload: {e}")))?;
+        drop(go);
+        let mut b = [0u8; 4];
+        match nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&err), &mut b) {
+            Ok(4) => {
+                let errno = i32::from_ne_bytes(b);
+                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+                Err(RecordError(format!(
+                    "cannot run the workload: {}",
+                    std::io::Error::from_raw_os_error(errno)
+                )))
+            }
+            _ => Ok(pid),
+        }
+    }
+
+    fn abort(self) {
+        // Closing `go` without writing makes the child exit.
+        let pid = self.pid;
+        drop(self);
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+    }
+}
+
+struct Instance {
+    ring: Option<Ring>,
+}
+
+fn builder(o: &Options, event: Event, tracking: bool) -> EventBuilder {
+    let mut b = EventBuilder::new(event)
+        .sample_type(SAMPLE_TYPE)
+        .sample_id_all(true)
+        .comm(tracking)
+        .mmap(tracking)
+        .task(tracking)
+        .write_backward(o.overwrite);
+    b = match (o.period, o.freq) {
+        (Some(c), _) => b.sample_period(c),
+        (None, Some(f)) => b.sample_freq(f),
+        (None, None) => b.sample_freq(4000),
+    };
+    // Wake the reader when a quarter of the ring is full.
+    let watermark = (o.pages * premap::sys::page_size() / 4).max(4096) as u32;
+    b = b.wakeup_watermark(watermark);
+    match o.target {
+        Target::Command(_) => b.inherit(true).enable_on_exec(true),
+        Target::Pid(_) => b.disabled(true),
+        Target::AllCpus => b.disabled(true),
+    }
+}
+
+fn status_line(t: &Totals, elapsed: f64) {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
+        "\r[ premap record: {} records ({:.0}/s), {:.2} MB, {} lost ]   ",
+        t.records,
+        t.records as f64 / elapsed.max(0.001),
+        t.bytes as f64 / 1e6,
+        t.lost
+    );
+    let _ = err.flush();
+}
+
+fn finished_round() -> [u8; 8] {
+    EventHeader {
+        r#type: RECORD_FINISHED_ROUND,
+        misc: 0,
+        size: 8,
+    }
+    .to_bytes()
+}
+
+/// Records as `opts` says; returns what was written.
+pub fn record(opts: &Options) -> Result<Totals, RecordError> {
+    if opts.pages == 0 || !opts.pages.is_power_of_two() {
+        return Err(RecordError(format!(
+            "-m {}: the number of pages must be a power of two",
+            opts.pages
+        )));
+    }
+    let events: Vec<(String, Event)> = opts
+        .events
+        .iter()
+        .map(|n| {
+            Event::from_name(n)
+                .map(|e| (n.clone(), e))
+                .ok_or_else(|| RecordError(format!("unknown event {n:?}")))
+        })
+        .collect::<Result<_, _>>()?;
+    STOP.store(false, Ordering::Relaxed);
+    install_signal_handlers();
+
+    let workload = match &opts.target {
+        Target::Command(argv) => Some(Workload::spawn(argv)?),
+        _ => None,
+    };
+    // Where each event instance goes: (pid, cpu) pairs.
+    let slots: Vec<(i32, i32)> = match &opts.target {
+        Target::Command(_) => {
+            let pid = workload.as_ref().map_or(-1, |w| w.pid);
+            premap::event::online_cpus()?
+                .into_iter()
+                .map(|c| (pid, c))
+                .collect()
+        }
+        Target::AllCpus => premap::event::online_cpus()?
+            .into_iter()
+            .map(|c| (-1, c))
+            .collect(),
+        Target::Pid(pid) => {
+            let tids: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/task"))
+                .map_err(|e| RecordError(format!("process {pid}: {e}")))?
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect();
+            tids.into_iter().map(|t| (t, -1)).collect()
+        }
+    };
+    let opened = (|| -> Result<_, RecordError> {
+        let mut descs = Vec::new();
+        let mut perf_events: Vec<Vec<PerfEvent>> = Vec::new();
+        let mut instances = Vec::new();
+        for (i, (name, ev)) in events.iter().enumerate() {
+            let b = builder(opts, *ev, i == 0);
+            let mut ids = Vec::new();
+            let mut evs = Vec::new();
+            for (slot, &(pid, cpu)) in slots.iter().enumerate() {
+                let e = b.clone().pid(pid).cpu(cpu).open()?;
+                ids.push(e.id()?);
+                if i == 0 {
+                    let mode = if opts.overwrite {
+                        Mode::Overwrite
+                    } else {
+                        Mode::Consume
+                    };
+                    let ring = Ring::map(std::os::fd::AsFd::as_fd(&e), opts.pages, mode)?;
+                    instances.push(Instance { ring: Some(ring) });
+                } else if let Some(leader) = perf_events.first().and_then(|v| v.get(slot)) {
+                    e.set_output(leader)?;
+                }
+                evs.push(e);
+            }
+            descs.push(EventDesc {
+                attr: *b.attr(),
+                name: name.clone(),
+                ids,
+            });
+            perf_events.push(evs);
+        }
+        Ok((descs, perf_events, instances))
+    })();
+    let (descs, perf_events, mut instances) = match opened {
+        Ok(v) => v,
+        Err(e) => {
+            if let Some(w) = workload {
+                w.abort();
+            }
+            return Err(e);
+        }
+    };
+    let trailer = descs
+        .first()
+        .map_or(0, |d| d.attr.sample_format().sample_id_size());
+    let mut writer = Writer::create(&opts.output, descs)
+        .map_err(|e| RecordError(format!("creating {}: {e}", opts.output.display())))?;
+    let mut totals = Totals::default();
+
+    // Side-band for what already runs.
+    let mut synth_buf = Vec::new();
+    match &opts.target {
+        Target::Pid(pid) => synth::process(&mut synth_buf, *pid as u32, trailer),
+        Target::AllCpus => {
+            for pid in synth::all_pids() {
+                synth::process(&mut synth_buf, pid, trailer);
+            }
+        }
+        Target::Command(_) => {}
+    }
+    totals.records +=
+        premap::abi::ring::RecordIter::new(premap::abi::RawData::Single(&synth_buf)).count() as u64;
+    writer
+        .write_records(&synth_buf)
+        .map_err(|e| write_error(&opts.output, e))?;
+
+    let mut poller = Poller::new()?;
+    for (i, inst) in instances.iter().enumerate() {
+        if let Some(fd) = inst.ring.as_ref().and_then(|r| r.fd()) {
+            poller.add(fd, i as u64)?;
+        }
+    }
+    let child = match workload {
+        Some(w) => Some(w.start()?),
+        None => {
+            for evs in &perf_events {
+                for e in evs {
+                    e.enable()?;
+                }
+            }
+            None
+        }
+    };
+    let tty = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let mut last_status = Instant::now();
+    let mut child_done = false;
+    let result = (|| -> Result<(), RecordError> {
+        loop {
+            let ready = poller.wait(Some(Duration::from_millis(100)))?;
+            if !opts.overwrite {
+                if !ready.is_empty() {
+                    totals.wakeups += 1;
+                }
+                drain_all(&mut instances, &mut writer, &mut totals, &opts.output)?;
+            }
+            if let Some(pid) = child {
+                if !child_done {
+                    match nix::sys::wait::waitpid(
+                        nix::unistd::Pid::from_raw(pid),
+                        Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+                    ) {
+                        Ok(nix::sys::wait::WaitStatus::StillAlive) => {}
+                        _ => child_done = true,
+                    }
+                }
+            }
+            let target_gone = match opts.target {
+                Target::Pid(p) => {
+                    nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_err()
+                }
+                _ => false,
+            };
+            if STOP.load(Ordering::Relaxed) || child_done || target_gone {
+                break;
+            }
+            if tty && last_status.elapsed() > Duration::from_millis(500) {
+                status_line(&totals, started.elapsed().as_secs_f64());
+                last_status = Instant::now();
+            }
+        }
+        Ok(())
+    })();
+    for evs in &perf_events {
+        for e in evs {
+            let _ = e.disable();
+        }
+    }
+    if let (Some(pid), false) = (child, child_done) {
+        let p = nix::unistd::Pid::from_raw(pid);
+        let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGTERM);
+        let _ = nix::sys::wait::waitpid(p, None);
+    }
+    if tty {
+        eprint!("\r{:70}\r", "");
+    }
+    result?;
+    if opts.overwrite {
+        read_newest(&mut instances, &mut writer, &mut totals, &opts.output)?;
+    } else {
+        drain_all(&mut instances, &mut writer, &mut totals, &opts.output)?;
+    }
+    totals.bytes = writer.data_size();
+    let facts = Facts::of_this_machine(opts.cmdline.clone());
+    writer
+        .finish(&facts)
+        .map_err(|e| write_error(&opts.output, e))?;
+    Ok(totals)
+}
+
+fn write_error(path: &std::path::Path, e: std::io::Error) -> RecordError {
+    RecordError(format!("writing {} failed: {e}", path.display()))
+}
+
+/// One pass over every ring: writes what each holds straight from the mapping, then FINISHED_ROUND.
+fn drain_all(
+    instances: &mut [Instance],
+    writer: &mut Writer,
+    totals: &mut Totals,
+    path: &std::path::Path,
+) -> Result<(), RecordError> {
+    let mut any = false;
+    for inst in instances.iter_mut() {
+        let Some(ring) = inst.ring.as_mut() else {
+            continue;
+        };
+        match ring.write_to(writer.data_fd()) {
+            Ok(s) => {
+                writer.wrote(s.bytes);
+                totals.records += s.records;
+                totals.samples += s.samples;
+                totals.lost += s.lost;
+                any |= s.bytes > 0;
+            }
+            Err(Error::Write { written, source }) => {
+                writer.wrote(written);
+                return Err(write_error(path, source));
+            }
+            Err(Error::Corrupt(e)) => {
+                let skipped = ring.discard().unwrap_or(0);
+                eprintln!("premap record: corrupt ring data skipped ({skipped} bytes): {e}");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if any {
+        writer
+            .write_records(&finished_round())
+            .map_err(|e| write_error(path, e))?;
+        totals.records += 1;
+    }
+    Ok(())
+}
+
+/// Overwrite mode: the newest records of every ring, read once at the end.
+fn read_newest(
+    instances: &mut [Instance],
+    writer: &mut Writer,
+    totals: &mut Totals,
+    path: &std::path::Path,
+) -> Result<(), RecordError> {
+    let mut buf = Vec::new();
+    for inst in instances.iter_mut() {
+        let Some(ring) = inst.ring.as_mut() else {
+            continue;
+        };
+        let mut batch = ring.newest()?;
+        while let Some(r) = batch.next() {
+            let Ok(r) = r else { break };
+            totals.records += 1;
+            if r.header.r#type == premap::abi::header::RECORD_SAMPLE {
+                totals.samples += 1;
+            }
+            buf.extend_from_slice(r.bytes);
+        }
+    }
+    buf.extend_from_slice(&finished_round());
+    totals.records += 1;
+    writer.write_records(&buf).map_err(|e| write_error(path, e))
+}

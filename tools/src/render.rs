@@ -1,0 +1,352 @@
+//! Rendering parsed records as text lines or JSON lines, from one description of their fields.
+
+use premap_abi::header::record_type_name;
+use premap_abi::raw::{RawData, U64Array};
+use premap_abi::records::{Mmap2FileId, ParsedRecord, Record, SampleId};
+use premap_abi::sample::Sample;
+use std::io::{self, Write};
+
+/// A field value.
+#[derive(Clone, Copy, Debug)]
+pub enum Value<'a> {
+    /// A decimal number.
+    U(u64),
+    /// A number shown in hex (addresses).
+    X(u64),
+    /// A string (file names, comms).
+    S(RawData<'a>),
+    /// Raw bytes shown in hex.
+    B(RawData<'a>),
+    /// A list of words shown in hex (callchains).
+    L(U64Array<'a>),
+}
+
+/// Fields of a record, reused across records to avoid allocating per record.
+pub type Fields<'a> = Vec<(&'static str, Value<'a>)>;
+
+fn sample_fields<'a>(s: &Sample<'a>, f: &mut Fields<'a>) {
+    let mut opt = |name, v: Option<Value<'a>>| {
+        if let Some(v) = v {
+            f.push((name, v));
+        }
+    };
+    opt("pid", s.pid.map(|v| Value::U(v.into())));
+    opt("tid", s.tid.map(|v| Value::U(v.into())));
+    opt("time", s.time.map(Value::U));
+    opt("cpu", s.cpu.map(|v| Value::U(v.into())));
+    opt("ip", s.ip.map(Value::X));
+    opt("addr", s.addr.map(Value::X));
+    opt("period", s.period.map(Value::U));
+    opt("id", s.id.or(s.identifier).map(Value::U));
+    opt("stream_id", s.stream_id.map(Value::U));
+    opt("callchain", s.callchain.map(Value::L));
+    opt("raw", s.raw.map(Value::B));
+    opt("weight", s.weight.map(Value::U));
+    opt("data_src", s.data_src.map(Value::X));
+    opt("transaction", s.transaction.map(Value::X));
+    opt("phys_addr", s.phys_addr.map(Value::X));
+    opt("cgroup", s.cgroup.map(Value::U));
+    opt("data_page_size", s.data_page_size.map(Value::U));
+    opt("code_page_size", s.code_page_size.map(Value::U));
+    if let Some(r) = s.read {
+        opt("read_values", Some(Value::U(r.values.len() as u64)));
+    }
+    if let Some(r) = s.regs_user {
+        opt("regs_user", Some(Value::L(r.regs)));
+    }
+    if let Some(r) = s.regs_intr {
+        opt("regs_intr", Some(Value::L(r.regs)));
+    }
+    if let Some(st) = s.stack_user {
+        opt("stack_user_size", Some(Value::U(st.data.len() as u64)));
+    }
+    if let Some(b) = s.branch_stack {
+        opt("branches", Some(Value::U(b.len() as u64)));
+    }
+    if let Some(a) = s.aux {
+        opt("aux_size", Some(Value::U(a.len() as u64)));
+    }
+}
+
+/// Appends the fields of `rec` to `f`.
+pub fn fields<'a>(rec: &ParsedRecord<'a>, f: &mut Fields<'a>) {
+    use Value::*;
+    match rec.record {
+        Record::Sample(ref s) => sample_fields(s, f),
+        Record::Mmap(m) => f.extend([
+            ("pid", U(m.pid.into())),
+            ("tid", U(m.tid.into())),
+            ("addr", X(m.addr)),
+            ("len", X(m.len)),
+            ("pgoff", X(m.pgoff)),
+            ("filename", S(m.filename)),
+        ]),
+        Record::Mmap2(m) => {
+            f.extend([
+                ("pid", U(m.pid.into())),
+                ("tid", U(m.tid.into())),
+                ("addr", X(m.addr)),
+                ("len", X(m.len)),
+                ("pgoff", X(m.pgoff)),
+            ]);
+            match m.file_id {
+                Mmap2FileId::Inode { maj, min, ino, .. } => f.extend([
+                    ("maj", U(maj.into())),
+                    ("min", U(min.into())),
+                    ("ino", U(ino)),
+                ]),
+                Mmap2FileId::BuildId { size, .. } => f.push(("build_id_size", U(size.into()))),
+            }
+            f.extend([
+                ("prot", U(m.prot.into())),
+                ("flags", X(m.flags.into())),
+                ("filename", S(m.filename)),
+            ]);
+        }
+        Record::Comm(c) => f.extend([
+            ("pid", U(c.pid.into())),
+            ("tid", U(c.tid.into())),
+            ("comm", S(c.comm)),
+        ]),
+        Record::Exit(t) | Record::Fork(t) => f.extend([
+            ("pid", U(t.pid.into())),
+            ("ppid", U(t.ppid.into())),
+            ("tid", U(t.tid.into())),
+            ("ptid", U(t.ptid.into())),
+            ("time", U(t.time)),
+        ]),
+        Record::Lost(l) => f.extend([("id", U(l.id)), ("lost", U(l.lost))]),
+        Record::LostSamples { lost } => f.push(("lost", U(lost))),
+        Record::Throttle(t) | Record::Unthrottle(t) => f.extend([
+            ("time", U(t.time)),
+            ("id", U(t.id)),
+            ("stream_id", U(t.stream_id)),
+        ]),
+        Record::Read(r) => {
+            f.extend([("pid", U(r.pid.into())), ("tid", U(r.tid.into()))]);
+            if let Some(v) = r.values.values.iter().next() {
+                f.push(("value", U(v.value)));
+            }
+        }
+        Record::Aux(a) => f.extend([
+            ("aux_offset", X(a.aux_offset)),
+            ("aux_size", U(a.aux_size)),
+            ("flags", X(a.flags)),
+        ]),
+        Record::ItraceStart { pid, tid } => {
+            f.extend([("pid", U(pid.into())), ("tid", U(tid.into()))])
+        }
+        Record::Switch => f.push((
+            "out",
+            U(u64::from(
+                rec.header.misc & premap_abi::header::RECORD_MISC_SWITCH_OUT != 0,
+            )),
+        )),
+        Record::SwitchCpuWide {
+            next_prev_pid,
+            next_prev_tid,
+        } => f.extend([
+            ("next_prev_pid", U(next_prev_pid.into())),
+            ("next_prev_tid", U(next_prev_tid.into())),
+        ]),
+        Record::Namespaces(n) => f.extend([
+            ("pid", U(n.pid.into())),
+            ("tid", U(n.tid.into())),
+            ("namespaces", U(n.link_info.len() as u64 / 2)),
+        ]),
+        Record::Ksymbol(k) => f.extend([
+            ("addr", X(k.addr)),
+            ("len", U(k.len.into())),
+            ("ksym_type", U(k.ksym_type.into())),
+            ("name", S(k.name)),
+        ]),
+        Record::BpfEvent(b) => f.extend([
+            ("bpf_type", U(b.r#type.into())),
+            ("prog_id", U(b.id.into())),
+        ]),
+        Record::Cgroup(c) => f.extend([("cgroup_id", U(c.id)), ("path", S(c.path))]),
+        Record::TextPoke(t) => f.extend([
+            ("addr", X(t.addr)),
+            ("old", B(t.old_bytes)),
+            ("new", B(t.new_bytes)),
+        ]),
+        Record::AuxOutputHwId { hw_id } => f.push(("hw_id", U(hw_id))),
+        Record::CallchainDeferred(c) => {
+            f.extend([("cookie", U(c.cookie)), ("callchain", L(c.ips))])
+        }
+        Record::HeaderAttr(a) => f.extend([
+            ("attr_type", U(a.attr.r#type.into())),
+            ("config", X(a.attr.config)),
+            ("sample_type", X(a.attr.sample_type)),
+            ("ids", L(a.ids)),
+        ]),
+        Record::FinishedRound | Record::FinishedInit => {}
+        Record::Raw { body, .. } => f.push(("body_size", U(body.len() as u64))),
+        _ => {}
+    }
+    if let Some(id) = rec.sample_id {
+        sample_id_fields(&id, f);
+    }
+}
+
+fn sample_id_fields(s: &SampleId, f: &mut Fields<'_>) {
+    let mut opt = |name, v: Option<u64>| {
+        if let Some(v) = v {
+            f.push((name, Value::U(v)));
+        }
+    };
+    opt("sample_pid", s.pid.map(u64::from));
+    opt("sample_tid", s.tid.map(u64::from));
+    opt("sample_time", s.time);
+    opt("sample_cpu", s.cpu.map(u64::from));
+    opt("sample_id", s.id.or(s.identifier));
+}
+
+/// The name shown for a record type.
+pub fn type_name(ty: u32) -> std::borrow::Cow<'static, str> {
+    match record_type_name(ty) {
+        Some(n) => n.into(),
+        None => format!("UNKNOWN({ty})").into(),
+    }
+}
+
+fn put_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+fn put_hex(out: &mut Vec<u8>, v: u64) {
+    write!(out, "{v:#x}").ok();
+}
+
+fn put_json_str(out: &mut Vec<u8>, s: impl Iterator<Item = u8>) {
+    out.push(b'"');
+    let mut utf8 = Vec::new();
+    utf8.extend(s);
+    for c in String::from_utf8_lossy(&utf8).chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            c if (c as u32) < 0x20 => {
+                write!(out, "\\u{:04x}", c as u32).ok();
+            }
+            c => {
+                let mut b = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// Appends a text line: `OFFSET TYPE [size] misc=M event: key=value ...`.
+pub fn text_line(
+    out: &mut Vec<u8>,
+    offset: u64,
+    rec: &ParsedRecord<'_>,
+    event: Option<&str>,
+    f: &Fields<'_>,
+) {
+    put_hex(out, offset);
+    out.push(b' ');
+    out.extend_from_slice(type_name(rec.header.r#type).as_bytes());
+    write!(out, " size={} misc={:#x}", rec.header.size, rec.header.misc).ok();
+    if let Some(e) = event {
+        out.extend_from_slice(b" event=");
+        out.extend_from_slice(e.as_bytes());
+    }
+    for (k, v) in f {
+        out.push(b' ');
+        out.extend_from_slice(k.as_bytes());
+        out.push(b'=');
+        match *v {
+            Value::U(n) => put_u64(out, n),
+            Value::X(n) => put_hex(out, n),
+            Value::S(s) => out.extend(
+                s.bytes()
+                    .map(|b| if b.is_ascii_graphic() { b } else { b'?' }),
+            ),
+            Value::B(b) => {
+                for x in b.bytes() {
+                    write!(out, "{x:02x}").ok();
+                }
+            }
+            Value::L(l) => {
+                out.push(b'[');
+                for (i, w) in l.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    put_hex(out, w);
+                }
+                out.push(b']');
+            }
+        }
+    }
+    out.push(b'\n');
+}
+
+/// Appends a JSON line: `{"offset":..,"type":"SAMPLE","misc":..,"size":..,"event":..,fields...}`.
+/// Hex values are JSON strings (`"0x..."`), so 64-bit addresses survive parsers that use doubles.
+pub fn json_line(
+    out: &mut Vec<u8>,
+    offset: u64,
+    rec: &ParsedRecord<'_>,
+    event: Option<&str>,
+    f: &Fields<'_>,
+) {
+    out.extend_from_slice(b"{\"offset\":");
+    put_u64(out, offset);
+    out.extend_from_slice(b",\"type\":");
+    put_json_str(out, type_name(rec.header.r#type).bytes());
+    out.extend_from_slice(b",\"misc\":");
+    put_u64(out, rec.header.misc.into());
+    out.extend_from_slice(b",\"size\":");
+    put_u64(out, rec.header.size.into());
+    if let Some(e) = event {
+        out.extend_from_slice(b",\"event\":");
+        put_json_str(out, e.bytes());
+    }
+    for (k, v) in f {
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b"\":");
+        match *v {
+            Value::U(n) => put_u64(out, n),
+            Value::X(n) => {
+                out.push(b'"');
+                put_hex(out, n);
+                out.push(b'"');
+            }
+            Value::S(s) => put_json_str(out, s.bytes()),
+            Value::B(b) => {
+                out.push(b'"');
+                for x in b.bytes() {
+                    write!(out, "{x:02x}").ok();
+                }
+                out.push(b'"');
+            }
+            Value::L(l) => {
+                out.push(b'[');
+                for (i, w) in l.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.push(b'"');
+                    put_hex(out, w);
+                    out.push(b'"');
+                }
+                out.push(b']');
+            }
+        }
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+/// Writes `buf` to `w` and clears it once it holds more than `threshold` bytes.
+pub fn flush_if_full(w: &mut impl Write, buf: &mut Vec<u8>, threshold: usize) -> io::Result<()> {
+    if buf.len() >= threshold {
+        w.write_all(buf)?;
+        buf.clear();
+    }
+    Ok(())
+}
