@@ -1154,6 +1154,86 @@
 #define PREMAP_MEMDESC_MAX_AREA_PAGES (1 << 21)
 
 /**
+ * Size of the file-mode header.
+ */
+#define PREMAP_FILE_HEADER_SIZE 104
+
+/**
+ * Size of the pipe-mode header (`{magic, size}`).
+ */
+#define PREMAP_PIPE_HEADER_SIZE 16
+
+/**
+ * Number of feature bits in the header's bitmap.
+ */
+#define PREMAP_HEADER_FEAT_BITS 256
+
+/**
+ * Strings in feature sections are padded to this alignment (`NAME_ALIGN`).
+ */
+#define PREMAP_NAME_ALIGN 64
+
+/**
+ * `HEADER_TRACING_DATA`.
+ */
+#define PREMAP_HEADER_TRACING_DATA 1
+
+/**
+ * `HEADER_BUILD_ID`.
+ */
+#define PREMAP_HEADER_BUILD_ID 2
+
+/**
+ * `HEADER_HOSTNAME`.
+ */
+#define PREMAP_HEADER_HOSTNAME 3
+
+/**
+ * `HEADER_OSRELEASE`.
+ */
+#define PREMAP_HEADER_OSRELEASE 4
+
+/**
+ * `HEADER_VERSION`.
+ */
+#define PREMAP_HEADER_VERSION 5
+
+/**
+ * `HEADER_ARCH`.
+ */
+#define PREMAP_HEADER_ARCH 6
+
+/**
+ * `HEADER_NRCPUS`.
+ */
+#define PREMAP_HEADER_NRCPUS 7
+
+/**
+ * `HEADER_CPUDESC`.
+ */
+#define PREMAP_HEADER_CPUDESC 8
+
+/**
+ * `HEADER_CPUID`.
+ */
+#define PREMAP_HEADER_CPUID 9
+
+/**
+ * `HEADER_TOTAL_MEM`.
+ */
+#define PREMAP_HEADER_TOTAL_MEM 10
+
+/**
+ * `HEADER_CMDLINE`.
+ */
+#define PREMAP_HEADER_CMDLINE 11
+
+/**
+ * `HEADER_EVENT_DESC`.
+ */
+#define PREMAP_HEADER_EVENT_DESC 12
+
+/**
  * The largest record: `header.size` is a `u16`, so a bounce buffer of this size always suffices.
  */
 #define PREMAP_MAX_RECORD_SIZE 65535

@@ -287,6 +287,11 @@ pub fn parse_file_attr(entry: &[u8]) -> Result<FileAttr, ParseError> {
         .ok_or(ParseError::BadAttrSize { size: n as u32 })?;
     let (attr_bytes, ids) = entry.split_at(attr_len);
     let attr = PerfEventAttr::from_bytes(attr_bytes)?;
+    // The attr's own size: 0 (perf's VER0), or a multiple of 8 from VER0 up to the entry's attr part.
+    let size = attr.size;
+    if size != 0 && (size < ATTR_SIZE_VER0 || size % 8 != 0 || size as usize > attr_len) {
+        return Err(ParseError::BadAttrSize { size });
+    }
     let ids = FileSection {
         offset: u64_at(ids, 0).ok_or(ParseError::BadAttrSize { size: n as u32 })?,
         size: u64_at(ids, 8).ok_or(ParseError::BadAttrSize { size: n as u32 })?,

@@ -2,7 +2,7 @@
 
 use crate::perfdata::reader::{read_string, PerfFile, ReadError};
 use crate::render::{self, Fields};
-use premap_abi::header::{RECORD_HEADER_ATTR, RECORD_SAMPLE};
+use premap_abi::header::{RECORD_HEADER_ATTR, RECORD_HEADER_FEATURE, RECORD_SAMPLE};
 use premap_abi::perf_file::*;
 use premap_abi::raw::{Cursor, RawData};
 use premap_abi::records::Record;
@@ -50,6 +50,22 @@ fn feature_text(bit: u32, bytes: &[u8]) -> Option<String> {
             Some(args.join(" "))
         }
         _ => None,
+    }
+}
+
+/// Pipe mode carries features as records: `{u64 feat_id; data}`.
+fn feature_record_fields(body: &[u8], fields: &mut Fields<'_>) {
+    let Some((id, data)) = body.split_first_chunk::<8>() else {
+        return;
+    };
+    let bit = u64::from_ne_bytes(*id);
+    let bit = u32::try_from(bit).unwrap_or(u32::MAX);
+    fields.push((
+        "feature",
+        render::Value::Text(feature_name(bit).to_string()),
+    ));
+    if let Some(t) = feature_text(bit, data) {
+        fields.push(("value", render::Value::Text(t)));
     }
 }
 
@@ -120,6 +136,9 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
             }
             fields.clear();
             render::fields(&parsed, &mut fields);
+            if ty == RECORD_HEADER_FEATURE {
+                feature_record_fields(rec.body, &mut fields);
+            }
             if !rec.payload.is_empty() {
                 fields.push(("payload_size", render::Value::U(rec.payload.len() as u64)));
             }

@@ -357,9 +357,21 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
     let started = Instant::now();
     let mut last_status = Instant::now();
     let mut child_done = false;
+    let mut hung_up = 0;
     let result = (|| -> Result<(), RecordError> {
         loop {
             let ready = poller.wait(Some(Duration::from_millis(100)))?;
+            // A ring whose task is gone reports hangup forever: stop polling it (it is still drained).
+            for r in ready.iter().filter(|r| r.hangup) {
+                if let Some(fd) = instances
+                    .get(r.token as usize)
+                    .and_then(|i| i.ring.as_ref())
+                    .and_then(|r| r.fd())
+                {
+                    poller.remove(fd)?;
+                    hung_up += 1;
+                }
+            }
             if !opts.overwrite {
                 if !ready.is_empty() {
                     totals.wakeups += 1;
@@ -378,9 +390,7 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
                 }
             }
             let target_gone = match opts.target {
-                Target::Pid(p) => {
-                    nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_err()
-                }
+                Target::Pid(p) => hung_up == instances.len() || !process_alive(p),
                 _ => false,
             };
             if STOP.load(Ordering::Relaxed) || child_done || target_gone {
@@ -418,6 +428,20 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
         .finish(&facts)
         .map_err(|e| write_error(&opts.output, e))?;
     Ok(totals)
+}
+
+/// Whether `pid` still runs (exists and is not a zombie waiting for its parent).
+fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            // The state follows the parenthesised command name, which may itself contain ") ".
+            let state = stat
+                .rsplit_once(") ")
+                .and_then(|(_, rest)| rest.chars().next());
+            !matches!(state, Some('Z' | 'X') | None)
+        }
+        Err(_) => false,
+    }
 }
 
 fn write_error(path: &std::path::Path, e: std::io::Error) -> RecordError {

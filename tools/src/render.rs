@@ -7,7 +7,7 @@ use premap_abi::sample::Sample;
 use std::io::{self, Write};
 
 /// A field value.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Value<'a> {
     /// A decimal number.
     U(u64),
@@ -19,6 +19,8 @@ pub enum Value<'a> {
     B(RawData<'a>),
     /// A list of words shown in hex (callchains).
     L(U64Array<'a>),
+    /// Text made while rendering (decoded feature sections).
+    Text(String),
 }
 
 /// Fields of a record, reused across records to avoid allocating per record.
@@ -265,6 +267,13 @@ pub fn text_line(
                 s.bytes()
                     .map(|b| if b.is_ascii_graphic() { b } else { b'?' }),
             ),
+            Value::Text(ref t) => out.extend(t.bytes().map(|b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b
+                } else {
+                    b'?'
+                }
+            })),
             Value::B(b) => {
                 for x in b.bytes() {
                     write!(out, "{x:02x}").ok();
@@ -318,6 +327,7 @@ pub fn json_line(
                 out.push(b'"');
             }
             Value::S(s) => put_json_str(out, s.bytes()),
+            Value::Text(ref t) => put_json_str(out, t.bytes()),
             Value::B(b) => {
                 out.push(b'"');
                 for x in b.bytes() {

@@ -78,6 +78,16 @@ impl Poller {
         Ok(())
     }
 
+    /// Number of descriptors watched.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Whether no descriptor is watched.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
     /// Waits until a descriptor is ready or `timeout` passes (`None` waits forever), retrying EINTR with
     /// the time that is left. Returns the ready descriptors (empty on timeout).
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Vec<Readiness>> {

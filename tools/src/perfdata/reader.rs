@@ -211,7 +211,7 @@ impl PerfFile {
         let data_end = header.data.offset + header.data.size;
         let mut features = Vec::new();
         let nfeat = header.features().count() as u64;
-        let table_end = data_end
+        data_end
             .checked_add(16 * nfeat)
             .filter(|&e| e <= len)
             .ok_or_else(|| {
@@ -226,16 +226,17 @@ impl PerfFile {
                 offset: word_at_byte(&bytes, at as usize).unwrap_or(0),
                 size: word_at_byte(&bytes, at as usize + 8).unwrap_or(0),
             };
-            let end = sec
-                .checked_end(len, "feature section past the end of the file")
-                .map_err(|e| corrupt(at, format!("{} ({})", e, feature_name(bit))))?;
-            features.push((
-                bit,
-                sec.offset,
-                bytes[sec.offset as usize..end as usize].to_vec(),
-            ));
+            match sec.checked_end(len, "feature section past the end of the file") {
+                Ok(end) => features.push((
+                    bit,
+                    sec.offset,
+                    bytes[sec.offset as usize..end as usize].to_vec(),
+                )),
+                // perf skips features it does not know; so does premap, whatever their section says.
+                Err(_) if feature_name(bit) == "UNKNOWN" => {}
+                Err(e) => return Err(corrupt(at, format!("{} ({})", e, feature_name(bit)))),
+            }
         }
-        let _ = table_end;
         let mut file = Self {
             data: (header.data.offset as usize, data_end as usize),
             bytes,
@@ -323,7 +324,14 @@ impl<'a> Records<'a> {
                 )
             })?;
         let header = EventHeader::from_bytes(h);
-        let size = header.check_size().map_err(|e| corrupt(offset, e))?;
+        // The kernel's records are 8-byte aligned; some of the perf tool's (EVENT_UPDATE, FEATURE in
+        // pipe mode) are not, and perf reads them as they are.
+        let size = match header.check_size() {
+            Err(ParseError::SizeUnaligned { size }) if header.r#type >= RECORD_USER_TYPE_START => {
+                usize::from(size)
+            }
+            other => other.map_err(|e| corrupt(offset, e))?,
+        };
         if size > left {
             return Err(corrupt(
                 offset,

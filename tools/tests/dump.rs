@@ -1,0 +1,312 @@
+//! `premap dump` against files written by Linux perf (file and pipe mode) and by premap, snapshots of
+//! its text and JSON output, and corrupt, truncated and hostile files.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn dump(args: &[&str], file: &Path) -> (bool, Option<i32>, String, String) {
+    let out = run(premap().arg("dump").args(args).arg(file));
+    (
+        out.status.success(),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn dumped_samples(text: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix("# SAMPLE: "))
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+#[test]
+fn dump_of_a_perf_record_file_counts_the_samples_perf_counts() {
+    let dir = scratch("dump-perf");
+    for pipe in [false, true] {
+        let file = dir.join(if pipe { "pipe.data" } else { "file.data" });
+        let mut cmd = perf();
+        cmd.args(["record", "-q", "-e", "page-faults", "-c", "1", "-o"]);
+        if pipe {
+            cmd.arg("-");
+        } else {
+            cmd.arg(&file);
+        }
+        cmd.arg("--").arg(touch_workload()).arg("2000");
+        let out = run(&mut cmd);
+        assert!(
+            out.status.success(),
+            "perf record: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if pipe {
+            std::fs::write(&file, &out.stdout).unwrap();
+        }
+        let (counted, _) = perf_sample_count(&file);
+        let (ok, _, text, err) = dump(&[], &file);
+        assert!(ok, "{err}");
+        assert!(counted >= 2000);
+        assert_eq!(dumped_samples(&text), counted, "pipe={pipe}");
+        // JSON mode counts the same, and every line is an object.
+        let (ok, _, json, _) = dump(&["--json"], &file);
+        assert!(ok);
+        let samples = json
+            .lines()
+            .filter(|l| l.contains("\"type\":\"SAMPLE\""))
+            .count() as u64;
+        assert_eq!(samples, counted);
+        assert!(json.lines().all(|l| l.starts_with('{') && l.ends_with('}')));
+    }
+}
+
+fn redact(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for line in s.lines() {
+        let words: Vec<String> = line
+            .split(' ')
+            .map(|w| {
+                for key in [
+                    "time=",
+                    "sample_time=",
+                    "pid=",
+                    "tid=",
+                    "sample_pid=",
+                    "sample_tid=",
+                    "ppid=",
+                    "ptid=",
+                ] {
+                    if let Some(v) = w.strip_prefix(key) {
+                        if v.chars().all(|c| c.is_ascii_digit()) {
+                            return format!("{key}[{}]", key.trim_end_matches('='));
+                        }
+                    }
+                }
+                w.to_string()
+            })
+            .collect();
+        out.push_str(&words.join(" "));
+        out.push('\n');
+    }
+    out
+}
+
+fn redact_json(s: &str) -> String {
+    let mut out = String::new();
+    for line in s.lines() {
+        let mut l = line.to_string();
+        for key in [
+            "\"time\":",
+            "\"sample_time\":",
+            "\"pid\":",
+            "\"tid\":",
+            "\"sample_pid\":",
+            "\"sample_tid\":",
+            "\"ppid\":",
+            "\"ptid\":",
+        ] {
+            let mut from = 0;
+            while let Some(i) = l[from..].find(key) {
+                let start = from + i + key.len();
+                let end = l[start..]
+                    .find(|c: char| !c.is_ascii_digit())
+                    .map_or(l.len(), |e| start + e);
+                l.replace_range(start..end, "0");
+                from = start;
+            }
+        }
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn dump_text_and_json_of_checked_in_files_match_snapshots() {
+    for name in [
+        "premap-touch8.data",
+        "perf-touch8.data",
+        "perf-pipe-touch8.data",
+    ] {
+        let (ok, _, text, err) = dump(&[], &fixture(name));
+        assert!(ok, "{name}: {err}");
+        // The first line names the path, which differs between checkouts.
+        let text: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        insta::assert_snapshot!(format!("{name}.txt"), redact(&text));
+        let (ok, _, json, _) = dump(&["--json"], &fixture(name));
+        assert!(ok);
+        insta::assert_snapshot!(format!("{name}.json"), redact_json(&json));
+    }
+}
+
+/// A corrupt file must fail with exit code 1 (not a panic's 101), a message naming an offset, and in
+/// bounded time (`run` kills a hung dump and fails).
+fn assert_clean_failure(file: &Path, what: &str) {
+    let (ok, code, _, err) = dump(&[], file);
+    assert!(!ok, "{what}: accepted");
+    assert_eq!(code, Some(1), "{what}: exit code {code:?}, stderr {err}");
+    assert!(
+        err.contains("offset 0x"),
+        "{what}: error does not name an offset: {err}"
+    );
+    let (ok, code, _, _) = dump(&["--json"], file);
+    assert!(!ok && code == Some(1), "{what} (json)");
+}
+
+#[test]
+fn truncated_files_are_errors_naming_the_offset() {
+    let dir = scratch("truncated");
+    for name in [
+        "premap-touch8.data",
+        "perf-touch8.data",
+        "perf-pipe-touch8.data",
+    ] {
+        let bytes = std::fs::read(fixture(name)).unwrap();
+        let pipe = name.contains("pipe");
+        // Every cut inside the header and a spread of cuts through the rest.
+        let cuts: Vec<usize> = (1..120).chain((120..bytes.len()).step_by(97)).collect();
+        for cut in cuts {
+            let f = dir.join(format!("{name}.{cut}"));
+            std::fs::write(&f, &bytes[..cut]).unwrap();
+            if pipe {
+                // A pipe stream cut exactly between records is a shorter valid stream.
+                let (ok, code, _, err) = dump(&[], &f);
+                assert!(
+                    ok || (code == Some(1) && err.contains("offset 0x")),
+                    "{name} cut at {cut}: {err}"
+                );
+            } else {
+                assert_clean_failure(&f, &format!("{name} cut at {cut}"));
+            }
+            std::fs::remove_file(&f).unwrap();
+        }
+    }
+}
+
+fn data_section(bytes: &[u8]) -> (usize, usize) {
+    let w = |i: usize| u64::from_ne_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap()) as usize;
+    (w(5), w(6))
+}
+
+#[test]
+fn malformed_records_and_headers_are_errors_naming_the_offset() {
+    let dir = scratch("malformed");
+    let good = std::fs::read(fixture("premap-touch8.data")).unwrap();
+    let (data, _) = data_section(&good);
+    type Corruption = Box<dyn Fn(&mut Vec<u8>)>;
+    let cases: Vec<(&str, Corruption)> = vec![
+        (
+            "record size 0",
+            Box::new(move |b: &mut Vec<u8>| {
+                b[data + 6..data + 8].copy_from_slice(&0u16.to_ne_bytes())
+            }),
+        ),
+        (
+            "record size 4",
+            Box::new(move |b: &mut Vec<u8>| {
+                b[data + 6..data + 8].copy_from_slice(&4u16.to_ne_bytes())
+            }),
+        ),
+        (
+            "record past the end",
+            Box::new(move |b: &mut Vec<u8>| {
+                b[data + 6..data + 8].copy_from_slice(&0xfff8u16.to_ne_bytes())
+            }),
+        ),
+        (
+            "attr_size too small",
+            Box::new(|b: &mut Vec<u8>| b[16..24].copy_from_slice(&8u64.to_ne_bytes())),
+        ),
+        (
+            "attr_size huge",
+            Box::new(|b: &mut Vec<u8>| b[16..24].copy_from_slice(&(1u64 << 40).to_ne_bytes())),
+        ),
+        (
+            "data section past the end",
+            Box::new(|b: &mut Vec<u8>| b[48..56].copy_from_slice(&(1u64 << 40).to_ne_bytes())),
+        ),
+        (
+            "data offset overflow",
+            Box::new(|b: &mut Vec<u8>| b[40..48].copy_from_slice(&u64::MAX.to_ne_bytes())),
+        ),
+        ("bad magic", Box::new(|b: &mut Vec<u8>| b[0] = b'X')),
+        (
+            "header size",
+            Box::new(|b: &mut Vec<u8>| b[8..16].copy_from_slice(&200u64.to_ne_bytes())),
+        ),
+        (
+            "attr size field",
+            Box::new(|b: &mut Vec<u8>| {
+                let attrs = u64::from_ne_bytes(b[24..32].try_into().unwrap()) as usize;
+                b[attrs + 4..attrs + 8].copy_from_slice(&12u32.to_ne_bytes());
+            }),
+        ),
+        (
+            "ids past the end",
+            Box::new(|b: &mut Vec<u8>| {
+                let attrs = u64::from_ne_bytes(b[24..32].try_into().unwrap()) as usize;
+                b[attrs + 128..attrs + 136].copy_from_slice(&u64::MAX.to_ne_bytes());
+            }),
+        ),
+        (
+            "sample body truncated",
+            Box::new(move |b: &mut Vec<u8>| {
+                // Shrink the first SAMPLE's declared size by 8: the next header lands inside it.
+                let mut off = data;
+                loop {
+                    let ty = u32::from_ne_bytes(b[off..off + 4].try_into().unwrap());
+                    let size = u16::from_ne_bytes(b[off + 6..off + 8].try_into().unwrap());
+                    if ty == 9 {
+                        b[off + 6..off + 8].copy_from_slice(&16u16.to_ne_bytes());
+                        break;
+                    }
+                    off += size as usize;
+                }
+            }),
+        ),
+        (
+            "feature table past the end",
+            Box::new(|b: &mut Vec<u8>| b[72..80].copy_from_slice(&u64::MAX.to_ne_bytes())),
+        ),
+    ];
+    for (what, corrupt) in cases {
+        let mut b = good.clone();
+        corrupt(&mut b);
+        let f = dir.join("bad.data");
+        std::fs::write(&f, &b).unwrap();
+        assert_clean_failure(&f, what);
+    }
+}
+
+#[test]
+fn unknown_feature_bits_are_shown_not_fatal() {
+    let dir = scratch("features");
+    let mut b = std::fs::read(fixture("premap-touch8.data")).unwrap();
+    // Bit 200 has no meaning; its table entry would be read past the real table.
+    let word = 72 + 8 * (200 / 64);
+    let mut v = u64::from_ne_bytes(b[word..word + 8].try_into().unwrap());
+    v |= 1 << (200 % 64);
+    b[word..word + 8].copy_from_slice(&v.to_ne_bytes());
+    let f = dir.join("unknown-feature.data");
+    std::fs::write(&f, &b).unwrap();
+    let (ok, _, text, err) = dump(&[], &f);
+    assert!(ok, "{err}");
+    assert!(dumped_samples(&text) > 0);
+}
+
+#[test]
+fn a_missing_file_or_a_non_perf_file_is_an_error() {
+    let (ok, code, _, err) = dump(&[], Path::new("/nonexistent/perf.data"));
+    assert!(!ok && code == Some(1), "{err}");
+    let (ok, code, _, err) = dump(&[], Path::new("/etc/hostname"));
+    assert!(
+        !ok && code == Some(1) && err.contains("offset 0x0"),
+        "{err}"
+    );
+}
