@@ -9,12 +9,14 @@ use crate::error::{Error, Result};
 use crate::ring::{Mode, Ring};
 use crate::sys::{self, Mapping};
 use premap_abi::control::{ControlPage, ControlPtr};
-use premap_abi::header::{EventHeader, RECORD_LOST};
+use premap_abi::header::EventHeader;
+use premap_abi::produce::DataArea;
 use premap_abi::ring::RingGeometry;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-/// The producer side of a synthetic ring.
+/// The producer side of a synthetic ring: premap-abi's [`premap_abi::produce::Producer`] (the same
+/// code the premap driver runs) over the mapping's data area.
 ///
 /// # Invariants
 ///
@@ -25,9 +27,32 @@ pub struct Producer {
     ctl: ControlPtr,
     geom: RingGeometry,
     mode: Mode,
-    head: u64,
-    lost: u64,
-    lost_id: u64,
+    inner: premap_abi::produce::Producer,
+}
+
+/// The data area of a synthetic ring, written through raw pointers.
+struct MappedArea<'a> {
+    map: &'a Mapping,
+    geom: RingGeometry,
+}
+
+impl DataArea for MappedArea<'_> {
+    fn write_at(&mut self, offset: usize, bytes: &[u8]) {
+        let size = self.geom.data_size() as usize;
+        if offset.checked_add(bytes.len()).is_none_or(|end| end > size) {
+            return;
+        }
+        // SAFETY: `[offset, offset + len)` lies inside the data area (checked above), which lies inside
+        // the live mapping (`geom` was built for it). The reader does not read this range until the
+        // producer publishes a head past it, so the write races with nothing.
+        unsafe {
+            let dst = self
+                .map
+                .as_ptr()
+                .add(self.geom.data_offset() as usize + offset);
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len());
+        }
+    }
 }
 
 /// Creates a synthetic ring of `data_pages` pages (a power of two), with its head and tail both at
@@ -54,9 +79,7 @@ pub fn synthetic_ring(data_pages: usize, mode: Mode, start: u64) -> Result<(Prod
         ctl,
         geom,
         mode,
-        head: start,
-        lost: 0,
-        lost_id: 0,
+        inner: premap_abi::produce::Producer::new(geom, mode == Mode::Overwrite, start),
     };
     let ring = Ring::from_mapping(map, mode, None)?;
     Ok((producer, ring))
@@ -68,41 +91,25 @@ impl Producer {
         self.ctl
     }
 
-    /// Records dropped so far and not yet reported with a LOST record.
-    pub fn pending_lost(&self) -> u64 {
-        self.lost
-    }
-
     /// A new reader over the same memory, which takes its tail from the control page as it is now (as a
     /// fresh mapping of a perf event would).
     pub fn new_reader(&self) -> Result<Ring> {
         Ring::from_mapping(Arc::clone(&self.map), self.mode, None)
     }
 
+    /// Records dropped so far and not yet reported with a LOST record.
+    pub fn pending_lost(&self) -> u64 {
+        self.inner.pending_lost()
+    }
+
     /// Forgets dropped records instead of reporting them with a LOST record (for producers that retry).
     pub fn forget_lost(&mut self) {
-        self.lost = 0;
+        self.inner.forget_lost();
     }
 
     /// Sets the event id written into LOST records.
     pub fn set_lost_id(&mut self, id: u64) {
-        self.lost_id = id;
-    }
-
-    fn copy_in(&self, pos: u64, bytes: &[u8]) {
-        let size = self.geom.data_size() as usize;
-        let off = self.geom.offset(pos);
-        let first = bytes.len().min(size - off);
-        let data = self.geom.data_offset() as usize;
-        // SAFETY: `off + first <= size` and the rest wraps to offset 0 with `bytes.len() - first <= size`
-        // bytes (callers never write more than the ring), all inside the data area of the live mapping.
-        // The reader does not read [head, head + len) until the new head is published, so this write
-        // races with nothing.
-        unsafe {
-            let base = self.map.as_ptr().add(data);
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), base.add(off), first);
-            std::ptr::copy_nonoverlapping(bytes.as_ptr().add(first), base, bytes.len() - first);
-        }
+        self.inner.set_lost_id(id);
     }
 
     /// Writes one record (`bytes` must start with its header, `header.size == bytes.len()`), as the kernel
@@ -110,53 +117,11 @@ impl Producer {
     /// emitting `PERF_RECORD_LOST` for earlier drops when there is room; in overwrite mode it writes
     /// backward over the oldest data. Returns whether the record was written.
     pub fn write(&mut self, bytes: &[u8]) -> bool {
-        let len = bytes.len() as u64;
-        if len == 0 || len > self.geom.data_size() {
-            return false;
-        }
-        match self.mode {
-            Mode::Consume => {
-                let tail = self.ctl.load_data_tail();
-                let Ok(mut free) = self.geom.free_space(self.head, tail) else {
-                    self.lost += 1;
-                    return false;
-                };
-                if self.lost > 0 {
-                    if free < 24 + len {
-                        self.lost += 1;
-                        return false;
-                    }
-                    let mut lost = [0u8; 24];
-                    lost[..8].copy_from_slice(
-                        &EventHeader {
-                            r#type: RECORD_LOST,
-                            misc: 0,
-                            size: 24,
-                        }
-                        .to_bytes(),
-                    );
-                    lost[8..16].copy_from_slice(&self.lost_id.to_ne_bytes());
-                    lost[16..].copy_from_slice(&self.lost.to_ne_bytes());
-                    self.copy_in(self.head, &lost);
-                    self.head = self.head.wrapping_add(24);
-                    self.lost = 0;
-                    free -= 24;
-                }
-                if free < len {
-                    self.lost += 1;
-                    return false;
-                }
-                self.copy_in(self.head, bytes);
-                self.head = self.head.wrapping_add(len);
-            }
-            Mode::Overwrite => {
-                self.head = self.head.wrapping_sub(len);
-                self.copy_in(self.head, bytes);
-            }
-        }
-        // smp_wmb() then publish: Release orders the data before the new head.
-        self.ctl.store_data_head(self.head);
-        true
+        let mut area = MappedArea {
+            map: &self.map,
+            geom: self.geom,
+        };
+        self.inner.emit(&mut area, &self.ctl, bytes)
     }
 
     /// Writes each record in turn; returns how many were written (the rest were dropped).
