@@ -39,8 +39,9 @@ struct MappedArea<'a> {
 impl DataArea for MappedArea<'_> {
     fn write_at(&mut self, offset: usize, bytes: &[u8]) {
         let size = self.geom.data_size() as usize;
-        if offset.checked_add(bytes.len()).is_none_or(|end| end > size) {
-            return;
+        match offset.checked_add(bytes.len()) {
+            Some(end) if end <= size => {}
+            _ => return,
         }
         // SAFETY: `[offset, offset + len)` lies inside the data area (checked above), which lies inside
         // the live mapping (`geom` was built for it). The reader does not read this range until the
