@@ -1234,6 +1234,11 @@
 #define PREMAP_HEADER_EVENT_DESC 12
 
 /**
+ * Size of the LOST record the producer emits: header, id, count (no sample_id trailer).
+ */
+#define PREMAP_LOST_RECORD_SIZE 24
+
+/**
  * The largest record: `header.size` is a `u16`, so a bounce buffer of this size always suffices.
  */
 #define PREMAP_MAX_RECORD_SIZE 65535
@@ -1526,9 +1531,10 @@ struct premap_create {
    */
   uint32_t wakeup_watermark;
   /**
-   * Must be 0.
+   * Test hook for the conformance check "a failure part-way through mmap leaves nothing mapped":
+   * when non-zero, mapping the page with this 1-based index fails with ENOMEM. 0 in normal use.
    */
-  uint32_t reserved;
+  uint32_t inject_mmap_fault_at;
   /**
    * Must be 0.
    */

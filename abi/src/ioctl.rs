@@ -165,8 +165,9 @@ pub struct CreateParams {
     pub aux_pages: u32,
     /// Wake pollers when this many bytes are readable; 0 means half the data area.
     pub wakeup_watermark: u32,
-    /// Must be 0.
-    pub reserved: u32,
+    /// Test hook for the conformance check "a failure part-way through mmap leaves nothing mapped":
+    /// when non-zero, mapping the page with this 1-based index fails with ENOMEM. 0 in normal use.
+    pub inject_mmap_fault_at: u32,
     /// Must be 0.
     pub reserved2: u64,
 }
@@ -300,3 +301,225 @@ static_assertions::assert_impl_all!(
     zerocopy::IntoBytes,
     zerocopy::Immutable
 );
+
+/// Why a [`CreateParams`] is refused (the driver answers EINVAL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreateError {
+    /// `size` is smaller than the fields this version needs.
+    TooSmall,
+    /// A flag this ABI version does not define.
+    UnknownFlags,
+    /// `data_pages` is not 0 or a power of two up to [`MAX_AREA_PAGES`].
+    BadDataPages,
+    /// `aux_pages` is not 0 or a power of two up to [`MAX_AREA_PAGES`].
+    BadAuxPages,
+    /// A reserved field is not zero.
+    Reserved,
+    /// The watermark exceeds the data area.
+    BadWatermark,
+}
+
+const fn area_ok(pages: u32) -> bool {
+    pages == 0 || (pages.is_power_of_two() && pages <= MAX_AREA_PAGES)
+}
+
+fn ne_u32(b: &[u8], i: usize) -> u32 {
+    let mut a = [0u8; 4];
+    if let Some(s) = b.get(i..i + 4) {
+        a.copy_from_slice(s);
+    }
+    u32::from_ne_bytes(a)
+}
+
+fn ne_u64(b: &[u8], i: usize) -> u64 {
+    let mut a = [0u8; 8];
+    if let Some(s) = b.get(i..i + 8) {
+        a.copy_from_slice(s);
+    }
+    u64::from_ne_bytes(a)
+}
+
+impl CreateParams {
+    /// Decodes the struct from the bytes user space passed.
+    pub fn from_bytes(b: &[u8; 32]) -> Self {
+        Self {
+            size: ne_u32(b, 0),
+            flags: ne_u32(b, 4),
+            data_pages: ne_u32(b, 8),
+            aux_pages: ne_u32(b, 12),
+            wakeup_watermark: ne_u32(b, 16),
+            inject_mmap_fault_at: ne_u32(b, 20),
+            reserved2: ne_u64(b, 24),
+        }
+    }
+
+    /// The struct's bytes.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let mut w = crate::raw::Writer::new(&mut out);
+        for v in [
+            self.size,
+            self.flags,
+            self.data_pages,
+            self.aux_pages,
+            self.wakeup_watermark,
+            self.inject_mmap_fault_at,
+        ] {
+            w.u32(v);
+        }
+        w.u64(self.reserved2);
+        out
+    }
+
+    /// Checks the request and returns the buffer's page layout and its wakeup watermark in bytes.
+    pub fn validate(
+        &self,
+        page_size: u64,
+    ) -> Result<(crate::memdesc::BufferLayout, u64), CreateError> {
+        if (self.size as usize) < core::mem::size_of::<Self>() {
+            return Err(CreateError::TooSmall);
+        }
+        if self.flags & !CREATE_ALL_FLAGS != 0 {
+            return Err(CreateError::UnknownFlags);
+        }
+        if !area_ok(self.data_pages) {
+            return Err(CreateError::BadDataPages);
+        }
+        if !area_ok(self.aux_pages) {
+            return Err(CreateError::BadAuxPages);
+        }
+        if self.reserved2 != 0 {
+            return Err(CreateError::Reserved);
+        }
+        let data_size = u64::from(self.data_pages) * page_size;
+        let watermark = match self.wakeup_watermark {
+            0 => (data_size / 2).max(1),
+            w if u64::from(w) <= data_size => u64::from(w),
+            _ => return Err(CreateError::BadWatermark),
+        };
+        let layout = crate::memdesc::BufferLayout {
+            data_pages: self.data_pages,
+            aux_pages: self.aux_pages,
+            overwrite: self.flags & CREATE_OVERWRITE != 0,
+        };
+        Ok((layout, watermark))
+    }
+}
+
+impl BufferInfo {
+    /// The struct's bytes.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let mut w = crate::raw::Writer::new(&mut out);
+        for v in [self.flags, self.page_size, self.data_pages, self.aux_pages] {
+            w.u32(v);
+        }
+        w.u64(self.mmap_len);
+        w.u64(self.aux_offset);
+        out
+    }
+}
+
+impl BufferStats {
+    /// The struct's bytes.
+    pub fn to_bytes(&self) -> [u8; 48] {
+        let mut out = [0u8; 48];
+        let mut w = crate::raw::Writer::new(&mut out);
+        for v in [
+            self.records,
+            self.bytes,
+            self.lost,
+            self.lost_records,
+            self.wakeups,
+            self.mappings,
+        ] {
+            w.u64(v);
+        }
+        out
+    }
+}
+
+impl GenerateParams {
+    /// Decodes the struct from the bytes user space passed.
+    pub fn from_bytes(b: &[u8; 24]) -> Self {
+        Self {
+            count: ne_u64(b, 0),
+            period_ns: ne_u64(b, 8),
+            batch: ne_u32(b, 16),
+            sample_size: ne_u32(b, 20),
+        }
+    }
+
+    /// Checks the sample size (a multiple of 8 from 40 to 65528 bytes) and the batch (at least 1).
+    pub fn validate(&self) -> bool {
+        self.sample_size >= 40
+            && self.sample_size <= 65528
+            && self.sample_size % 8 == 0
+            && self.batch >= 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_params_are_validated() {
+        let ok = CreateParams {
+            size: 32,
+            data_pages: 8,
+            ..Default::default()
+        };
+        let (layout, wm) = ok.validate(4096).unwrap();
+        assert_eq!(
+            (layout.data_pages, layout.aux_pages, layout.overwrite, wm),
+            (8, 0, false, 4 * 4096)
+        );
+        assert_eq!(CreateParams::from_bytes(&ok.to_bytes()), ok);
+        let bad = |f: fn(&mut CreateParams)| {
+            let mut p = ok;
+            f(&mut p);
+            p.validate(4096).unwrap_err()
+        };
+        assert_eq!(bad(|p| p.size = 8), CreateError::TooSmall);
+        assert_eq!(bad(|p| p.flags = 1 << 7), CreateError::UnknownFlags);
+        assert_eq!(bad(|p| p.data_pages = 3), CreateError::BadDataPages);
+        assert_eq!(
+            bad(|p| p.data_pages = MAX_AREA_PAGES * 2),
+            CreateError::BadDataPages
+        );
+        assert_eq!(bad(|p| p.aux_pages = 6), CreateError::BadAuxPages);
+        assert_eq!(bad(|p| p.reserved2 = 1), CreateError::Reserved);
+        assert_eq!(
+            bad(|p| p.wakeup_watermark = 8 * 4096 + 1),
+            CreateError::BadWatermark
+        );
+        let zero = CreateParams {
+            size: 32,
+            ..Default::default()
+        };
+        assert!(zero.validate(4096).is_ok(), "a control-page-only buffer");
+    }
+
+    #[test]
+    fn generate_params_are_validated() {
+        let g = GenerateParams {
+            count: 10,
+            period_ns: 0,
+            batch: 1,
+            sample_size: 40,
+        };
+        assert!(g.validate());
+        assert!(!GenerateParams {
+            sample_size: 44,
+            ..g
+        }
+        .validate());
+        assert!(!GenerateParams {
+            sample_size: 32,
+            ..g
+        }
+        .validate());
+        assert!(!GenerateParams { batch: 0, ..g }.validate());
+    }
+}

@@ -2,6 +2,7 @@
 //! and check a ring implementation (the premap driver's or the kernel's perf rings) against the
 //! conformance list.
 
+mod check;
 mod dump;
 mod perfdata;
 mod record;
@@ -27,6 +28,15 @@ struct Cli {
 enum Cmd {
     /// Record events into a perf.data file (perf's file format; read it with `perf script`).
     Record(RecordArgs),
+    /// Run the ring conformance list against the premap driver or the kernel's perf rings.
+    Check {
+        /// The premap driver's device node.
+        #[arg(long, default_value = "/dev/premap", conflicts_with = "perf")]
+        device: PathBuf,
+        /// Check the running kernel's perf_event_open rings instead.
+        #[arg(long)]
+        perf: bool,
+    },
     /// Print every record of a perf.data file (file or pipe mode; `-` reads standard input).
     Dump {
         /// The file.
@@ -112,6 +122,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Record(a) => run_record(a),
+        Cmd::Check { device, perf } => {
+            let subject = if perf {
+                check::Subject::Perf
+            } else {
+                check::Subject::Device(device)
+            };
+            if check::run(&subject, &mut std::io::stdout().lock()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         Cmd::Dump { file, json } => {
             let format = if json {
                 dump::Format::Json
