@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # premap's whole test suite: the command the README names and .ci/run calls.
 # It installs what it needs (Debian packages, cargo tools) so that it passes on a fresh machine.
+# Stages: formatting and lints, the workspace tests (against this machine's kernel and perf), a fuzz
+# smoke run of every target, and driver/vmtest (the module under QEMU). PREMAP_SKIP_VM=1 skips the VM
+# stage and says so; CI never sets it.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -23,3 +26,11 @@ echo "== premap-abi without default features (the kernel's view: no external cra
 cargo build -p premap-abi --no-default-features
 echo "== cargo test --workspace"
 cargo test --workspace
+echo "== fuzz smoke (every target, ${PREMAP_FUZZ_SECS:-30} s each)"
+fuzz/smoke.sh
+if [ "${PREMAP_SKIP_VM:-}" = 1 ]; then
+    echo "== driver/vmtest SKIPPED (PREMAP_SKIP_VM=1): the driver was not tested"
+else
+    echo "== driver/vmtest (premap.ko in a Linux 6.12 guest under QEMU)"
+    driver/vmtest
+fi

@@ -3,11 +3,10 @@
 //! conformance list.
 
 mod check;
-mod dump;
-mod perfdata;
 mod record;
-mod render;
 mod synth;
+
+use premap_tools::dump;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;

@@ -1,12 +1,12 @@
 //! `premap record`: opens perf events, drains their rings straight into a perf.data file with
 //! `write()` from the mapping, and finishes the file so that Linux `perf` reads it.
 
-use crate::perfdata::features::{EventDesc, Facts};
-use crate::perfdata::writer::Writer;
 use crate::synth;
 use premap::abi::attr::*;
 use premap::abi::header::{EventHeader, RECORD_FINISHED_ROUND};
 use premap::{Error, Event, EventBuilder, Mode, PerfEvent, Poller, Ring};
+use premap_tools::perfdata::features::{EventDesc, Facts};
+use premap_tools::perfdata::writer::Writer;
 use std::ffi::CString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

@@ -1,0 +1,46 @@
+//! The perf.data reader behind `premap dump`: any bytes, file mode or pipe mode. It must return records
+//! or an error naming an offset inside the file, and rendering every record must not panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use premap_tools::perfdata::reader::{PerfFile, ReadError};
+use premap_tools::render;
+
+fuzz_target!(|data: &[u8]| {
+    let len = data.len() as u64;
+    let file = match PerfFile::from_bytes(data.to_vec()) {
+        Ok(f) => f,
+        Err(ReadError::Corrupt { offset, .. }) => {
+            assert!(offset <= len);
+            return;
+        }
+        Err(e) => panic!("unexpected error {e}"),
+    };
+    let attrs = file.attrs.clone();
+    let mut fields = Vec::new();
+    let mut out = Vec::new();
+    let mut last = None;
+    for rec in file.records() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(ReadError::Corrupt { offset, .. }) => {
+                assert!(offset <= len);
+                break;
+            }
+            Err(e) => panic!("unexpected error {e}"),
+        };
+        assert!(rec.offset + u64::from(rec.header.size) <= len);
+        if let Some(l) = last {
+            assert!(rec.offset > l);
+        }
+        last = Some(rec.offset);
+        let format = attrs.event_of(&rec.header, rec.body).map(|e| e.attr.sample_format()).unwrap_or_default();
+        if let Ok(p) = rec.parse(&format) {
+            fields.clear();
+            render::fields(&p, &mut fields);
+            out.clear();
+            render::text_line(&mut out, rec.offset, &p, None, &fields);
+            render::json_line(&mut out, rec.offset, &p, None, &fields);
+        }
+    }
+});
