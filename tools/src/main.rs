@@ -63,8 +63,8 @@ struct RecordArgs {
     /// Flight-recorder mode: the kernel overwrites old data; the newest is written at the end.
     #[arg(long)]
     overwrite: bool,
-    /// Record every CPU (system-wide) until Ctrl-C.
-    #[arg(short = 'a', long = "all-cpus", conflicts_with_all = ["pid", "command"])]
+    /// Record every CPU (system-wide) until Ctrl-C, or until the command given exits.
+    #[arg(short = 'a', long = "all-cpus", conflicts_with = "pid")]
     all_cpus: bool,
     /// Record an existing process until it exits or Ctrl-C.
     #[arg(short = 'p', long = "pid", conflicts_with = "command")]
@@ -79,7 +79,7 @@ struct RecordArgs {
 
 fn run_record(a: RecordArgs) -> ExitCode {
     let target = if a.all_cpus {
-        record::Target::AllCpus
+        record::Target::AllCpus((!a.command.is_empty()).then(|| a.command.clone()))
     } else if let Some(p) = a.pid {
         record::Target::Pid(p)
     } else if !a.command.is_empty() {

@@ -20,8 +20,8 @@ pub enum Target {
     Command(Vec<String>),
     /// Record an existing process (all its threads at the time recording starts).
     Pid(i32),
-    /// Record every CPU.
-    AllCpus,
+    /// Record every CPU, until Ctrl-C or, with a command, until the command exits.
+    AllCpus(Option<Vec<String>>),
 }
 
 /// Options of `premap record`.
@@ -197,8 +197,7 @@ fn builder(o: &Options, event: Event, tracking: bool) -> EventBuilder {
     b = b.wakeup_watermark(watermark);
     match o.target {
         Target::Command(_) => b.inherit(true).enable_on_exec(true),
-        Target::Pid(_) => b.disabled(true),
-        Target::AllCpus => b.disabled(true),
+        Target::Pid(_) | Target::AllCpus(_) => b.disabled(true),
     }
 }
 
@@ -245,7 +244,7 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
     install_signal_handlers();
 
     let workload = match &opts.target {
-        Target::Command(argv) => Some(Workload::spawn(argv)?),
+        Target::Command(argv) | Target::AllCpus(Some(argv)) => Some(Workload::spawn(argv)?),
         _ => None,
     };
     // Where each event instance goes: (pid, cpu) pairs.
@@ -257,7 +256,7 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
                 .map(|c| (pid, c))
                 .collect()
         }
-        Target::AllCpus => premap::event::online_cpus()?
+        Target::AllCpus(_) => premap::event::online_cpus()?
             .into_iter()
             .map(|c| (-1, c))
             .collect(),
@@ -323,7 +322,7 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
     let mut synth_buf = Vec::new();
     match &opts.target {
         Target::Pid(pid) => synth::process(&mut synth_buf, *pid as u32, trailer),
-        Target::AllCpus => {
+        Target::AllCpus(_) => {
             for pid in synth::all_pids() {
                 synth::process(&mut synth_buf, pid, trailer);
             }
@@ -342,16 +341,17 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
             poller.add(fd, i as u64)?;
         }
     }
+    // A command's events enable themselves at exec; system-wide and -p events are enabled here.
+    if !matches!(opts.target, Target::Command(_)) {
+        for evs in &perf_events {
+            for e in evs {
+                e.enable()?;
+            }
+        }
+    }
     let child = match workload {
         Some(w) => Some(w.start()?),
-        None => {
-            for evs in &perf_events {
-                for e in evs {
-                    e.enable()?;
-                }
-            }
-            None
-        }
+        None => None,
     };
     let tty = std::io::stderr().is_terminal();
     let started = Instant::now();

@@ -217,3 +217,29 @@ fn recording_an_existing_pid_synthesizes_its_comm_and_mmaps() {
     let (_, perf_err) = perf_sample_count(&file);
     assert_eq!(perf_err.trim(), "");
 }
+
+#[test]
+fn system_wide_recording_for_the_duration_of_a_command() {
+    let dir = scratch("all-cpus");
+    let file = dir.join("perf.data");
+    let out = run(premap()
+        .args(["record", "-a", "-e", "page-faults", "-c", "1", "-o"])
+        .arg(&file)
+        .arg("--")
+        .arg(touch_workload())
+        .arg("1000"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let written = premap_reported_samples(&stderr);
+    let (counted, perf_err) = perf_sample_count(&file);
+    assert_eq!(perf_err.trim(), "", "perf report complained");
+    assert_eq!(counted, written);
+    assert!(written >= 1000, "{written}");
+    // System-wide recording synthesizes the processes that were already running.
+    let dump = run(premap().arg("dump").arg(&file));
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(
+        text.lines().filter(|l| l.contains(" COMM ")).count() > 5,
+        "synthesized COMMs"
+    );
+}

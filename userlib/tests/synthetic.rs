@@ -275,3 +275,56 @@ fn reset_lost(mut p: premap::synthetic::Producer) -> premap::synthetic::Producer
     p.forget_lost();
     p
 }
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// A signal that interrupts epoll_wait (no SA_RESTART) must not end the wait early or fail it.
+#[test]
+fn poller_wait_survives_eintr_and_keeps_its_timeout() {
+    // SAFETY: installing a handler that does nothing, without SA_RESTART, for SIGUSR1.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = ignore_signal as *const () as usize;
+        libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
+    }
+    let mut p = [0i32; 2];
+    // SAFETY: `p` holds two descriptors.
+    assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+    let mut poller = premap::Poller::new().unwrap();
+    // SAFETY: the read end stays open for the whole test.
+    poller
+        .add(unsafe { std::os::fd::BorrowedFd::borrow_raw(p[0]) }, 9)
+        .unwrap();
+    // SAFETY: pthread_self has no preconditions.
+    let me = unsafe { libc::pthread_self() } as usize;
+    let pinger = std::thread::spawn(move || {
+        for _ in 0..5 {
+            std::thread::sleep(std::time::Duration::from_millis(40));
+            // SAFETY: signalling a thread of this process that is alive (it joins us at the end).
+            unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
+        }
+    });
+    let start = std::time::Instant::now();
+    let ready = poller
+        .wait(Some(std::time::Duration::from_millis(400)))
+        .unwrap();
+    let waited = start.elapsed();
+    pinger.join().unwrap();
+    assert!(ready.is_empty());
+    assert!(
+        waited >= std::time::Duration::from_millis(390),
+        "returned early after {waited:?}"
+    );
+    // SAFETY: writing one byte into our pipe; then the poller reports it.
+    assert_eq!(unsafe { libc::write(p[1], b"x".as_ptr().cast(), 1) }, 1);
+    let ready = poller
+        .wait(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    assert_eq!(ready.len(), 1);
+    assert!(ready[0].readable && ready[0].token == 9);
+    // SAFETY: closing our pipe.
+    unsafe {
+        libc::close(p[0]);
+        libc::close(p[1]);
+    }
+}
