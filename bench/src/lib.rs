@@ -1,0 +1,1 @@
+//! Shared helpers of premap's benchmarks (see benches/ and BENCHMARKS.md).
