@@ -197,7 +197,7 @@ fn bench_drain(c: &mut Criterion) {
                         linux_perf_event_reader::RecordType(rec.header.r#type),
                         rec.header.misc,
                         linux_perf_event_reader::RawData::Single(body),
-                        info.clone(),
+                        info,
                     );
                     if let Ok(linux_perf_event_reader::EventRecord::Sample(s)) = raw.parse() {
                         sum = sum.wrapping_add(s.ip.unwrap_or(0));
