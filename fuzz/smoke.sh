@@ -27,7 +27,8 @@ for t in $(cargo "${tc[@]}" fuzz list); do
         grep -E "stat::number_of_executed_units|stat::average_exec_per_sec" "$work/$t.log" | sed "s/^/   $t /"
     else
         failed=$((failed + 1))
-        tail -40 "$work/$t.log"
+        grep -E -A6 "panicked at|ERROR: AddressSanitizer|ERROR: libFuzzer" "$work/$t.log" | head -40
+        tail -12 "$work/$t.log"
         echo "== fuzz $t FAILED (the crashing input is under fuzz/artifacts/$t/)"
     fi
 done

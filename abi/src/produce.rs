@@ -185,8 +185,10 @@ impl Producer {
 
 /// Checks a buffer of records that user space asks to publish (`write()` on the driver): every header
 /// valid (size not 0, at least 8, a multiple of 8, within the buffer), the records exactly filling the
-/// buffer, each at most `max_record` bytes, and no record of the perf tool's own types (64 and up),
-/// which never appear in a ring. Returns the number of records. Nothing is published unless all pass.
+/// buffer, each at most `max_record` bytes, no record of the perf tool's own types (64 and up), which
+/// never appear in a ring, and no `PERF_RECORD_LOST`, which only the producer writes (a forged one would
+/// corrupt every reader's loss accounting). Returns the number of records. Nothing is published unless
+/// all pass.
 pub fn validate_records(bytes: &[u8], max_record: usize) -> Result<usize, ParseError> {
     let mut it = crate::ring::RecordIter::new(crate::RawData::Single(bytes));
     let mut n = 0;
@@ -199,7 +201,8 @@ pub fn validate_records(bytes: &[u8], max_record: usize) -> Result<usize, ParseE
                 available: max_record as u64,
             });
         }
-        if rec.header.r#type >= RECORD_USER_TYPE_START || rec.header.r#type == 0 {
+        let ty = rec.header.r#type;
+        if ty >= RECORD_USER_TYPE_START || ty == 0 || ty == RECORD_LOST {
             return Err(ParseError::BadGeometry("record type not allowed in a ring"));
         }
         n += 1;

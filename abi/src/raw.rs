@@ -213,7 +213,15 @@ impl<'a> Cursor<'a> {
         self.take(n, field)
     }
 
+    #[inline]
     fn read_array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], ParseError> {
+        // Fast path: contiguous bytes (every record that does not straddle the ring's end).
+        if let RawData::Single(s) = self.rest {
+            if let Some((head, tail)) = s.split_first_chunk::<N>() {
+                self.rest = RawData::Single(tail);
+                return Ok(*head);
+            }
+        }
         let mut out = [0u8; N];
         self.take(N, field)?
             .copy_prefix_to(&mut out)
@@ -232,11 +240,13 @@ impl<'a> Cursor<'a> {
     }
 
     /// Reads a native-endian `u32`.
+    #[inline]
     pub fn read_u32(&mut self, field: &'static str) -> Result<u32, ParseError> {
         Ok(u32::from_ne_bytes(self.read_array(field)?))
     }
 
     /// Reads a native-endian `u64`.
+    #[inline]
     pub fn read_u64(&mut self, field: &'static str) -> Result<u64, ParseError> {
         Ok(u64::from_ne_bytes(self.read_array(field)?))
     }

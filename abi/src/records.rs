@@ -379,6 +379,7 @@ impl<'a> Record<'a> {
     ///
     /// Returns the record and the trailer. Unknown types become [`Record::Raw`]; a body too short for its
     /// type is a [`ParseError::Truncated`].
+    #[inline]
     pub fn parse(
         header: EventHeader,
         body: RawData<'a>,
@@ -407,6 +408,7 @@ impl<'a> Record<'a> {
         })
     }
 
+    #[inline]
     fn parse_body(
         header: EventHeader,
         body: RawData<'a>,

@@ -237,7 +237,27 @@ impl<'a> RecordIter<'a> {
         Ok(Some(EventHeader::from_bytes(h)))
     }
 
+    #[inline]
     fn next_record(&mut self) -> Result<Option<RawRecord<'a>>, ParseError> {
+        // Fast path: contiguous bytes and a well-formed header.
+        if let RawData::Single(s) = self.rest {
+            if let Some((h, _)) = s.split_first_chunk::<EVENT_HEADER_SIZE>() {
+                let header = EventHeader::from_bytes(*h);
+                let size = header.size as usize;
+                if size >= EVENT_HEADER_SIZE && size % 8 == 0 && size <= s.len() {
+                    let (bytes, rest) = s.split_at(size);
+                    let rec = RawRecord {
+                        header,
+                        body: RawData::Single(&bytes[EVENT_HEADER_SIZE..]),
+                        bytes: RawData::Single(bytes),
+                        offset: self.offset,
+                    };
+                    self.rest = RawData::Single(rest);
+                    self.offset += size as u64;
+                    return Ok(Some(rec));
+                }
+            }
+        }
         let Some(header) = self.peek_header()? else {
             return Ok(None);
         };

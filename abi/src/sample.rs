@@ -162,6 +162,7 @@ const fn read_entry_size(read_format: u64) -> usize {
     8 * (1 + (read_format & FORMAT_ID != 0) as usize + (read_format & FORMAT_LOST != 0) as usize)
 }
 
+#[inline]
 fn word(
     c: &mut Cursor<'_>,
     flags: u64,
@@ -348,6 +349,7 @@ impl<'a> Sample<'a> {
     /// Parses a SAMPLE body (the bytes after the 8-byte header) according to `format`, field by field in
     /// `evsel__parse_sample` order. Bytes left after the last field are ignored, as perf does; a body
     /// that ends early is [`ParseError::Truncated`] naming the field.
+    #[inline]
     pub fn parse(body: RawData<'a>, format: &SampleFormat) -> Result<Self, ParseError> {
         let st = format.sample_type;
         let c = &mut Cursor::new(body);
@@ -500,5 +502,148 @@ impl core::fmt::Debug for Sample<'_> {
             d.field("aux", a);
         }
         d.finish()
+    }
+}
+
+/// Where the fixed-size leading fields of a SAMPLE body sit for one `sample_type`: computed once per
+/// event, then each field is one bounds-checked load. This is the fast path for readers that need only
+/// these fields (IDENTIFIER, IP, TID, TIME, ADDR, ID, STREAM_ID, CPU, PERIOD); [`Sample::parse`] gives
+/// every field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SampleLayout {
+    slots: [u8; 9],
+}
+
+const NO_SLOT: u8 = u8::MAX;
+
+impl SampleLayout {
+    const BITS: [u64; 9] = [
+        SAMPLE_IDENTIFIER,
+        SAMPLE_IP,
+        SAMPLE_TID,
+        SAMPLE_TIME,
+        SAMPLE_ADDR,
+        SAMPLE_ID,
+        SAMPLE_STREAM_ID,
+        SAMPLE_CPU,
+        SAMPLE_PERIOD,
+    ];
+
+    /// The layout for `sample_type`.
+    pub const fn new(sample_type: u64) -> Self {
+        let mut slots = [NO_SLOT; 9];
+        let mut word = 0u8;
+        let mut i = 0;
+        while i < Self::BITS.len() {
+            if sample_type & Self::BITS[i] != 0 {
+                slots[i] = word;
+                word += 1;
+            }
+            i += 1;
+        }
+        Self { slots }
+    }
+
+    #[inline]
+    fn word(&self, body: &[u8], i: usize) -> Option<u64> {
+        let slot = *self.slots.get(i)?;
+        if slot == NO_SLOT {
+            return None;
+        }
+        let off = usize::from(slot) * 8;
+        let b = body.get(off..off + 8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Some(u64::from_ne_bytes(a))
+    }
+
+    /// `SAMPLE_IDENTIFIER`.
+    #[inline]
+    pub fn identifier(&self, body: &[u8]) -> Option<u64> {
+        self.word(body, 0)
+    }
+
+    /// `SAMPLE_IP`.
+    #[inline]
+    pub fn ip(&self, body: &[u8]) -> Option<u64> {
+        self.word(body, 1)
+    }
+
+    /// `SAMPLE_TID` as `(pid, tid)`.
+    #[inline]
+    pub fn pid_tid(&self, body: &[u8]) -> Option<(u32, u32)> {
+        let w = self.word(body, 2)?.to_ne_bytes();
+        Some((
+            u32::from_ne_bytes([w[0], w[1], w[2], w[3]]),
+            u32::from_ne_bytes([w[4], w[5], w[6], w[7]]),
+        ))
+    }
+
+    /// `SAMPLE_TIME`.
+    #[inline]
+    pub fn time(&self, body: &[u8]) -> Option<u64> {
+        self.word(body, 3)
+    }
+
+    /// `SAMPLE_ADDR`.
+    #[inline]
+    pub fn addr(&self, body: &[u8]) -> Option<u64> {
+        self.word(body, 4)
+    }
+
+    /// `SAMPLE_ID`.
+    #[inline]
+    pub fn id(&self, body: &[u8]) -> Option<u64> {
+        self.word(body, 5)
+    }
+
+    /// `SAMPLE_STREAM_ID`.
+    #[inline]
+    pub fn stream_id(&self, body: &[u8]) -> Option<u64> {
+        self.word(body, 6)
+    }
+
+    /// `SAMPLE_CPU` (the cpu; the reserved half is dropped).
+    #[inline]
+    pub fn cpu(&self, body: &[u8]) -> Option<u32> {
+        let w = self.word(body, 7)?.to_ne_bytes();
+        Some(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
+    }
+
+    /// `SAMPLE_PERIOD`.
+    #[inline]
+    pub fn period(&self, body: &[u8]) -> Option<u64> {
+        self.word(body, 8)
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    #[test]
+    fn layout_reads_what_the_full_parser_reads() {
+        let st =
+            SAMPLE_IDENTIFIER | SAMPLE_IP | SAMPLE_TID | SAMPLE_TIME | SAMPLE_CPU | SAMPLE_PERIOD;
+        let mut body = [0u8; 48];
+        for (i, w) in [9u64, 0x401000, (7u64 << 32) | 5, 1234, 3, 1]
+            .iter()
+            .enumerate()
+        {
+            body[i * 8..i * 8 + 8].copy_from_slice(&w.to_ne_bytes());
+        }
+        let full = Sample::parse(RawData::Single(&body), &SampleFormat::new(st)).unwrap();
+        let l = SampleLayout::new(st);
+        assert_eq!(l.identifier(&body), full.identifier);
+        assert_eq!(l.ip(&body), full.ip);
+        assert_eq!(
+            l.pid_tid(&body),
+            Some((full.pid.unwrap(), full.tid.unwrap()))
+        );
+        assert_eq!(l.time(&body), full.time);
+        assert_eq!(l.cpu(&body), full.cpu);
+        assert_eq!(l.period(&body), full.period);
+        assert_eq!(l.addr(&body), None);
+        assert_eq!(l.ip(&body[..12]), None, "a short body is None, not a panic");
     }
 }

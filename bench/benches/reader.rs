@@ -154,6 +154,50 @@ fn bench_drain(c: &mut Criterion) {
                 total
             })
         });
+        let layout = premap_abi::sample::SampleLayout::new(format.sample_type);
+        g.bench_function("premap_for_each_layout", |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    f.refill();
+                    let t = Instant::now();
+                    let mut sum = 0u64;
+                    let mut batch = f.ring.batch().unwrap();
+                    batch
+                        .for_each(|r| {
+                            if r.header.r#type == RECORD_SAMPLE {
+                                sum = sum.wrapping_add(layout.ip(r.body()).unwrap_or(0));
+                            }
+                        })
+                        .unwrap();
+                    drop(batch);
+                    total += t.elapsed();
+                    black_box(sum);
+                }
+                total
+            })
+        });
+        g.bench_function("premap_drain_layout", |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    f.refill();
+                    let t = Instant::now();
+                    let mut sum = 0u64;
+                    let mut batch = f.ring.batch().unwrap();
+                    while let Some(r) = batch.next() {
+                        let r = r.unwrap();
+                        if r.header.r#type == RECORD_SAMPLE {
+                            sum = sum.wrapping_add(layout.ip(r.body()).unwrap_or(0));
+                        }
+                    }
+                    drop(batch);
+                    total += t.elapsed();
+                    black_box(sum);
+                }
+                total
+            })
+        });
         g.bench_function("premap_drain_parse", |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;

@@ -39,6 +39,15 @@ fuzz_target!(|input: Input| {
     let mut consumed = 0u64;
     for _round in 0..3 {
         match mode {
+            Mode::Consume if _round == 1 => {
+                let Ok(mut batch) = ring.batch() else { break };
+                let mut n = 0;
+                let _ = batch.for_each(|rec| {
+                    n += 1;
+                    assert!(n <= size / 8 + 1, "the reader did not terminate");
+                    assert_eq!(rec.bytes.len(), usize::from(rec.header.size));
+                });
+            }
             Mode::Consume => {
                 let Ok(mut batch) = ring.batch() else { break };
                 let mut n = 0;

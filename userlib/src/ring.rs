@@ -362,6 +362,40 @@ impl View {
         if avail < EVENT_HEADER_SIZE as u64 {
             return Err(ParseError::TruncatedHeader { available: avail });
         }
+        // Fast path: the record lies before the end of the data area (all but the one that wraps).
+        let size_total = self.geom.data_size();
+        let off = self.geom.offset(pos);
+        if avail <= size_total && (off as u64) + EVENT_HEADER_SIZE as u64 <= size_total {
+            let base = self.map.as_ptr().cast_const();
+            let data_offset = self.geom.data_offset() as usize;
+            // SAFETY: `off + 8 <= data_size` (checked), inside the mapping (type invariant); these 8
+            // bytes are in the stable window (`avail >= 8`), read once as a copy.
+            let h = unsafe {
+                base.add(data_offset + off)
+                    .cast::<[u8; EVENT_HEADER_SIZE]>()
+                    .read_unaligned()
+            };
+            let header = EventHeader::from_bytes(h);
+            let size = header.check_size()? as u64;
+            if size > avail {
+                return Err(ParseError::PastEnd {
+                    size,
+                    available: avail,
+                });
+            }
+            if off as u64 + size <= size_total {
+                // SAFETY: `[off, off + size)` lies inside the data area (checked) and inside the stable
+                // window (`size <= avail`), which the producer does not write while we hold it.
+                let bytes = unsafe {
+                    std::slice::from_raw_parts(base.add(data_offset + off), size as usize)
+                };
+                return Ok(Record {
+                    header,
+                    bytes,
+                    position: pos,
+                });
+            }
+        }
         let mut h = [0u8; EVENT_HEADER_SIZE];
         self.window(pos, EVENT_HEADER_SIZE as u64)?
             .copy_prefix_to(&mut h)
@@ -417,6 +451,7 @@ impl<'a> Record<'a> {
     }
 
     /// Parses the body according to `format`.
+    #[inline]
     pub fn parse(&self, format: &SampleFormat) -> Result<ParsedRecord<'a>, ParseError> {
         premap_abi::records::Record::parse(self.header, RawData::Single(self.body()), format)
     }
@@ -503,14 +538,78 @@ impl Batch<'_> {
         self.pos = self.ring.tail;
     }
 
-    /// Visits every remaining record with `f`, stopping at the first corrupt one.
+    /// Visits every remaining record with `f`, stopping at the first corrupt one; returns how many were
+    /// visited. This is the fast path: it walks each contiguous run of the window with one slice and a
+    /// tight loop, and only a record that straddles the end of the data area goes through the bounce
+    /// buffer.
     pub fn for_each(&mut self, mut f: impl FnMut(Record<'_>)) -> Result<u64, ParseError> {
-        let mut n = 0;
-        while let Some(r) = self.next() {
-            f(r?);
-            n += 1;
+        let mut visited = 0u64;
+        while self.pos != self.head {
+            let Ring {
+                view,
+                bounce,
+                stats,
+                ..
+            } = &mut *self.ring;
+            let avail = self.head.wrapping_sub(self.pos);
+            let size = view.geom.data_size();
+            let off = view.geom.offset(self.pos);
+            let run = avail.min(size - off as u64) as usize;
+            // SAFETY: `[off, off + run)` lies inside the data area (run <= size - off), inside the
+            // mapping (View's invariant), and inside the stable window (run <= avail).
+            let slice = unsafe {
+                std::slice::from_raw_parts(
+                    view.map
+                        .as_ptr()
+                        .cast_const()
+                        .add(view.geom.data_offset() as usize + off),
+                    run,
+                )
+            };
+            let (mut at, mut n) = (0usize, 0u64);
+            while let Some((h, _)) = slice
+                .get(at..)
+                .and_then(|s| s.split_first_chunk::<EVENT_HEADER_SIZE>())
+            {
+                let header = EventHeader::from_bytes(*h);
+                let len = usize::from(header.size);
+                if len < EVENT_HEADER_SIZE || len % 8 != 0 || at + len > slice.len() {
+                    break;
+                }
+                let bytes = &slice[at..at + len];
+                if header.r#type == RECORD_LOST || header.r#type == RECORD_LOST_SAMPLES {
+                    count_loss(stats, &header, &bytes[EVENT_HEADER_SIZE..]);
+                }
+                f(Record {
+                    header,
+                    bytes,
+                    position: self.pos.wrapping_add(at as u64),
+                });
+                at += len;
+                n += 1;
+            }
+            stats.records += n;
+            visited += n;
+            self.pos = self.pos.wrapping_add(at as u64);
+            if self.pos == self.head {
+                break;
+            }
+            // The next record straddles the end, or is malformed: the checked path decides.
+            match view.record_at(bounce, self.pos, self.head) {
+                Ok(rec) => {
+                    self.pos = self.pos.wrapping_add(u64::from(rec.header.size));
+                    stats.records += 1;
+                    count_loss(stats, &rec.header, rec.body());
+                    visited += 1;
+                    f(rec);
+                }
+                Err(e) => {
+                    self.head = self.pos;
+                    return Err(e);
+                }
+            }
         }
-        Ok(n)
+        Ok(visited)
     }
 }
 

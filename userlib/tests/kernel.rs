@@ -249,7 +249,7 @@ fn fork_comm_and_exit_records_appear_for_a_forked_child() {
 #[test]
 fn one_page_ring_wraps_thousands_of_times_with_every_record_intact() {
     fn many_faults() {
-        for _ in 0..60 {
+        for _ in 0..100 {
             touch_pages();
         }
     }
