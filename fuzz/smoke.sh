@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target for a bounded time (default 30 s each, or $1 / PREMAP_FUZZ_SECS) from the
 # checked-in seed corpora, failing on any crash, leak, timeout or out-of-memory.
+# PREMAP_FUZZ_TARGETS="a b" limits the run to those targets.
 # Uses the nightly toolchain with AddressSanitizer where the machine has one; on stable only, it builds
 # with --sanitizer none and RUSTC_BOOTSTRAP=1 (cargo-fuzz needs unstable flags).
 set -euo pipefail
@@ -17,7 +18,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failed=0
 passed=0
-for t in $(cargo "${tc[@]}" fuzz list); do
+targets=${PREMAP_FUZZ_TARGETS:-$(cargo "${tc[@]}" fuzz list)}
+for t in $targets; do
     mkdir -p "$work/$t"
     echo "== fuzz $t for ${secs}s"
     if cargo "${tc[@]}" fuzz run "${san[@]}" --release "$t" "$work/$t" "corpus/$t" -- \

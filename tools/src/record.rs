@@ -97,8 +97,21 @@ impl From<Error> for RecordError {
     }
 }
 
-const SAMPLE_TYPE: u64 =
-    SAMPLE_IDENTIFIER | SAMPLE_IP | SAMPLE_TID | SAMPLE_TIME | SAMPLE_CPU | SAMPLE_PERIOD;
+/// The sample layout, as perf chooses it: IP, TID and TIME always; PERIOD when the kernel varies it
+/// (frequency mode); IDENTIFIER when several events share the file; CPU for system-wide recording.
+fn sample_type(o: &Options) -> u64 {
+    let mut st = SAMPLE_IP | SAMPLE_TID | SAMPLE_TIME;
+    if o.period.is_none() {
+        st |= SAMPLE_PERIOD;
+    }
+    if o.events.len() > 1 {
+        st |= SAMPLE_IDENTIFIER;
+    }
+    if matches!(o.target, Target::AllCpus(_)) {
+        st |= SAMPLE_CPU;
+    }
+    st
+}
 
 /// A workload forked and held before exec until recording is set up.
 struct Workload {
@@ -181,7 +194,7 @@ struct Instance {
 
 fn builder(o: &Options, event: Event, tracking: bool) -> EventBuilder {
     let mut b = EventBuilder::new(event)
-        .sample_type(SAMPLE_TYPE)
+        .sample_type(sample_type(o))
         .sample_id_all(true)
         .comm(tracking)
         .mmap(tracking)
@@ -192,8 +205,8 @@ fn builder(o: &Options, event: Event, tracking: bool) -> EventBuilder {
         (None, Some(f)) => b.sample_freq(f),
         (None, None) => b.sample_freq(4000),
     };
-    // Wake the reader when a quarter of the ring is full.
-    let watermark = (o.pages * premap::sys::page_size() / 4).max(4096) as u32;
+    // Wake the reader when a quarter of the ring is full, so that it drains with room to spare.
+    let watermark = (o.pages * premap::sys::page_size() / 4).max(64) as u32;
     b = b.wakeup_watermark(watermark);
     match o.target {
         Target::Command(_) => b.inherit(true).enable_on_exec(true),
