@@ -127,13 +127,7 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
             }
             let event = attrs.event_of(&rec.header, rec.body);
             let sample_format = event.map(|e| e.attr.sample_format()).unwrap_or_default();
-            let name = event.map(|e| e.name.clone());
             let parsed = rec.parse(&sample_format)?;
-            if ty == RECORD_HEADER_ATTR {
-                if let Record::HeaderAttr(a) = parsed.record {
-                    attrs.push(a.attr, a.ids.iter().collect());
-                }
-            }
             fields.clear();
             render::fields(&parsed, &mut fields);
             if ty == RECORD_HEADER_FEATURE {
@@ -142,14 +136,15 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
             if !rec.payload.is_empty() {
                 fields.push(("payload_size", render::Value::U(rec.payload.len() as u64)));
             }
-            let ev = if ty == RECORD_SAMPLE {
-                name.as_deref()
-            } else {
-                None
-            };
+            let ev = if ty == RECORD_SAMPLE { event.map(|e| e.name.as_str()) } else { None };
             match format {
                 Format::Text => render::text_line(&mut out, rec.offset, &parsed, ev, &fields),
                 Format::Json => render::json_line(&mut out, rec.offset, &parsed, ev, &fields),
+            }
+            if ty == RECORD_HEADER_ATTR {
+                if let Record::HeaderAttr(a) = parsed.record {
+                    attrs.push(a.attr, a.ids.iter().collect());
+                }
             }
             render::flush_if_full(w, &mut out, 1 << 16)?;
         }

@@ -217,7 +217,20 @@ fn put_u64(out: &mut Vec<u8>, v: u64) {
 }
 
 fn put_hex(out: &mut Vec<u8>, v: u64) {
-    write!(out, "{v:#x}").ok();
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 18];
+    let mut i = buf.len();
+    let mut x = v;
+    loop {
+        i -= 1;
+        buf[i] = DIGITS[(x & 15) as usize];
+        x >>= 4;
+        if x == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(b"0x");
+    out.extend_from_slice(&buf[i..]);
 }
 
 fn put_json_str(out: &mut Vec<u8>, s: impl Iterator<Item = u8>) {
