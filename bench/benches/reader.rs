@@ -101,6 +101,18 @@ impl Fixture {
     }
 }
 
+/// `iters` times: refill the ring (untimed), then time `drain` over it.
+fn timed(f: &mut Fixture, iters: u64, mut drain: impl FnMut(&mut Ring) -> u64) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        f.refill();
+        let t = Instant::now();
+        black_box(drain(&mut f.ring));
+        total += t.elapsed();
+    }
+    total
+}
+
 fn ip_of(body: &[u8]) -> u64 {
     u64::from_ne_bytes(body[8..16].try_into().unwrap())
 }
@@ -138,74 +150,51 @@ fn bench_drain(c: &mut Criterion) {
         });
         g.bench_function("premap_drain", |b| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    f.refill();
-                    let t = Instant::now();
+                timed(&mut f, iters, |ring| {
                     let mut sum = 0u64;
-                    let mut batch = f.ring.batch().unwrap();
+                    let mut batch = ring.batch().unwrap();
                     while let Some(r) = batch.next() {
                         sum = sum.wrapping_add(ip_of(r.unwrap().body()));
                     }
-                    drop(batch);
-                    total += t.elapsed();
-                    black_box(sum);
-                }
-                total
+                    sum
+                })
             })
         });
         let layout = premap_abi::sample::SampleLayout::new(format.sample_type);
         g.bench_function("premap_for_each_layout", |b| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    f.refill();
-                    let t = Instant::now();
+                timed(&mut f, iters, |ring| {
                     let mut sum = 0u64;
-                    let mut batch = f.ring.batch().unwrap();
-                    batch
-                        .for_each(|r| {
-                            if r.header.r#type == RECORD_SAMPLE {
-                                sum = sum.wrapping_add(layout.ip(r.body()).unwrap_or(0));
-                            }
-                        })
-                        .unwrap();
-                    drop(batch);
-                    total += t.elapsed();
-                    black_box(sum);
-                }
-                total
+                    ring.drain(|r| {
+                        if r.header.r#type == RECORD_SAMPLE {
+                            sum = sum.wrapping_add(layout.ip(r.body()).unwrap_or(0));
+                        }
+                    })
+                    .unwrap();
+                    sum
+                })
             })
         });
         g.bench_function("premap_drain_layout", |b| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    f.refill();
-                    let t = Instant::now();
+                timed(&mut f, iters, |ring| {
                     let mut sum = 0u64;
-                    let mut batch = f.ring.batch().unwrap();
+                    let mut batch = ring.batch().unwrap();
                     while let Some(r) = batch.next() {
                         let r = r.unwrap();
                         if r.header.r#type == RECORD_SAMPLE {
                             sum = sum.wrapping_add(layout.ip(r.body()).unwrap_or(0));
                         }
                     }
-                    drop(batch);
-                    total += t.elapsed();
-                    black_box(sum);
-                }
-                total
+                    sum
+                })
             })
         });
         g.bench_function("premap_drain_parse", |b| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    f.refill();
-                    let t = Instant::now();
+                timed(&mut f, iters, |ring| {
                     let mut sum = 0u64;
-                    let mut batch = f.ring.batch().unwrap();
+                    let mut batch = ring.batch().unwrap();
                     while let Some(r) = batch.next() {
                         if let Ok(p) = r.unwrap().parse(&format) {
                             if let Record::Sample(s) = p.record {
@@ -213,11 +202,8 @@ fn bench_drain(c: &mut Criterion) {
                             }
                         }
                     }
-                    drop(batch);
-                    total += t.elapsed();
-                    black_box(sum);
-                }
-                total
+                    sum
+                })
             })
         });
         let attr_bytes = attr(raw).to_bytes();

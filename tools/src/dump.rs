@@ -136,7 +136,11 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
             if !rec.payload.is_empty() {
                 fields.push(("payload_size", render::Value::U(rec.payload.len() as u64)));
             }
-            let ev = if ty == RECORD_SAMPLE { event.map(|e| e.name.as_str()) } else { None };
+            let ev = if ty == RECORD_SAMPLE {
+                event.map(|e| e.name.as_str())
+            } else {
+                None
+            };
             match format {
                 Format::Text => render::text_line(&mut out, rec.offset, &parsed, ev, &fields),
                 Format::Json => render::json_line(&mut out, rec.offset, &parsed, ev, &fields),

@@ -498,27 +498,7 @@ impl Batch<'_> {
     /// yields nothing more; [`Ring::discard`] skips the rest).
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<Result<Record<'_>, ParseError>> {
-        if self.pos == self.head {
-            return None;
-        }
-        let Ring {
-            view,
-            bounce,
-            stats,
-            ..
-        } = &mut *self.ring;
-        match view.record_at(bounce, self.pos, self.head) {
-            Ok(rec) => {
-                self.pos = self.pos.wrapping_add(u64::from(rec.header.size));
-                stats.records += 1;
-                count_loss(stats, &rec.header, rec.body());
-                Some(Ok(rec))
-            }
-            Err(e) => {
-                self.head = self.pos;
-                Some(Err(e))
-            }
-        }
+        next_checked(self.ring, &mut self.pos, &mut self.head)
     }
 
     /// Bytes left in this batch.
@@ -545,12 +525,7 @@ impl Batch<'_> {
     pub fn for_each(&mut self, mut f: impl FnMut(Record<'_>)) -> Result<u64, ParseError> {
         let mut visited = 0u64;
         while self.pos != self.head {
-            let Ring {
-                view,
-                bounce,
-                stats,
-                ..
-            } = &mut *self.ring;
+            let Ring { view, stats, .. } = &mut *self.ring;
             let avail = self.head.wrapping_sub(self.pos);
             let size = view.geom.data_size();
             let off = view.geom.offset(self.pos);
@@ -595,18 +570,13 @@ impl Batch<'_> {
                 break;
             }
             // The next record straddles the end, or is malformed: the checked path decides.
-            match view.record_at(bounce, self.pos, self.head) {
-                Ok(rec) => {
-                    self.pos = self.pos.wrapping_add(u64::from(rec.header.size));
-                    stats.records += 1;
-                    count_loss(stats, &rec.header, rec.body());
+            match next_checked(self.ring, &mut self.pos, &mut self.head) {
+                Some(Ok(rec)) => {
                     visited += 1;
                     f(rec);
                 }
-                Err(e) => {
-                    self.head = self.pos;
-                    return Err(e);
-                }
+                Some(Err(e)) => return Err(e),
+                None => break,
             }
         }
         Ok(visited)
@@ -633,26 +603,36 @@ impl NewestBatch<'_> {
     /// The next (older) record, or `None` at the end of the new data.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<Result<Record<'_>, ParseError>> {
-        if self.pos == self.end {
-            return None;
+        next_checked(self.ring, &mut self.pos, &mut self.end)
+    }
+}
+
+/// The record at `*pos` (before `*end`) through the checked path, counting it; advances `*pos`, or on
+/// a corrupt record sets `*end = *pos` so that nothing more is handed out.
+fn next_checked<'a>(
+    ring: &'a mut Ring,
+    pos: &mut u64,
+    end: &mut u64,
+) -> Option<Result<Record<'a>, ParseError>> {
+    if *pos == *end {
+        return None;
+    }
+    let Ring {
+        view,
+        bounce,
+        stats,
+        ..
+    } = ring;
+    match view.record_at(bounce, *pos, *end) {
+        Ok(rec) => {
+            *pos = pos.wrapping_add(u64::from(rec.header.size));
+            stats.records += 1;
+            count_loss(stats, &rec.header, rec.body());
+            Some(Ok(rec))
         }
-        let Ring {
-            view,
-            bounce,
-            stats,
-            ..
-        } = &mut *self.ring;
-        match view.record_at(bounce, self.pos, self.end) {
-            Ok(rec) => {
-                self.pos = self.pos.wrapping_add(u64::from(rec.header.size));
-                stats.records += 1;
-                count_loss(stats, &rec.header, rec.body());
-                Some(Ok(rec))
-            }
-            Err(e) => {
-                self.end = self.pos;
-                Some(Err(e))
-            }
+        Err(e) => {
+            *end = *pos;
+            Some(Err(e))
         }
     }
 }
