@@ -21,6 +21,11 @@ use kernel::types::Opaque;
 /// The page size of this kernel.
 pub(crate) const PAGE_SIZE: usize = bindings::PAGE_SIZE;
 
+/// Pages the driver holds now: incremented by [`OwnedPage::alloc`], decremented when one is freed. At
+/// module exit every buffer is gone (open files and mappings pin the module through their file), so
+/// anything but 0 is a leak; the module says so on the console and driver/vmtest fails.
+pub(crate) static LIVE_PAGES: core::sync::atomic::AtomicI64 = core::sync::atomic::AtomicI64::new(0);
+
 /// One order-0 page owned by the driver, with its kernel address, freed on drop.
 ///
 /// # Invariants
@@ -53,6 +58,7 @@ impl OwnedPage {
             unsafe { bindings::__free_pages(page.as_ptr(), 0) };
             return Err(ENOMEM);
         };
+        LIVE_PAGES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         // INVARIANT: freshly allocated, owned, untyped (page_type == UINT_MAX).
         Ok(Self { page, addr })
     }
@@ -101,6 +107,7 @@ impl Drop for OwnedPage {
         // SAFETY: we own the page (type invariant) and no mapping refers to it any more: mappings hold a
         // reference to the buffer that owns this page.
         unsafe { bindings::__free_pages(self.page.as_ptr(), 0) };
+        LIVE_PAGES.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
     }
 }
 

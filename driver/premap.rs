@@ -540,7 +540,18 @@ impl kernel::Module for PremapModule {
             ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
         };
         let reg = glue::MiscRegistration::register(c"premap", fops)?;
-        pr_info!("premap: /dev/premap ready (page size {})\n", PAGE_SIZE);
+        pr_info!("/dev/premap ready (page size {})\n", PAGE_SIZE);
         Ok(Self { _reg: reg })
+    }
+}
+
+impl Drop for PremapModule {
+    fn drop(&mut self) {
+        let live = glue::LIVE_PAGES.load(Ordering::Relaxed);
+        if live == 0 {
+            pr_info!("unloaded, 0 pages held\n");
+        } else {
+            pr_err!("LEAK: {} pages still held at unload\n", live);
+        }
     }
 }
