@@ -61,6 +61,12 @@ pub enum ParseError {
     },
     /// The geometry of a ring is invalid (see the message).
     BadGeometry(&'static str),
+    /// A record type that may not appear where it was found (a perf-tool type, type 0, or a LOST record
+    /// written by someone other than the producer).
+    ForbiddenType {
+        /// The record type.
+        r#type: u32,
+    },
     /// An attribute's `size` field is not one the ABI defines.
     BadAttrSize {
         /// The declared size.
@@ -103,6 +109,9 @@ impl fmt::Display for ParseError {
             ),
             Self::BadGeometry(why) => write!(f, "invalid ring geometry: {why}"),
             Self::BadAttrSize { size } => write!(f, "perf_event_attr size {size} is not valid"),
+            Self::ForbiddenType { r#type } => {
+                write!(f, "record type {type} may not be written into a ring", type = r#type)
+            }
         }
     }
 }

@@ -203,7 +203,7 @@ pub fn validate_records(bytes: &[u8], max_record: usize) -> Result<usize, ParseE
         }
         let ty = rec.header.r#type;
         if ty >= RECORD_USER_TYPE_START || ty == 0 || ty == RECORD_LOST {
-            return Err(ParseError::BadGeometry("record type not allowed in a ring"));
+            return Err(ParseError::ForbiddenType { r#type: ty });
         }
         n += 1;
     }

@@ -14,6 +14,6 @@ fn driver_write_rejects_a_forged_lost_record() {
     ];
     assert_eq!(
         validate_records(&forged, 4096),
-        Err(ParseError::BadGeometry("record type not allowed in a ring"))
+        Err(ParseError::ForbiddenType { r#type: 2 })
     );
 }
