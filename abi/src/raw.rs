@@ -83,7 +83,7 @@ impl<'a> RawData<'a> {
     }
 
     /// Iterates over the bytes.
-    pub fn bytes(&self) -> impl Iterator<Item = u8> + 'a {
+    pub fn bytes(&self) -> impl Iterator<Item = u8> + Clone + 'a {
         let (a, b) = self.parts();
         Iterator::chain(a.iter(), b.iter()).copied()
     }

@@ -39,8 +39,15 @@ fuzz_target!(|data: &[u8]| {
             fields.clear();
             render::fields(&p, &mut fields);
             out.clear();
-            render::text_line(&mut out, rec.offset, &p, None, &fields);
-            render::json_line(&mut out, rec.offset, &p, None, &fields);
+            render::text_line(&mut out, rec.offset, &rec.header, None, &fields);
+            render::json_line(&mut out, rec.offset, &rec.header, None, &fields);
+            // The fast sample path must agree with the full parse whenever it applies.
+            if rec.header.r#type == premap_abi::header::RECORD_SAMPLE {
+                let mut fast = Vec::new();
+                if render::layout_sample_fields(format.sample_type, rec.body, &mut fast) {
+                    assert_eq!(format!("{fast:?}"), format!("{fields:?}"));
+                }
+            }
         }
     }
 });

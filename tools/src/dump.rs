@@ -127,9 +127,18 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
             }
             let event = attrs.event_of(&rec.header, rec.body);
             let sample_format = event.map(|e| e.attr.sample_format()).unwrap_or_default();
-            let parsed = rec.parse(&sample_format)?;
             fields.clear();
-            render::fields(&parsed, &mut fields);
+            // Plain samples (the common case) are read field by field without the full parse.
+            let fast = ty == RECORD_SAMPLE
+                && render::layout_sample_fields(sample_format.sample_type, rec.body, &mut fields);
+            let parsed = if fast {
+                None
+            } else {
+                Some(rec.parse(&sample_format)?)
+            };
+            if let Some(p) = &parsed {
+                render::fields(p, &mut fields);
+            }
             if ty == RECORD_HEADER_FEATURE {
                 feature_record_fields(rec.body, &mut fields);
             }
@@ -142,11 +151,11 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
                 None
             };
             match format {
-                Format::Text => render::text_line(&mut out, rec.offset, &parsed, ev, &fields),
-                Format::Json => render::json_line(&mut out, rec.offset, &parsed, ev, &fields),
+                Format::Text => render::text_line(&mut out, rec.offset, &rec.header, ev, &fields),
+                Format::Json => render::json_line(&mut out, rec.offset, &rec.header, ev, &fields),
             }
             if ty == RECORD_HEADER_ATTR {
-                if let Record::HeaderAttr(a) = parsed.record {
+                if let Some(Record::HeaderAttr(a)) = parsed.map(|p| p.record) {
                     attrs.push(a.attr, a.ids.iter().collect());
                 }
             }

@@ -204,6 +204,46 @@ fn sample_id_fields(s: &SampleId, f: &mut Fields<'_>) {
     opt("sample_id", s.id.or(s.identifier));
 }
 
+/// The `sample_type` bits [`layout_sample_fields`] covers: samples with nothing else skip the full
+/// parse.
+pub const LAYOUT_SAMPLE_BITS: u64 = premap_abi::attr::SAMPLE_IDENTIFIER
+    | premap_abi::attr::SAMPLE_IP
+    | premap_abi::attr::SAMPLE_TID
+    | premap_abi::attr::SAMPLE_TIME
+    | premap_abi::attr::SAMPLE_ADDR
+    | premap_abi::attr::SAMPLE_ID
+    | premap_abi::attr::SAMPLE_STREAM_ID
+    | premap_abi::attr::SAMPLE_CPU
+    | premap_abi::attr::SAMPLE_PERIOD;
+
+/// The fields of a SAMPLE whose `sample_type` lies within [`LAYOUT_SAMPLE_BITS`], read through a
+/// [`SampleLayout`](premap_abi::sample::SampleLayout) in the order and form of the full path; `false`
+/// (and nothing appended) when the body is too short, so the caller falls back to the full parse.
+pub fn layout_sample_fields(sample_type: u64, body: &[u8], f: &mut Fields<'_>) -> bool {
+    use Value::*;
+    if sample_type & !LAYOUT_SAMPLE_BITS != 0 || body.len() < 8 * sample_type.count_ones() as usize
+    {
+        return false;
+    }
+    let l = premap_abi::sample::SampleLayout::new(sample_type);
+    if let Some((pid, tid)) = l.pid_tid(body) {
+        f.extend([("pid", U(pid.into())), ("tid", U(tid.into()))]);
+    }
+    let mut opt = |name, v: Option<Value<'static>>| {
+        if let Some(v) = v {
+            f.push((name, v));
+        }
+    };
+    opt("time", l.time(body).map(U));
+    opt("cpu", l.cpu(body).map(|c| U(c.into())));
+    opt("ip", l.ip(body).map(X));
+    opt("addr", l.addr(body).map(X));
+    opt("period", l.period(body).map(U));
+    opt("id", l.id(body).or(l.identifier(body)).map(U));
+    opt("stream_id", l.stream_id(body).map(U));
+    true
+}
+
 /// The name shown for a record type.
 pub fn type_name(ty: u32) -> std::borrow::Cow<'static, str> {
     match record_type_name(ty) {
@@ -233,10 +273,17 @@ fn put_hex(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(&buf[i..]);
 }
 
-fn put_json_str(out: &mut Vec<u8>, s: impl Iterator<Item = u8>) {
+fn put_json_str(out: &mut Vec<u8>, s: impl Iterator<Item = u8> + Clone) {
     out.push(b'"');
-    let mut utf8 = Vec::new();
-    utf8.extend(s);
+    // Fast path: plain ASCII needs no escaping and no UTF-8 decoding.
+    if s.clone()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.extend(s);
+        out.push(b'"');
+        return;
+    }
+    let utf8: Vec<u8> = s.collect();
     for c in String::from_utf8_lossy(&utf8).chars() {
         match c {
             '"' => out.extend_from_slice(b"\\\""),
@@ -257,14 +304,17 @@ fn put_json_str(out: &mut Vec<u8>, s: impl Iterator<Item = u8>) {
 pub fn text_line(
     out: &mut Vec<u8>,
     offset: u64,
-    rec: &ParsedRecord<'_>,
+    header: &premap_abi::EventHeader,
     event: Option<&str>,
     f: &Fields<'_>,
 ) {
     put_hex(out, offset);
     out.push(b' ');
-    out.extend_from_slice(type_name(rec.header.r#type).as_bytes());
-    write!(out, " size={} misc={:#x}", rec.header.size, rec.header.misc).ok();
+    out.extend_from_slice(type_name(header.r#type).as_bytes());
+    out.extend_from_slice(b" size=");
+    put_u64(out, header.size.into());
+    out.extend_from_slice(b" misc=");
+    put_hex(out, header.misc.into());
     if let Some(e) = event {
         out.extend_from_slice(b" event=");
         out.extend_from_slice(e.as_bytes());
@@ -312,18 +362,18 @@ pub fn text_line(
 pub fn json_line(
     out: &mut Vec<u8>,
     offset: u64,
-    rec: &ParsedRecord<'_>,
+    header: &premap_abi::EventHeader,
     event: Option<&str>,
     f: &Fields<'_>,
 ) {
     out.extend_from_slice(b"{\"offset\":");
     put_u64(out, offset);
     out.extend_from_slice(b",\"type\":");
-    put_json_str(out, type_name(rec.header.r#type).bytes());
+    put_json_str(out, type_name(header.r#type).bytes());
     out.extend_from_slice(b",\"misc\":");
-    put_u64(out, rec.header.misc.into());
+    put_u64(out, header.misc.into());
     out.extend_from_slice(b",\"size\":");
-    put_u64(out, rec.header.size.into());
+    put_u64(out, header.size.into());
     if let Some(e) = event {
         out.extend_from_slice(b",\"event\":");
         put_json_str(out, e.bytes());
@@ -372,4 +422,33 @@ pub fn flush_if_full(w: &mut impl Write, buf: &mut Vec<u8>, threshold: usize) ->
         buf.clear();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(bytes: &[u8]) -> String {
+        let mut out = Vec::new();
+        put_json_str(&mut out, bytes.iter().copied());
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn json_strings_are_escaped_and_always_valid_utf8() {
+        assert_eq!(json(b"/usr/bin/ls"), "\"/usr/bin/ls\"");
+        assert_eq!(json(b"a\"b\\c"), "\"a\\\"b\\\\c\"");
+        assert_eq!(json(b"tab\there\n"), "\"tab\\u0009here\\u000a\"");
+        assert_eq!(json(b"caf\xc3\xa9"), "\"caf\u{e9}\"");
+        assert_eq!(json(b"bad\xff"), "\"bad\u{fffd}\"");
+    }
+
+    #[test]
+    fn hex_matches_the_formatter() {
+        for v in [0u64, 1, 0xf, 0x10, 0xdead_beef, u64::MAX] {
+            let mut out = Vec::new();
+            put_hex(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{v:#x}"));
+        }
+    }
 }
