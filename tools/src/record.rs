@@ -58,6 +58,8 @@ pub struct Totals {
     pub lost: u64,
     /// Times the rings were woken up with data.
     pub wakeups: u64,
+    /// Ring bytes written since the last FINISHED_ROUND.
+    pub since_round: u64,
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -371,9 +373,16 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
     let mut last_status = Instant::now();
     let mut child_done = false;
     let mut hung_up = 0;
+    let mut busy = false;
     let result = (|| -> Result<(), RecordError> {
         loop {
-            let ready = poller.wait(Some(Duration::from_millis(100)))?;
+            // As perf record does: keep draining while passes find data, and sleep in epoll only after
+            // a pass that found none (a burst is read at once, not one wakeup per watermark).
+            let ready = if busy {
+                Vec::new()
+            } else {
+                poller.wait(Some(Duration::from_millis(100)))?
+            };
             // A ring whose task is gone reports hangup forever: stop polling it (it is still drained).
             for r in ready.iter().filter(|r| r.hangup) {
                 if let Some(fd) = instances
@@ -389,10 +398,11 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
                 if !ready.is_empty() {
                     totals.wakeups += 1;
                 }
-                drain_all(&mut instances, &mut writer, &mut totals, &opts.output)?;
+                busy = drain_all(&mut instances, &mut writer, &mut totals, &opts.output)?;
             }
             if let Some(pid) = child {
-                if !child_done {
+                // Checked between bursts: the drain loop above runs until the rings are empty.
+                if !child_done && !busy {
                     match nix::sys::wait::waitpid(
                         nix::unistd::Pid::from_raw(pid),
                         Some(nix::sys::wait::WaitPidFlag::WNOHANG),
@@ -403,7 +413,7 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
                 }
             }
             let target_gone = match opts.target {
-                Target::Pid(p) => hung_up == instances.len() || !process_alive(p),
+                Target::Pid(p) => !busy && (hung_up == instances.len() || !process_alive(p)),
                 _ => false,
             };
             if STOP.load(Ordering::Relaxed) || child_done || target_gone {
@@ -433,7 +443,7 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
     if opts.overwrite {
         read_newest(&mut instances, &mut writer, &mut totals, &opts.output)?;
     } else {
-        drain_all(&mut instances, &mut writer, &mut totals, &opts.output)?;
+        while drain_all(&mut instances, &mut writer, &mut totals, &opts.output)? {}
     }
     totals.bytes = writer.data_size();
     let facts = Facts::of_this_machine(opts.cmdline.clone());
@@ -462,13 +472,15 @@ fn write_error(path: &std::path::Path, e: std::io::Error) -> RecordError {
 }
 
 /// One pass over every ring: writes what each holds straight from the mapping, then FINISHED_ROUND.
+/// Returns whether any ring held data.
 fn drain_all(
     instances: &mut [Instance],
     writer: &mut Writer,
     totals: &mut Totals,
     path: &std::path::Path,
-) -> Result<(), RecordError> {
+) -> Result<bool, RecordError> {
     let mut any = false;
+    let mut written = 0u64;
     for inst in instances.iter_mut() {
         let Some(ring) = inst.ring.as_mut() else {
             continue;
@@ -476,6 +488,7 @@ fn drain_all(
         match ring.write_to(writer.data_fd()) {
             Ok(s) => {
                 writer.wrote(s.bytes);
+                written += s.bytes;
                 totals.records += s.records;
                 totals.samples += s.samples;
                 totals.lost += s.lost;
@@ -492,13 +505,17 @@ fn drain_all(
             Err(e) => return Err(e.into()),
         }
     }
-    if any {
+    // A round marker after a pass that found nothing (the end of a burst) or every 256 KiB: perf's
+    // ordered-events queue is flushed at each; more markers would only cost write() calls.
+    totals.since_round += written;
+    if totals.since_round > 0 && (!any || totals.since_round >= 256 * 1024) {
         writer
             .write_records(&finished_round())
             .map_err(|e| write_error(path, e))?;
         totals.records += 1;
+        totals.since_round = 0;
     }
-    Ok(())
+    Ok(any)
 }
 
 /// Overwrite mode: the newest records of every ring, read once at the end.
