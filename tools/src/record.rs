@@ -56,8 +56,6 @@ pub struct Totals {
     pub bytes: u64,
     /// Records the kernel reported lost.
     pub lost: u64,
-    /// Times the rings were woken up with data.
-    pub wakeups: u64,
     /// Ring bytes written since the last FINISHED_ROUND.
     pub since_round: u64,
 }
@@ -190,10 +188,6 @@ impl Workload {
     }
 }
 
-struct Instance {
-    ring: Option<Ring>,
-}
-
 fn builder(o: &Options, event: Event, tracking: bool) -> EventBuilder {
     let mut b = EventBuilder::new(event)
         .sample_type(sample_type(o))
@@ -287,7 +281,7 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
     let opened = (|| -> Result<_, RecordError> {
         let mut descs = Vec::new();
         let mut perf_events: Vec<Vec<PerfEvent>> = Vec::new();
-        let mut instances = Vec::new();
+        let mut rings = Vec::new();
         for (i, (name, ev)) in events.iter().enumerate() {
             let b = builder(opts, *ev, i == 0);
             let mut ids = Vec::new();
@@ -302,7 +296,7 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
                         Mode::Consume
                     };
                     let ring = Ring::map(std::os::fd::AsFd::as_fd(&e), opts.pages, mode)?;
-                    instances.push(Instance { ring: Some(ring) });
+                    rings.push(ring);
                 } else if let Some(leader) = perf_events.first().and_then(|v| v.get(slot)) {
                     e.set_output(leader)?;
                 }
@@ -315,9 +309,9 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
             });
             perf_events.push(evs);
         }
-        Ok((descs, perf_events, instances))
+        Ok((descs, perf_events, rings))
     })();
-    let (descs, perf_events, mut instances) = match opened {
+    let (descs, perf_events, mut rings) = match opened {
         Ok(v) => v,
         Err(e) => {
             if let Some(w) = workload {
@@ -351,8 +345,8 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
         .map_err(|e| write_error(&opts.output, e))?;
 
     let mut poller = Poller::new()?;
-    for (i, inst) in instances.iter().enumerate() {
-        if let Some(fd) = inst.ring.as_ref().and_then(|r| r.fd()) {
+    for (i, ring) in rings.iter().enumerate() {
+        if let Some(fd) = ring.fd() {
             poller.add(fd, i as u64)?;
         }
     }
@@ -385,20 +379,13 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
             };
             // A ring whose task is gone reports hangup forever: stop polling it (it is still drained).
             for r in ready.iter().filter(|r| r.hangup) {
-                if let Some(fd) = instances
-                    .get(r.token as usize)
-                    .and_then(|i| i.ring.as_ref())
-                    .and_then(|r| r.fd())
-                {
+                if let Some(fd) = rings.get(r.token as usize).and_then(|r| r.fd()) {
                     poller.remove(fd)?;
                     hung_up += 1;
                 }
             }
             if !opts.overwrite {
-                if !ready.is_empty() {
-                    totals.wakeups += 1;
-                }
-                busy = drain_all(&mut instances, &mut writer, &mut totals, &opts.output)?;
+                busy = drain_all(&mut rings, &mut writer, &mut totals, &opts.output)?;
             }
             if let Some(pid) = child {
                 // Checked between bursts: the drain loop above runs until the rings are empty.
@@ -413,7 +400,7 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
                 }
             }
             let target_gone = match opts.target {
-                Target::Pid(p) => !busy && (hung_up == instances.len() || !process_alive(p)),
+                Target::Pid(p) => !busy && (hung_up == rings.len() || !process_alive(p)),
                 _ => false,
             };
             if STOP.load(Ordering::Relaxed) || child_done || target_gone {
@@ -441,9 +428,9 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
     }
     result?;
     if opts.overwrite {
-        read_newest(&mut instances, &mut writer, &mut totals, &opts.output)?;
+        read_newest(&mut rings, &mut writer, &mut totals, &opts.output)?;
     } else {
-        while drain_all(&mut instances, &mut writer, &mut totals, &opts.output)? {}
+        while drain_all(&mut rings, &mut writer, &mut totals, &opts.output)? {}
     }
     totals.bytes = writer.data_size();
     let facts = Facts::of_this_machine(opts.cmdline.clone());
@@ -474,17 +461,14 @@ fn write_error(path: &std::path::Path, e: std::io::Error) -> RecordError {
 /// One pass over every ring: writes what each holds straight from the mapping, then FINISHED_ROUND.
 /// Returns whether any ring held data.
 fn drain_all(
-    instances: &mut [Instance],
+    rings: &mut [Ring],
     writer: &mut Writer,
     totals: &mut Totals,
     path: &std::path::Path,
 ) -> Result<bool, RecordError> {
     let mut any = false;
     let mut written = 0u64;
-    for inst in instances.iter_mut() {
-        let Some(ring) = inst.ring.as_mut() else {
-            continue;
-        };
+    for ring in rings.iter_mut() {
         match ring.write_to(writer.data_fd()) {
             Ok(s) => {
                 writer.wrote(s.bytes);
@@ -520,16 +504,13 @@ fn drain_all(
 
 /// Overwrite mode: the newest records of every ring, read once at the end.
 fn read_newest(
-    instances: &mut [Instance],
+    rings: &mut [Ring],
     writer: &mut Writer,
     totals: &mut Totals,
     path: &std::path::Path,
 ) -> Result<(), RecordError> {
     let mut buf = Vec::new();
-    for inst in instances.iter_mut() {
-        let Some(ring) = inst.ring.as_mut() else {
-            continue;
-        };
+    for ring in rings.iter_mut() {
         let mut batch = ring.newest()?;
         while let Some(r) = batch.next() {
             let Ok(r) = r else { break };
