@@ -14,12 +14,7 @@ fn recording_a_workload_gives_a_file_perf_reads_with_every_sample() {
         .arg("--")
         .arg(touch_workload())
         .arg("3000"));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "premap record failed: {stderr}");
-    let written = premap_reported_samples(&stderr);
-    let (counted, perf_err) = perf_sample_count(&file);
-    assert_eq!(perf_err.trim(), "", "perf report complained");
-    assert_eq!(counted, written, "perf counts what premap wrote");
+    let written = judged_by_perf(&out, &file);
     assert!(written >= 3000, "a sample per fault: {written}");
 
     // perf script reads every sample without a warning; at least 3000 are the workload's.
@@ -78,15 +73,7 @@ fn two_events_and_several_cpus_share_rings_and_perf_tells_them_apart() {
         .arg("--")
         .arg(touch_workload())
         .arg("500"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let written = premap_reported_samples(&String::from_utf8_lossy(&out.stderr));
-    let (counted, perf_err) = perf_sample_count(&file);
-    assert_eq!(perf_err.trim(), "");
-    assert_eq!(counted, written);
+    judged_by_perf(&out, &file);
     let script = run(perf().args(["script", "-F", "event", "-i"]).arg(&file));
     let text = String::from_utf8_lossy(&script.stdout);
     assert!(text.lines().filter(|l| l.contains("page-faults")).count() >= 500);
@@ -113,15 +100,7 @@ fn overwrite_mode_writes_the_newest_samples_perf_can_read() {
         .arg("--")
         .arg(touch_workload())
         .arg("5000"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let written = premap_reported_samples(&String::from_utf8_lossy(&out.stderr));
-    let (counted, perf_err) = perf_sample_count(&file);
-    assert_eq!(perf_err.trim(), "");
-    assert_eq!(counted, written);
+    let written = judged_by_perf(&out, &file);
     // One page per CPU, and a sample is at least 32 bytes (header, IP, TID, TIME): at most 128 a ring.
     let cpus = premap::event::online_cpus().unwrap().len() as u64;
     assert!(
@@ -145,12 +124,7 @@ fn sigint_stops_recording_and_leaves_a_complete_file() {
     // SAFETY: sending a signal to our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let written = premap_reported_samples(&stderr);
-    let (counted, perf_err) = perf_sample_count(&file);
-    assert_eq!(perf_err.trim(), "");
-    assert_eq!(counted, written);
+    let written = judged_by_perf(&out, &file);
     assert!(
         written > 50,
         "about 1000 samples a second for 0.8 s: {written}"
@@ -232,12 +206,7 @@ fn system_wide_recording_for_the_duration_of_a_command() {
         .arg("--")
         .arg(touch_workload())
         .arg("1000"));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let written = premap_reported_samples(&stderr);
-    let (counted, perf_err) = perf_sample_count(&file);
-    assert_eq!(perf_err.trim(), "", "perf report complained");
-    assert_eq!(counted, written);
+    let written = judged_by_perf(&out, &file);
     assert!(written >= 1000, "{written}");
     // System-wide recording synthesizes the processes that were already running.
     let dump = run(premap().arg("dump").arg(&file));

@@ -106,3 +106,15 @@ pub fn premap_reported_samples(stderr: &str) -> u64 {
         .parse()
         .unwrap()
 }
+
+/// The judgement every recording gets: premap succeeded, `perf report --stats` reads the file without a
+/// word on stderr, and perf counts exactly the samples premap said it wrote. Returns that count.
+pub fn judged_by_perf(out: &Output, file: &Path) -> u64 {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "premap record failed: {stderr}");
+    let written = premap_reported_samples(&stderr);
+    let (counted, perf_err) = perf_sample_count(file);
+    assert_eq!(perf_err.trim(), "", "perf report complained");
+    assert_eq!(counted, written, "perf counts what premap wrote");
+    written
+}
