@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Instructions per record of premap's drain loop, counted by callgrind (see src/bin/drain_count.rs).
+# Instructions per record of premap's readers, counted by callgrind (see src/bin/drain_count.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p premap-bench --bin drain_count
@@ -9,7 +9,10 @@ count() {
         sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 fill=$(count fill)
-drain=$(count drain)
-records=$("$bin" drain | awk '{print $2}')
-echo "fill only: $fill instructions; fill + drain: $drain; records drained: $records"
-awk -v a="$drain" -v b="$fill" -v n="$records" 'BEGIN {printf "drain loop: %.1f instructions per record\n", (a - b) / n}'
+records=$("$bin" fill | awk '{print $2}')
+echo "fill + discard: $fill instructions for $records records"
+for mode in for_each next parse; do
+    n=$(count "$mode")
+    awk -v a="$n" -v b="$fill" -v n="$records" -v m="$mode" \
+        'BEGIN {printf "%-9s %6.1f instructions per record\n", m, (a - b) / n}'
+done

@@ -238,3 +238,21 @@ pub const RECORD_MISC_SWITCH_OUT_PREEMPT: u16 = 1 << 14;
 pub const RECORD_MISC_MMAP_BUILD_ID: u16 = 1 << 14;
 /// `PERF_RECORD_MISC_EXT_RESERVED`.
 pub const RECORD_MISC_EXT_RESERVED: u16 = 1 << 15;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_round_trip() {
+        for b in [
+            [0u8; 8],
+            [9, 0, 0, 0, 2, 0, 48, 0],
+            [1, 2, 3, 4, 5, 6, 7, 8],
+            [0xff; 8],
+            [0x44, 0x33, 0x22, 0x11, 0xbb, 0xaa, 0xf8, 0xff],
+        ] {
+            assert_eq!(EventHeader::from_bytes(b).to_bytes(), b);
+        }
+    }
+}

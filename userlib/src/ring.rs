@@ -10,7 +10,9 @@
 use crate::error::{Error, Result};
 use crate::sys::{self, Mapping};
 use premap_abi::control::{ControlPage, ControlPtr};
-use premap_abi::header::{EventHeader, EVENT_HEADER_SIZE, RECORD_LOST, RECORD_LOST_SAMPLES};
+use premap_abi::header::{
+    EventHeader, EVENT_HEADER_SIZE, RECORD_LOST, RECORD_LOST_SAMPLES, RECORD_SAMPLE,
+};
 use premap_abi::raw::{Cursor, RawData};
 use premap_abi::records::ParsedRecord;
 use premap_abi::ring::{backward_whole_records, RecordIter, RingGeometry, MAX_RECORD_SIZE};
@@ -183,6 +185,7 @@ impl Ring {
 
     /// Starts a consume-mode batch: loads `data_head` once (Acquire) and hands out the records up to it.
     /// The tail is published (Release) when the batch is dropped, so records cannot outlive it.
+    #[inline]
     pub fn batch(&mut self) -> Result<Batch<'_>> {
         if self.mode != Mode::Consume {
             return Err(Error::BadRingSize(
@@ -199,6 +202,7 @@ impl Ring {
         })
     }
 
+    #[inline]
     fn publish_tail(&mut self, pos: u64) {
         if pos != self.tail {
             self.stats.bytes += pos.wrapping_sub(self.tail);
@@ -350,8 +354,32 @@ impl View {
         Ok(RawData::from_parts(slice(a), slice(b)))
     }
 
+    /// The contiguous bytes from `pos` up to `end` or the end of the data area, whichever comes first.
+    ///
+    /// Callers pass `[pos, end)` inside the current stable window (so `end - pos <= data_size`).
+    #[inline]
+    fn run(&self, pos: u64, end: u64) -> &[u8] {
+        let size = self.geom.data_size();
+        let off = self.geom.offset(pos);
+        let run = end.wrapping_sub(pos).min(size - off as u64) as usize;
+        // SAFETY: `[off, off + run)` lies inside the data area (`off < size`, `run <= size - off`),
+        // which lies inside the mapping (type invariant); the mapping lives as long as `self`. The
+        // bytes are in the stable window (`run <= end - pos`), which the producer does not write while
+        // the batch holds it, so no concurrent write aliases this shared borrow.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.map
+                    .as_ptr()
+                    .cast_const()
+                    .add(self.geom.data_offset() as usize + off),
+                run,
+            )
+        }
+    }
+
     /// Reads the record at `pos` (bounded by `end`): a slice of the mapping when contiguous, a copy in
     /// `bounce` when it straddles the end of the data area.
+    #[inline]
     fn record_at<'a>(
         &'a self,
         bounce: &'a mut Vec<u8>,
@@ -446,6 +474,7 @@ pub struct Record<'a> {
 
 impl<'a> Record<'a> {
     /// The body after the header.
+    #[inline]
     pub fn body(&self) -> &'a [u8] {
         self.bytes.get(EVENT_HEADER_SIZE..).unwrap_or(&[])
     }
@@ -457,8 +486,31 @@ impl<'a> Record<'a> {
     }
 }
 
-fn count_loss(stats: &mut RingStats, header: &EventHeader, body: &[u8]) {
-    match header.r#type {
+/// The fast path's header check: the first record of `bytes` when its header is well formed and the
+/// whole record lies in `bytes`, as `(header, record, rest)`; `None` when `bytes` is shorter than a
+/// header, or the record is malformed or cut (the checked path then decides).
+#[inline(always)]
+fn split_record(bytes: &[u8]) -> Option<(EventHeader, &[u8], &[u8])> {
+    let (h, _) = bytes.split_first_chunk::<EVENT_HEADER_SIZE>()?;
+    let header = EventHeader::from_bytes(*h);
+    let len = usize::from(header.size);
+    // A record is a non-zero multiple of 8 bytes (so at least a header) that fits. (This order of
+    // the tests compiles to the fewest instructions: bench/instructions.sh.)
+    if len > bytes.len() || len % 8 != 0 || len == 0 {
+        return None;
+    }
+    let (record, rest) = bytes.split_at(len);
+    Some((header, record, rest))
+}
+
+/// Adds a `PERF_RECORD_LOST`/`LOST_SAMPLES` record's count to `stats` (other types are ignored).
+/// `record` is the whole record, header included. Kept out of line: the drain loop's fast path only
+/// tests the type.
+#[cold]
+#[inline(never)]
+fn count_loss(stats: &mut RingStats, r#type: u32, record: &[u8]) {
+    let body = record.get(EVENT_HEADER_SIZE..).unwrap_or(&[]);
+    match r#type {
         RECORD_LOST => {
             stats.lost_records += 1;
             let mut c = Cursor::new(RawData::Single(body));
@@ -488,6 +540,7 @@ impl Ring {
     /// Convenience for simple readers: drains everything readable now, calling `f` for each record, and
     /// publishes the tail. Returns the number of records, or the first corrupt record's error (the
     /// records before it are consumed).
+    #[inline]
     pub fn drain(&mut self, f: impl FnMut(Record<'_>)) -> Result<u64> {
         Ok(self.batch()?.for_each(f)?)
     }
@@ -497,8 +550,32 @@ impl Batch<'_> {
     /// The next record, `None` at `head`, or an error for a corrupt record (after which the batch
     /// yields nothing more; [`Ring::discard`] skips the rest).
     #[allow(clippy::should_implement_trait)]
+    #[inline]
     pub fn next(&mut self) -> Option<Result<Record<'_>, ParseError>> {
-        next_checked(self.ring, &mut self.pos, &mut self.head)
+        let Ring {
+            view,
+            bounce,
+            stats,
+            ..
+        } = &mut *self.ring;
+        // Shared: the fast path's record and the checked path both borrow the view.
+        let view: &View = view;
+        // Fast path: a well-formed record before the end of the data area.
+        if let Some((header, bytes, _)) = split_record(view.run(self.pos, self.head)) {
+            let position = self.pos;
+            self.pos = position.wrapping_add(bytes.len() as u64);
+            stats.records += 1;
+            if header.r#type != RECORD_SAMPLE {
+                count_loss(stats, header.r#type, bytes);
+            }
+            return Some(Ok(Record {
+                header,
+                bytes,
+                position,
+            }));
+        }
+        // The end of the batch, a record that straddles the end of the data area, or a corrupt one.
+        next_checked(view, bounce, stats, &mut self.pos, &mut self.head)
     }
 
     /// Bytes left in this batch.
@@ -526,21 +603,7 @@ impl Batch<'_> {
         let mut visited = 0u64;
         while self.pos != self.head {
             let Ring { view, stats, .. } = &mut *self.ring;
-            let avail = self.head.wrapping_sub(self.pos);
-            let size = view.geom.data_size();
-            let off = view.geom.offset(self.pos);
-            let run = avail.min(size - off as u64) as usize;
-            // SAFETY: `[off, off + run)` lies inside the data area (run <= size - off), inside the
-            // mapping (View's invariant), and inside the stable window (run <= avail).
-            let slice = unsafe {
-                std::slice::from_raw_parts(
-                    view.map
-                        .as_ptr()
-                        .cast_const()
-                        .add(view.geom.data_offset() as usize + off),
-                    run,
-                )
-            };
+            let slice = view.run(self.pos, self.head);
             let (mut at, mut n) = (0usize, 0u64);
             while let Some((h, _)) = slice
                 .get(at..)
@@ -552,8 +615,8 @@ impl Batch<'_> {
                     break;
                 }
                 let bytes = &slice[at..at + len];
-                if header.r#type == RECORD_LOST || header.r#type == RECORD_LOST_SAMPLES {
-                    count_loss(stats, &header, &bytes[EVENT_HEADER_SIZE..]);
+                if header.r#type != RECORD_SAMPLE {
+                    count_loss(stats, header.r#type, bytes);
                 }
                 f(Record {
                     header,
@@ -570,7 +633,13 @@ impl Batch<'_> {
                 break;
             }
             // The next record straddles the end, or is malformed: the checked path decides.
-            match next_checked(self.ring, &mut self.pos, &mut self.head) {
+            let Ring {
+                view,
+                bounce,
+                stats,
+                ..
+            } = &mut *self.ring;
+            match next_checked(view, bounce, stats, &mut self.pos, &mut self.head) {
                 Some(Ok(rec)) => {
                     visited += 1;
                     f(rec);
@@ -584,6 +653,7 @@ impl Batch<'_> {
 }
 
 impl Drop for Batch<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.ring.publish_tail(self.pos);
     }
@@ -603,31 +673,36 @@ impl NewestBatch<'_> {
     /// The next (older) record, or `None` at the end of the new data.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<Result<Record<'_>, ParseError>> {
-        next_checked(self.ring, &mut self.pos, &mut self.end)
+        let Ring {
+            view,
+            bounce,
+            stats,
+            ..
+        } = &mut *self.ring;
+        next_checked(view, bounce, stats, &mut self.pos, &mut self.end)
     }
 }
 
 /// The record at `*pos` (before `*end`) through the checked path, counting it; advances `*pos`, or on
 /// a corrupt record sets `*end = *pos` so that nothing more is handed out.
+// Out of line: the fast paths call it once per batch (at the end) and for the rare record that
+// straddles the end of the data area, and keeping it out lets `Batch::next` inline.
+#[inline(never)]
 fn next_checked<'a>(
-    ring: &'a mut Ring,
+    view: &'a View,
+    bounce: &'a mut Vec<u8>,
+    stats: &mut RingStats,
     pos: &mut u64,
     end: &mut u64,
 ) -> Option<Result<Record<'a>, ParseError>> {
     if *pos == *end {
         return None;
     }
-    let Ring {
-        view,
-        bounce,
-        stats,
-        ..
-    } = ring;
     match view.record_at(bounce, *pos, *end) {
         Ok(rec) => {
             *pos = pos.wrapping_add(u64::from(rec.header.size));
             stats.records += 1;
-            count_loss(stats, &rec.header, rec.body());
+            count_loss(stats, rec.header.r#type, rec.bytes);
             Some(Ok(rec))
         }
         Err(e) => {
