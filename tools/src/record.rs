@@ -188,6 +188,15 @@ impl Workload {
     }
 }
 
+/// The rings wake the reader when half of the ring is full, as the kernel's default for perf record.
+/// (A quarter leaves more room but doubles the wakeups, which the workload pays for too: at `-m 1`
+/// that cost about 1 s more CPU over 2 million samples, and lost no fewer; BENCHMARKS.md.)
+fn watermark(o: &Options) -> u32 {
+    u32::try_from(o.pages * premap::sys::page_size() / 2)
+        .unwrap_or(u32::MAX)
+        .max(64)
+}
+
 fn builder(o: &Options, event: Event, tracking: bool) -> EventBuilder {
     let mut b = EventBuilder::new(event)
         .sample_type(sample_type(o))
@@ -201,9 +210,7 @@ fn builder(o: &Options, event: Event, tracking: bool) -> EventBuilder {
         (None, Some(f)) => b.sample_freq(f),
         (None, None) => b.sample_freq(4000),
     };
-    // Wake the reader when a quarter of the ring is full, so that it drains with room to spare.
-    let watermark = (o.pages * premap::sys::page_size() / 4).max(64) as u32;
-    b = b.wakeup_watermark(watermark);
+    b = b.wakeup_watermark(watermark(o));
     match o.target {
         Target::Command(_) => b.inherit(true).enable_on_exec(true),
         Target::Pid(_) | Target::AllCpus(_) => b.disabled(true),
@@ -256,6 +263,10 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
         Target::Command(argv) | Target::AllCpus(Some(argv)) => Some(Workload::spawn(argv)?),
         _ => None,
     };
+    // A short time slice (EEVDF, Linux >= 6.12): woken by a ring, the recorder preempts the workload
+    // it may share a CPU with instead of waiting out the workload's slice (3 ms by default) while the
+    // ring fills. Set after the fork, so the workload keeps the default. Older kernels: no effect.
+    let _ = premap::sys::set_time_slice(100_000);
     // Where each event instance goes: (pid, cpu) pairs.
     let slots: Vec<(i32, i32)> = match &opts.target {
         Target::Command(_) => {
@@ -368,10 +379,13 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
     let mut child_done = false;
     let mut hung_up = 0;
     let mut busy = false;
+    let busy_at = u64::from(watermark(opts));
     let result = (|| -> Result<(), RecordError> {
         loop {
-            // As perf record does: keep draining while passes find data, and sleep in epoll only after
-            // a pass that found none (a burst is read at once, not one wakeup per watermark).
+            // Keep draining while passes find at least a watermark's worth in some ring (a burst is
+            // read at once, not one wakeup per watermark); after a smaller pass, sleep in epoll: the
+            // ring wakes us within a watermark. (perf record sleeps only after an empty pass, which
+            // with a small ring and a steady producer means spinning on a few records per writev.)
             let ready = if busy {
                 Vec::new()
             } else {
@@ -385,7 +399,8 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
                 }
             }
             if !opts.overwrite {
-                busy = drain_all(&mut rings, &mut writer, &mut totals, &opts.output)?;
+                busy = drain_all(&mut rings, &mut writer, &mut totals, &opts.output, busy_at)?
+                    >= busy_at;
             }
             if let Some(pid) = child {
                 // Checked between bursts: the drain loop above runs until the rings are empty.
@@ -430,7 +445,7 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
     if opts.overwrite {
         read_newest(&mut rings, &mut writer, &mut totals, &opts.output)?;
     } else {
-        while drain_all(&mut rings, &mut writer, &mut totals, &opts.output)? {}
+        while drain_all(&mut rings, &mut writer, &mut totals, &opts.output, 1)? > 0 {}
     }
     totals.bytes = writer.data_size();
     let facts = Facts::of_this_machine(opts.cmdline.clone());
@@ -458,15 +473,16 @@ fn write_error(path: &std::path::Path, e: std::io::Error) -> RecordError {
     RecordError(format!("writing {} failed: {e}", path.display()))
 }
 
-/// One pass over every ring: writes what each holds straight from the mapping, then FINISHED_ROUND.
-/// Returns whether any ring held data.
+/// One pass over every ring: writes what each holds straight from the mapping, then FINISHED_ROUND
+/// at the end of a burst. Returns the most bytes one ring held.
 fn drain_all(
     rings: &mut [Ring],
     writer: &mut Writer,
     totals: &mut Totals,
     path: &std::path::Path,
-) -> Result<bool, RecordError> {
-    let mut any = false;
+    burst_min: u64,
+) -> Result<u64, RecordError> {
+    let mut most = 0u64;
     let mut written = 0u64;
     for ring in rings.iter_mut() {
         match ring.write_to(writer.data_fd()) {
@@ -476,7 +492,7 @@ fn drain_all(
                 totals.records += s.records;
                 totals.samples += s.samples;
                 totals.lost += s.lost;
-                any |= s.bytes > 0;
+                most = most.max(s.bytes);
             }
             Err(Error::Write { written, source }) => {
                 writer.wrote(written);
@@ -489,17 +505,17 @@ fn drain_all(
             Err(e) => return Err(e.into()),
         }
     }
-    // A round marker after a pass that found nothing (the end of a burst) or every 256 KiB: perf's
+    // A round marker at the end of a burst (no ring held `burst_min` bytes) or every 256 KiB: perf's
     // ordered-events queue is flushed at each; more markers would only cost write() calls.
     totals.since_round += written;
-    if totals.since_round > 0 && (!any || totals.since_round >= 256 * 1024) {
+    if totals.since_round > 0 && (most < burst_min || totals.since_round >= 256 * 1024) {
         writer
             .write_records(&finished_round())
             .map_err(|e| write_error(path, e))?;
         totals.records += 1;
         totals.since_round = 0;
     }
-    Ok(any)
+    Ok(most)
 }
 
 /// Overwrite mode: the newest records of every ring, read once at the end.

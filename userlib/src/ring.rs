@@ -15,7 +15,7 @@ use premap_abi::header::{
 };
 use premap_abi::raw::{Cursor, RawData};
 use premap_abi::records::ParsedRecord;
-use premap_abi::ring::{backward_whole_records, RecordIter, RingGeometry, MAX_RECORD_SIZE};
+use premap_abi::ring::{backward_whole_records, RingGeometry, MAX_RECORD_SIZE};
 use premap_abi::sample::SampleFormat;
 use premap_abi::ParseError;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -233,35 +233,25 @@ impl Ring {
                 "write_to() needs a consume-mode ring".into(),
             ));
         }
-        let head = self.view.ctl.load_data_head();
-        let total = self.view.geom.readable(head, self.tail)?;
+        // Walk the headers with the drain loop's fast path (this also reads the data into the cache
+        // for the copy that writev makes), without publishing the tail yet.
+        let start = self.tail;
+        let before = self.stats;
         let mut summary = WriteSummary::default();
-        let mut it = RecordIter::new(self.view.window(self.tail, total)?);
-        let mut corrupt = None;
-        for rec in it.by_ref() {
-            match rec {
-                Ok(r) => {
-                    summary.records += 1;
-                    if r.header.r#type == premap_abi::header::RECORD_SAMPLE {
-                        summary.samples += 1;
-                    } else if r.header.r#type == RECORD_LOST
-                        || r.header.r#type == RECORD_LOST_SAMPLES
-                    {
-                        let mut body = [0u8; 16];
-                        let _ = r.body.copy_prefix_to(&mut body);
-                        let (id_or_lost, lost) = body.split_at(8);
-                        let n = if r.header.r#type == RECORD_LOST {
-                            lost
-                        } else {
-                            id_or_lost
-                        };
-                        summary.lost += u64::from_ne_bytes(n.try_into().unwrap_or([0; 8]));
-                    }
-                }
-                Err(e) => corrupt = Some(e),
-            }
-        }
-        let whole = it.consumed();
+        let (walked, whole) = {
+            let mut batch = self.batch()?;
+            let walked = batch.for_each(|r| {
+                summary.samples += u64::from(r.header.r#type == premap_abi::header::RECORD_SAMPLE);
+            });
+            let whole = batch.pos.wrapping_sub(start);
+            // Nothing is consumed until it is written.
+            batch.pos = start;
+            (walked, whole)
+        };
+        summary.records = self.stats.records - before.records;
+        summary.lost =
+            (self.stats.lost - before.lost) + (self.stats.lost_samples - before.lost_samples);
+        let corrupt = walked.err();
         let mut done = 0u64;
         while done < whole {
             let (a, b) = {
@@ -289,8 +279,6 @@ impl Ring {
         }
         self.publish_tail(self.tail.wrapping_add(whole));
         summary.bytes = whole;
-        self.stats.records += summary.records;
-        self.stats.lost += summary.lost;
         match corrupt {
             Some(e) => Err(Error::Corrupt(e)),
             None => Ok(summary),

@@ -206,3 +206,52 @@ pub unsafe fn writev_raw(fd: BorrowedFd<'_>, parts: [(*const u8, usize); 2]) -> 
         }
     }
 }
+
+/// `struct sched_attr` (include/uapi/linux/sched/types.h, `SCHED_ATTR_SIZE_VER1`).
+#[repr(C)]
+#[derive(Default)]
+struct SchedAttr {
+    size: u32,
+    sched_policy: u32,
+    sched_flags: u64,
+    sched_nice: i32,
+    sched_priority: u32,
+    sched_runtime: u64,
+    sched_deadline: u64,
+    sched_period: u64,
+    sched_util_min: u32,
+    sched_util_max: u32,
+}
+const _: () = assert!(std::mem::size_of::<SchedAttr>() == 56);
+
+/// Asks for a `slice_ns` time slice for the calling thread under `SCHED_OTHER`, keeping its nice
+/// value: `sched_setattr(0, {policy SCHED_OTHER, nice, sched_runtime = slice_ns}, 0)`. Since Linux
+/// 6.12 (EEVDF custom slices) a shorter slice gives an earlier deadline, so the thread preempts the
+/// task it shares a CPU with when it wakes. Unprivileged; older kernels ignore `sched_runtime` for
+/// `SCHED_OTHER` or refuse the call (the error is returned).
+pub fn set_time_slice(slice_ns: u64) -> io::Result<()> {
+    // SAFETY: getpriority has no memory-safety preconditions. (-1 is also a valid nice value, so
+    // errno is cleared first and checked after.)
+    let nice = unsafe {
+        *libc::__errno_location() = 0;
+        libc::getpriority(libc::PRIO_PROCESS, 0)
+    };
+    if nice == -1 && io::Error::last_os_error().raw_os_error() != Some(0) {
+        return Err(io::Error::last_os_error());
+    }
+    let attr = SchedAttr {
+        size: std::mem::size_of::<SchedAttr>() as u32,
+        sched_policy: libc::SCHED_OTHER as u32,
+        sched_nice: nice,
+        sched_runtime: slice_ns,
+        ..SchedAttr::default()
+    };
+    // SAFETY: the kernel reads `attr.size` (56) bytes from the pointer, all of `attr`, which lives for
+    // the duration of the call; pid 0 is the calling thread, flags 0.
+    let r = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
