@@ -189,7 +189,10 @@ impl<'a> Cursor<'a> {
 
     /// Takes the next `n` bytes as a view.
     pub fn take(&mut self, n: usize, field: &'static str) -> Result<RawData<'a>, ParseError> {
-        let (head, tail) = self.rest.split_at(n).ok_or(self.truncated(field, n))?;
+        let (head, tail) = self
+            .rest
+            .split_at(n)
+            .ok_or_else(|| self.truncated(field, n))?;
         self.rest = tail;
         Ok(head)
     }
@@ -225,7 +228,7 @@ impl<'a> Cursor<'a> {
         let mut out = [0u8; N];
         self.take(N, field)?
             .copy_prefix_to(&mut out)
-            .ok_or(self.truncated(field, N))?;
+            .ok_or_else(|| self.truncated(field, N))?;
         Ok(out)
     }
 

@@ -379,7 +379,7 @@ impl<'a> Record<'a> {
     ///
     /// Returns the record and the trailer. Unknown types become [`Record::Raw`]; a body too short for its
     /// type is a [`ParseError::Truncated`].
-    #[inline]
+    #[inline(always)]
     pub fn parse(
         header: EventHeader,
         body: RawData<'a>,
@@ -408,7 +408,7 @@ impl<'a> Record<'a> {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn parse_body(
         header: EventHeader,
         body: RawData<'a>,

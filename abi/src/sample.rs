@@ -162,7 +162,7 @@ const fn read_entry_size(read_format: u64) -> usize {
     8 * (1 + (read_format & FORMAT_ID != 0) as usize + (read_format & FORMAT_LOST != 0) as usize)
 }
 
-#[inline]
+#[inline(always)]
 fn word(
     c: &mut Cursor<'_>,
     flags: u64,
@@ -349,7 +349,7 @@ impl<'a> Sample<'a> {
     /// Parses a SAMPLE body (the bytes after the 8-byte header) according to `format`, field by field in
     /// `evsel__parse_sample` order. Bytes left after the last field are ignored, as perf does; a body
     /// that ends early is [`ParseError::Truncated`] naming the field.
-    #[inline]
+    #[inline(always)]
     pub fn parse(body: RawData<'a>, format: &SampleFormat) -> Result<Self, ParseError> {
         let st = format.sample_type;
         let c = &mut Cursor::new(body);

@@ -468,7 +468,7 @@ impl<'a> Record<'a> {
     }
 
     /// Parses the body according to `format`.
-    #[inline]
+    #[inline(always)]
     pub fn parse(&self, format: &SampleFormat) -> Result<ParsedRecord<'a>, ParseError> {
         premap_abi::records::Record::parse(self.header, RawData::Single(self.body()), format)
     }
