@@ -216,7 +216,7 @@ impl<'a> Cursor<'a> {
         self.take(n, field)
     }
 
-    #[inline]
+    #[inline(always)]
     fn read_array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], ParseError> {
         // Fast path: contiguous bytes (every record that does not straddle the ring's end).
         if let RawData::Single(s) = self.rest {
@@ -225,6 +225,17 @@ impl<'a> Cursor<'a> {
                 return Ok(*head);
             }
         }
+        self.read_array_split(field)
+    }
+
+    /// `read_array` across a split, or at the end of the data: out of line, so that the fast path
+    /// inlines into every parser.
+    #[cold]
+    #[inline(never)]
+    fn read_array_split<const N: usize>(
+        &mut self,
+        field: &'static str,
+    ) -> Result<[u8; N], ParseError> {
         let mut out = [0u8; N];
         self.take(N, field)?
             .copy_prefix_to(&mut out)
@@ -243,13 +254,13 @@ impl<'a> Cursor<'a> {
     }
 
     /// Reads a native-endian `u32`.
-    #[inline]
+    #[inline(always)]
     pub fn read_u32(&mut self, field: &'static str) -> Result<u32, ParseError> {
         Ok(u32::from_ne_bytes(self.read_array(field)?))
     }
 
     /// Reads a native-endian `u64`.
-    #[inline]
+    #[inline(always)]
     pub fn read_u64(&mut self, field: &'static str) -> Result<u64, ParseError> {
         Ok(u64::from_ne_bytes(self.read_array(field)?))
     }
