@@ -190,7 +190,8 @@ impl Workload {
 
 /// The rings wake the reader when half of the ring is full, as the kernel's default for perf record.
 /// (A quarter leaves more room but doubles the wakeups, which the workload pays for too: at `-m 1`
-/// that cost about 1 s more CPU over 2 million samples, and lost no fewer; BENCHMARKS.md.)
+/// that cost about 1 s more CPU, recorder and workload together, over 2 million samples, and lost no
+/// fewer; BENCHMARKS.md.)
 fn watermark(o: &Options) -> u32 {
     u32::try_from(o.pages * premap::sys::page_size() / 2)
         .unwrap_or(u32::MAX)
