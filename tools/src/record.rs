@@ -494,14 +494,14 @@ fn drain_all(
                 totals.samples += s.samples;
                 totals.lost += s.lost;
                 most = most.max(s.bytes);
+                if let Some(e) = s.corrupt {
+                    let skipped = ring.discard().unwrap_or(0);
+                    eprintln!("premap record: corrupt ring data skipped ({skipped} bytes): {e}");
+                }
             }
             Err(Error::Write { written, source }) => {
                 writer.wrote(written);
                 return Err(write_error(path, source));
-            }
-            Err(Error::Corrupt(e)) => {
-                let skipped = ring.discard().unwrap_or(0);
-                eprintln!("premap record: corrupt ring data skipped ({skipped} bytes): {e}");
             }
             Err(e) => return Err(e.into()),
         }

@@ -74,6 +74,9 @@ pub struct WriteSummary {
     pub samples: u64,
     /// Records the producer reported lost (LOST and LOST_SAMPLES counts).
     pub lost: u64,
+    /// The corrupt record the walk stopped at, if any: the records before it were written, it and
+    /// what follows stay in the ring (skip them with [`Ring::discard`]).
+    pub corrupt: Option<ParseError>,
 }
 
 /// A mapped ring: one control page and `2^n` data pages.
@@ -224,9 +227,10 @@ impl Ring {
     ///
     /// Before writing, it walks the record headers of the window (8 bytes each) to count records,
     /// samples and losses, and to stop at a corrupt record: only whole, well-formed records are written.
-    /// A corrupt record is reported as [`Error::Corrupt`] after the records before it were written; it
-    /// stays in the ring until [`Ring::discard`]. On a write error the tail is published up to what was
-    /// written, so nothing is written twice, and [`Error::Write`] reports that count.
+    /// A corrupt record is reported in [`WriteSummary::corrupt`], with the counts of the records before
+    /// it, which were written; it stays in the ring until [`Ring::discard`]. On a write error the tail
+    /// is published up to what was written, so nothing is written twice, and [`Error::Write`] reports
+    /// that count. Impossible ring positions are [`Error::Corrupt`], with nothing written.
     pub fn write_to(&mut self, out: BorrowedFd<'_>) -> Result<WriteSummary> {
         if self.mode != Mode::Consume {
             return Err(Error::BadRingSize(
@@ -251,7 +255,7 @@ impl Ring {
         summary.records = self.stats.records - before.records;
         summary.lost =
             (self.stats.lost - before.lost) + (self.stats.lost_samples - before.lost_samples);
-        let corrupt = walked.err();
+        summary.corrupt = walked.err();
         let mut done = 0u64;
         while done < whole {
             let (a, b) = {
@@ -279,10 +283,7 @@ impl Ring {
         }
         self.publish_tail(self.tail.wrapping_add(whole));
         summary.bytes = whole;
-        match corrupt {
-            Some(e) => Err(Error::Corrupt(e)),
-            None => Ok(summary),
-        }
+        Ok(summary)
     }
 
     /// Overwrite mode: pauses the producer (`PERF_EVENT_IOC_PAUSE_OUTPUT`), and hands out the records

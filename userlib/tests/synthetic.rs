@@ -225,6 +225,70 @@ fn write_to_writes_exactly_the_window_across_the_wrap() {
 }
 
 #[test]
+fn write_to_counts_samples_and_losses_and_stops_at_a_corrupt_record() {
+    // Start 24 bytes before the end of the data area, so that records straddle it.
+    let (mut p, mut ring) = synthetic_ring(1, Mode::Consume, 4096 - 24).unwrap();
+    let mut file = tempfile();
+    let out = file.try_clone().unwrap();
+    let fd = std::os::fd::AsFd::as_fd(&out);
+    let mut expected = Vec::new();
+    let mut written = 0u64;
+    for seq in 0..100 {
+        let r = sample_record(64, seq);
+        if p.write(&r) {
+            expected.extend_from_slice(&r);
+            written += 1;
+        }
+    }
+    assert_eq!(written, 4096 / 64, "the producer drops what does not fit");
+    let s = ring.write_to(fd).unwrap();
+    assert_eq!(
+        (s.records, s.samples, s.lost, s.corrupt),
+        (written, written, 0, None)
+    );
+    assert_eq!(s.bytes, expected.len() as u64);
+    // The producer reports the drops with the next record it has room for, then a sample, then a
+    // record whose size is not a multiple of 8, then a good sample that must stay in the ring.
+    assert!(p.write(&sample_record(64, 100)));
+    let bad = EventHeader {
+        r#type: 9,
+        misc: 0,
+        size: 12,
+    }
+    .to_bytes();
+    assert!(p.write(&[bad.to_vec(), vec![0; 8]].concat()));
+    assert!(p.write(&sample_record(64, 101)));
+    let before = ring.readable().unwrap();
+    let s = ring.write_to(fd).unwrap();
+    assert_eq!(s.records, 2, "the LOST record and sample 100");
+    assert_eq!(s.samples, 1);
+    assert_eq!(s.lost, 100 - written);
+    assert_eq!(s.corrupt, Some(ParseError::SizeUnaligned { size: 12 }));
+    assert_eq!(
+        ring.readable().unwrap(),
+        before - s.bytes,
+        "the corrupt record is not consumed"
+    );
+    assert_eq!(ring.stats().lost, 100 - written);
+    // What reached the file: the first batch, then the LOST record and sample 100, nothing else.
+    use std::io::{Read, Seek};
+    let mut got = Vec::new();
+    file.rewind().unwrap();
+    file.read_to_end(&mut got).unwrap();
+    assert_eq!(got.len() as u64, expected.len() as u64 + s.bytes);
+    assert_eq!(&got[..expected.len()], &expected[..]);
+    let tail = &got[expected.len()..];
+    assert_eq!(
+        EventHeader::from_bytes(tail[..8].try_into().unwrap()).r#type,
+        RECORD_LOST
+    );
+    assert_eq!(&tail[tail.len() - 64..], &sample_record(64, 100)[..]);
+    // Discarding skips the corrupt record and what follows it.
+    assert_eq!(ring.discard().unwrap(), before - s.bytes);
+    assert_eq!(ring.write_to(fd).unwrap(), premap::WriteSummary::default());
+}
+
+#[test]
 fn write_to_a_full_device_reports_the_bytes_written_and_keeps_the_rest() {
     let (mut p, mut ring) = synthetic_ring(1, Mode::Consume, 0).unwrap();
     for seq in 0..10 {
