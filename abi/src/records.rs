@@ -386,6 +386,14 @@ impl<'a> Record<'a> {
         format: &SampleFormat,
     ) -> Result<ParsedRecord<'a>, ParseError> {
         let ty = header.r#type;
+        if ty == RECORD_SAMPLE {
+            // The common case first, on its own path: samples carry no trailer.
+            return Ok(ParsedRecord {
+                header,
+                record: Self::Sample(Sample::parse(body, format)?),
+                sample_id: None,
+            });
+        }
         let (body, sample_id) = if format.sample_id_all && has_sample_id(ty) {
             let n = format.sample_id_size();
             let split = body.len().checked_sub(n).ok_or(ParseError::Truncated {
