@@ -367,8 +367,9 @@ impl View {
     }
 
     /// Reads the record at `pos` (bounded by `end`): a slice of the mapping when contiguous, a copy in
-    /// `bounce` when it straddles the end of the data area.
-    #[inline]
+    /// `bounce` when it straddles the end of the data area. Out of line: the fast paths handle all
+    /// but the record that straddles the end.
+    #[inline(never)]
     fn record_at<'a>(
         &'a self,
         bounce: &'a mut Vec<u8>,
@@ -541,6 +542,9 @@ impl Batch<'_> {
     #[allow(clippy::should_implement_trait)]
     #[inline]
     pub fn next(&mut self) -> Option<Result<Record<'_>, ParseError>> {
+        if self.pos == self.head {
+            return None;
+        }
         let Ring {
             view,
             bounce,
@@ -549,22 +553,32 @@ impl Batch<'_> {
         } = &mut *self.ring;
         // Shared: the fast path's record and the checked path both borrow the view.
         let view: &View = view;
-        // Fast path: a well-formed record before the end of the data area.
-        if let Some((header, bytes, _)) = split_record(view.run(self.pos, self.head)) {
-            let position = self.pos;
-            self.pos = position.wrapping_add(bytes.len() as u64);
-            stats.records += 1;
-            if header.r#type != RECORD_SAMPLE {
-                count_loss(stats, header.r#type, bytes);
-            }
-            return Some(Ok(Record {
-                header,
-                bytes,
-                position,
-            }));
+        // Fast path: a well-formed record before the end of the data area. Otherwise (a record that
+        // straddles the end of the data area, or a corrupt one) the checked path. Both paths meet as
+        // values, so that the record is built once (built on each path, it went through memory, its
+        // header stored in halves and reloaded whole: a store-forwarding stall per record).
+        let (header, bytes) = match split_record(view.run(self.pos, self.head)) {
+            Some((header, bytes, _)) => (header, bytes),
+            None => match view.record_at(bounce, self.pos, self.head) {
+                Ok(r) => (r.header, r.bytes),
+                Err(e) => {
+                    // Nothing more from this batch.
+                    self.head = self.pos;
+                    return Some(Err(e));
+                }
+            },
+        };
+        let position = self.pos;
+        self.pos = position.wrapping_add(bytes.len() as u64);
+        stats.records += 1;
+        if header.r#type != RECORD_SAMPLE {
+            count_loss(stats, header.r#type, bytes);
         }
-        // The end of the batch, a record that straddles the end of the data area, or a corrupt one.
-        next_checked(view, bounce, stats, &mut self.pos, &mut self.head)
+        Some(Ok(Record {
+            header,
+            bytes,
+            position,
+        }))
     }
 
     /// Bytes left in this batch.
