@@ -265,8 +265,9 @@ pub fn record(opts: &Options) -> Result<Totals, RecordError> {
         _ => None,
     };
     // A short time slice (EEVDF, Linux >= 6.12): woken by a ring, the recorder preempts the workload
-    // it may share a CPU with instead of waiting out the workload's slice (3 ms by default) while the
-    // ring fills. Set after the fork, so the workload keeps the default. Older kernels: no effect.
+    // it may share a CPU with instead of waiting out the workload's slice (0.7 ms times 1 + log2 of the
+    // CPU count, up to 2.8 ms, by default) while the ring fills. Set after the fork, so the workload
+    // keeps the default. Older kernels: no effect.
     let _ = premap::sys::set_time_slice(100_000);
     // Where each event instance goes: (pid, cpu) pairs.
     let slots: Vec<(i32, i32)> = match &opts.target {
