@@ -354,7 +354,8 @@ impl View {
         // SAFETY: `[off, off + run)` lies inside the data area (`off < size`, `run <= size - off`),
         // which lies inside the mapping (type invariant); the mapping lives as long as `self`. The
         // bytes are in the stable window (`run <= end - pos`), which the producer does not write while
-        // the batch holds it, so no concurrent write aliases this shared borrow.
+        // a batch holds it (consume mode: until the tail moves past them; overwrite mode: output is
+        // paused), so no concurrent write aliases this shared borrow.
         unsafe {
             std::slice::from_raw_parts(
                 self.map
@@ -366,9 +367,9 @@ impl View {
         }
     }
 
-    /// Reads the record at `pos` (bounded by `end`): a slice of the mapping when contiguous, a copy in
-    /// `bounce` when it straddles the end of the data area. Out of line: the fast paths handle all
-    /// but the record that straddles the end.
+    /// Reads the record at `pos` (bounded by `end`) through the checked path: a slice of the mapping
+    /// when contiguous, a copy in `bounce` when it straddles the end of the data area. Out of line:
+    /// [`split_record`] handles every record but the one that straddles the end and corrupt ones.
     #[inline(never)]
     fn record_at<'a>(
         &'a self,
@@ -379,40 +380,6 @@ impl View {
         let avail = end.wrapping_sub(pos);
         if avail < EVENT_HEADER_SIZE as u64 {
             return Err(ParseError::TruncatedHeader { available: avail });
-        }
-        // Fast path: the record lies before the end of the data area (all but the one that wraps).
-        let size_total = self.geom.data_size();
-        let off = self.geom.offset(pos);
-        if avail <= size_total && (off as u64) + EVENT_HEADER_SIZE as u64 <= size_total {
-            let base = self.map.as_ptr().cast_const();
-            let data_offset = self.geom.data_offset() as usize;
-            // SAFETY: `off + 8 <= data_size` (checked), inside the mapping (type invariant); these 8
-            // bytes are in the stable window (`avail >= 8`), read once as a copy.
-            let h = unsafe {
-                base.add(data_offset + off)
-                    .cast::<[u8; EVENT_HEADER_SIZE]>()
-                    .read_unaligned()
-            };
-            let header = EventHeader::from_bytes(h);
-            let size = header.check_size()? as u64;
-            if size > avail {
-                return Err(ParseError::PastEnd {
-                    size,
-                    available: avail,
-                });
-            }
-            if off as u64 + size <= size_total {
-                // SAFETY: `[off, off + size)` lies inside the data area (checked) and inside the stable
-                // window (`size <= avail`), which the producer does not write while we hold it.
-                let bytes = unsafe {
-                    std::slice::from_raw_parts(base.add(data_offset + off), size as usize)
-                };
-                return Ok(Record {
-                    header,
-                    bytes,
-                    position: pos,
-                });
-            }
         }
         let mut h = [0u8; EVENT_HEADER_SIZE];
         self.window(pos, EVENT_HEADER_SIZE as u64)?
@@ -542,43 +509,13 @@ impl Batch<'_> {
     #[allow(clippy::should_implement_trait)]
     #[inline]
     pub fn next(&mut self) -> Option<Result<Record<'_>, ParseError>> {
-        if self.pos == self.head {
-            return None;
-        }
         let Ring {
             view,
             bounce,
             stats,
             ..
         } = &mut *self.ring;
-        // Shared: the fast path's record and the checked path both borrow the view.
-        let view: &View = view;
-        // Fast path: a well-formed record before the end of the data area. Otherwise (a record that
-        // straddles the end of the data area, or a corrupt one) the checked path. Both paths meet as
-        // values, so that the record is built once (built on each path, it went through memory, its
-        // header stored in halves and reloaded whole: a store-forwarding stall per record).
-        let (header, bytes) = match split_record(view.run(self.pos, self.head)) {
-            Some((header, bytes, _)) => (header, bytes),
-            None => match view.record_at(bounce, self.pos, self.head) {
-                Ok(r) => (r.header, r.bytes),
-                Err(e) => {
-                    // Nothing more from this batch.
-                    self.head = self.pos;
-                    return Some(Err(e));
-                }
-            },
-        };
-        let position = self.pos;
-        self.pos = position.wrapping_add(bytes.len() as u64);
-        stats.records += 1;
-        if header.r#type != RECORD_SAMPLE {
-            count_loss(stats, header.r#type, bytes);
-        }
-        Some(Ok(Record {
-            header,
-            bytes,
-            position,
-        }))
+        next_record(view, bounce, stats, &mut self.pos, &mut self.head)
     }
 
     /// Bytes left in this batch.
@@ -635,14 +572,14 @@ impl Batch<'_> {
             if self.pos == self.head {
                 break;
             }
-            // The next record straddles the end, or is malformed: the checked path decides.
+            // The next record straddles the end, or is malformed: `next_record` decides.
             let Ring {
                 view,
                 bounce,
                 stats,
                 ..
             } = &mut *self.ring;
-            match next_checked(view, bounce, stats, &mut self.pos, &mut self.head) {
+            match next_record_out_of_line(view, bounce, stats, &mut self.pos, &mut self.head) {
                 Some(Ok(rec)) => {
                     visited += 1;
                     f(rec);
@@ -682,16 +619,19 @@ impl NewestBatch<'_> {
             stats,
             ..
         } = &mut *self.ring;
-        next_checked(view, bounce, stats, &mut self.pos, &mut self.end)
+        next_record(view, bounce, stats, &mut self.pos, &mut self.end)
     }
 }
 
-/// The record at `*pos` (before `*end`) through the checked path, counting it; advances `*pos`, or on
-/// a corrupt record sets `*end = *pos` so that nothing more is handed out.
-// Out of line: the fast paths call it once per batch (at the end) and for the rare record that
-// straddles the end of the data area, and keeping it out lets `Batch::next` inline.
-#[inline(never)]
-fn next_checked<'a>(
+/// The record at `*pos` (before `*end`), counting it; advances `*pos`, or on a corrupt record sets
+/// `*end = *pos` so that nothing more is handed out. Every reader path goes through here.
+///
+/// Fast path: a well-formed record before the end of the data area ([`split_record`]); otherwise
+/// (a record that straddles the end, or a corrupt one) [`View::record_at`]. Both paths meet as
+/// values, so that the record is built once (built on each path, it went through memory, its header
+/// stored in halves and reloaded whole: a store-forwarding stall per record).
+#[inline]
+fn next_record<'a>(
     view: &'a View,
     bounce: &'a mut Vec<u8>,
     stats: &mut RingStats,
@@ -701,18 +641,40 @@ fn next_checked<'a>(
     if *pos == *end {
         return None;
     }
-    match view.record_at(bounce, *pos, *end) {
-        Ok(rec) => {
-            *pos = pos.wrapping_add(u64::from(rec.header.size));
-            stats.records += 1;
-            count_loss(stats, rec.header.r#type, rec.bytes);
-            Some(Ok(rec))
-        }
-        Err(e) => {
-            *end = *pos;
-            Some(Err(e))
-        }
+    let (header, bytes) = match split_record(view.run(*pos, *end)) {
+        Some((header, bytes, _)) => (header, bytes),
+        None => match view.record_at(bounce, *pos, *end) {
+            Ok(r) => (r.header, r.bytes),
+            Err(e) => {
+                *end = *pos;
+                return Some(Err(e));
+            }
+        },
+    };
+    let position = *pos;
+    *pos = position.wrapping_add(bytes.len() as u64);
+    stats.records += 1;
+    if header.r#type != RECORD_SAMPLE {
+        count_loss(stats, header.r#type, bytes);
     }
+    Some(Ok(Record {
+        header,
+        bytes,
+        position,
+    }))
+}
+
+/// [`next_record`] out of line, for the drain loop's rare exits (a record that straddles the end of the
+/// data area, a corrupt one, the end of the batch): inlined there, it costs the hot loop registers.
+#[inline(never)]
+fn next_record_out_of_line<'a>(
+    view: &'a View,
+    bounce: &'a mut Vec<u8>,
+    stats: &mut RingStats,
+    pos: &mut u64,
+    end: &mut u64,
+) -> Option<Result<Record<'a>, ParseError>> {
+    next_record(view, bounce, stats, pos, end)
 }
 
 impl Drop for NewestBatch<'_> {
