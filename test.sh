@@ -20,6 +20,8 @@ fi
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
+echo "== rustfmt --check of the driver (the kernel's .rustfmt.toml: edition 2021, default widths)"
+rustfmt --edition 2021 --check driver/premap.rs driver/glue.rs
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== premap-abi without default features (the kernel's view: no external crate)"
@@ -31,6 +33,8 @@ fuzz/smoke.sh
 if [ "${PREMAP_SKIP_VM:-}" = 1 ]; then
     echo "== driver/vmtest SKIPPED (PREMAP_SKIP_VM=1): the driver was not tested"
 else
-    echo "== driver/vmtest (premap.ko in a Linux 6.12 guest under QEMU)"
-    driver/vmtest
+    echo "== driver/vmtest (premap.ko in a Linux 6.12 guest under QEMU), with driver/tests/hostile.c as --guest-run"
+    mkdir -p target
+    cc -std=c11 -Wall -Wextra -Werror -static -I abi/include driver/tests/hostile.c -o target/hostile
+    driver/vmtest --guest-run target/hostile
 fi

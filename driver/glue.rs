@@ -16,7 +16,10 @@ type c_ulong = usize;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::error::{code::*, Error, Result};
+use kernel::init::PinInit;
+use kernel::sync::Arc;
 use kernel::types::Opaque;
+use kernel::{pin_init, prelude::pin_data};
 
 /// The page size of this kernel.
 pub(crate) const PAGE_SIZE: usize = bindings::PAGE_SIZE;
@@ -30,7 +33,7 @@ pub(crate) static LIVE_PAGES: core::sync::atomic::AtomicI64 = core::sync::atomic
 ///
 /// # Invariants
 ///
-/// `page` was returned by `alloc_pages(GFP_KERNEL | __GFP_ZERO, 0)`, is owned by this value, and
+/// `page` was returned by `alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | ..., 0)`, is owned by this value, and
 /// `addr` is its (lowmem) kernel address; its `page_type` is either UINT_MAX or premap's memdesc word.
 pub(crate) struct OwnedPage {
     page: NonNull<bindings::page>,
@@ -44,11 +47,17 @@ unsafe impl Send for OwnedPage {}
 unsafe impl Sync for OwnedPage {}
 
 impl OwnedPage {
-    /// Allocates a zeroed page.
+    /// Allocates a zeroed page, charged to the current task's memory cgroup (`__GFP_ACCOUNT`). Under
+    /// memory pressure it fails with ENOMEM instead of waking the OOM killer (`__GFP_NORETRY`), quietly
+    /// (`__GFP_NOWARN`): the size comes from user space.
     pub(crate) fn alloc() -> Result<Self> {
+        let gfp = bindings::GFP_KERNEL_ACCOUNT
+            | bindings::__GFP_ZERO
+            | bindings::__GFP_NORETRY
+            | bindings::__GFP_NOWARN;
         // SAFETY: alloc_pages has no preconditions; order 0 with GFP_KERNEL may sleep, and every caller
         // runs in process context (ioctl).
-        let page = unsafe { bindings::alloc_pages(bindings::GFP_KERNEL | bindings::__GFP_ZERO, 0) };
+        let page = unsafe { bindings::alloc_pages(gfp, 0) };
         let page = NonNull::new(page).ok_or(ENOMEM)?;
         // SAFETY: `page` is a valid lowmem page (GFP_KERNEL never returns highmem), so it has a kernel
         // address.
@@ -74,11 +83,12 @@ impl OwnedPage {
         unsafe { bindings::page_to_pfn(self.page.as_ptr()) }
     }
 
-    /// Sets the page's `page_type` word (premap's memdesc). Only the owner writes it, before the page is
-    /// mapped, and the mm never interprets it for a VM_PFNMAP mapping.
-    pub(crate) fn set_type(&self, word: u32) {
-        // SAFETY: we own the page (type invariant); `page_type` shares a union with `_mapcount`, which
-        // nothing else uses for a page the driver owns and maps only with remap_pfn_range.
+    /// Sets the page's `page_type` word (premap's memdesc). `&mut self`: only the owner writes it, before
+    /// the page is shared or mapped, and the mm never interprets it for a VM_PFNMAP mapping.
+    pub(crate) fn set_type(&mut self, word: u32) {
+        // SAFETY: we own the page exclusively (type invariant, `&mut self`); `page_type` shares a union
+        // with `_mapcount`, which nothing else uses for a page the driver owns and maps only with
+        // remap_pfn_range.
         unsafe { (*self.page.as_ptr()).__bindgen_anon_2.page_type = word };
     }
 
@@ -89,14 +99,30 @@ impl OwnedPage {
     }
 
     /// Copies `bytes` to `offset` in the page (offset + len <= PAGE_SIZE, checked).
-    pub(crate) fn write(&self, offset: usize, bytes: &[u8]) {
-        if offset.checked_add(bytes.len()).map_or(true, |e| e > PAGE_SIZE) {
+    ///
+    /// # Safety
+    ///
+    /// No other kernel thread writes the page at the same time: the caller holds the lock that
+    /// serialises the buffer's producer. (User space may read it concurrently through its read-only
+    /// mapping; the ring protocol publishes the bytes only afterwards, with a Release store of
+    /// `data_head`.)
+    pub(crate) unsafe fn write(&self, offset: usize, bytes: &[u8]) {
+        if offset
+            .checked_add(bytes.len())
+            .map_or(true, |e| e > PAGE_SIZE)
+        {
             return;
         }
-        // SAFETY: the range lies inside the page (checked above), which we own; user space may read it
-        // concurrently through its read-only mapping, which is the ring protocol's business (the bytes
-        // are published only afterwards with a Release store of data_head).
-        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), self.addr.as_ptr().add(offset), bytes.len()) };
+        // SAFETY: the range lies inside the page (checked above), which we own; no other kernel writer
+        // (the caller's contract); user space only reads the page (read-only PTEs), which the ring
+        // protocol orders with the later Release store of data_head.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.addr.as_ptr().add(offset),
+                bytes.len(),
+            )
+        };
     }
 }
 
@@ -117,12 +143,14 @@ struct StaticKey(Opaque<bindings::lock_class_key>);
 unsafe impl Sync for StaticKey {}
 static WQ_KEY: StaticKey = StaticKey(Opaque::uninit());
 
-/// A wait queue head for poll.
+/// A wait queue head for poll, initialised in place (pin-init, as `kernel::sync::CondVar`).
 ///
 /// # Invariants
 ///
-/// `wq` was initialised by `init` before any other use, and does not move (it lives in an `Arc`).
+/// `wq` is an initialised `wait_queue_head` that never moves.
+#[pin_data]
 pub(crate) struct WaitQueue {
+    #[pin]
     wq: Opaque<bindings::wait_queue_head>,
 }
 
@@ -132,48 +160,75 @@ unsafe impl Send for WaitQueue {}
 unsafe impl Sync for WaitQueue {}
 
 impl WaitQueue {
-    /// An uninitialised wait queue; call [`WaitQueue::init`] once it is at its final address.
-    pub(crate) fn uninit() -> Self {
-        Self { wq: Opaque::uninit() }
-    }
-
-    /// Initialises the wait queue in place.
-    pub(crate) fn init(&self) {
-        // SAFETY: `wq` points to memory for a wait_queue_head that is not yet in use and will not move;
-        // the name is a static C string and the lockdep key is a static that lives forever.
-        unsafe { bindings::__init_waitqueue_head(self.wq.get(), c"premap".as_ptr().cast(), WQ_KEY.0.get()) };
+    /// An initialiser for a wait queue at its final (pinned) address.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: `slot` is valid, pinned memory for a wait_queue_head that nobody uses yet; the name
+            // is a static C string and the lockdep key is a static that lives forever.
+            wq <- Opaque::ffi_init(|slot| unsafe {
+                bindings::__init_waitqueue_head(slot, c"premap".as_ptr().cast(), WQ_KEY.0.get())
+            }),
+        })
     }
 
     /// Wakes every waiter (poll/epoll).
     pub(crate) fn wake_all(&self) {
         // SAFETY: the wait queue is initialised (type invariant); TASK_NORMAL wakes interruptible and
         // uninterruptible sleepers; a null key wakes all.
-        unsafe { bindings::__wake_up(self.wq.get(), bindings::TASK_NORMAL, 0, core::ptr::null_mut()) };
+        unsafe {
+            bindings::__wake_up(
+                self.wq.get(),
+                bindings::TASK_NORMAL,
+                0,
+                core::ptr::null_mut(),
+            )
+        };
     }
 
     /// Registers the wait queue with a poll table.
     ///
     /// # Safety
     ///
-    /// `file` and `pt` are the arguments the VFS passed to `f_op->poll`.
-    pub(crate) unsafe fn poll_wait(&self, file: *mut bindings::file, pt: *mut bindings::poll_table_struct) {
-        // SAFETY: the caller passes the VFS's own arguments; the wait queue outlives the file's poll
-        // registration because the file holds a reference to the buffer that owns it.
+    /// `file` and `pt` are the arguments the VFS passed to `f_op->poll`, and the wait queue outlives the
+    /// file's poll registration (the file holds a reference to its owner).
+    pub(crate) unsafe fn poll_wait(
+        &self,
+        file: *mut bindings::file,
+        pt: *mut bindings::poll_table_struct,
+    ) {
+        // SAFETY: the caller passes the VFS's own arguments and keeps the wait queue alive; it is
+        // initialised (type invariant).
         unsafe { bindings::poll_wait(file, self.wq.get(), pt) };
     }
 }
 
-/// The VMA being set up in `f_op->mmap`, with the mmap lock held for writing.
-pub(crate) struct NewVma(*mut bindings::vm_area_struct);
+/// The VMA being set up in `f_op->mmap`, with the mmap lock held for writing, for the duration of that
+/// call (`'a`).
+///
+/// # Invariants
+///
+/// The pointer is the VMA passed to `f_op->mmap`, valid and write-locked for `'a`.
+pub(crate) struct NewVma<'a>(
+    *mut bindings::vm_area_struct,
+    core::marker::PhantomData<&'a mut ()>,
+);
 
-impl NewVma {
+impl NewVma<'_> {
     /// Wraps the VMA passed to `f_op->mmap`.
     ///
     /// # Safety
     ///
-    /// `vma` is the VMA the VFS passed to `f_op->mmap`, valid and write-locked for this call.
+    /// `vma` is the VMA the VFS passed to `f_op->mmap`, valid and write-locked for the lifetime the
+    /// caller picks (no longer than that call).
     pub(crate) unsafe fn from_raw(vma: *mut bindings::vm_area_struct) -> Self {
-        Self(vma)
+        // INVARIANT: the caller's contract.
+        Self(vma, core::marker::PhantomData)
+    }
+
+    /// End address (exclusive).
+    pub(crate) fn end(&self) -> c_ulong {
+        // SAFETY: the VMA is valid (type invariant).
+        unsafe { (*self.0).__bindgen_anon_1.__bindgen_anon_1.vm_end }
     }
 
     /// `vm_flags`.
@@ -219,11 +274,28 @@ impl NewVma {
         unsafe { bindings::vm_get_page_prot(self.flags() & !(bindings::VM_SHARED as c_ulong)) }
     }
 
-    /// Maps one page at `addr` with `remap_pfn_range` (which makes the VMA VM_IO | VM_PFNMAP).
-    pub(crate) fn remap_page(&self, addr: c_ulong, pfn: c_ulong, prot: bindings::pgprot_t) -> Result {
-        // SAFETY: the VMA is write-locked and `addr..addr + PAGE_SIZE` lies inside it (the caller maps
-        // exactly vma_pages() pages from vm_start); `pfn` is a page the buffer owns and keeps alive for as
-        // long as any VMA refers to it.
+    /// Maps one page at `addr` (checked to lie inside the VMA) with `remap_pfn_range`, which makes the
+    /// VMA VM_IO | VM_PFNMAP.
+    ///
+    /// # Safety
+    ///
+    /// `pfn` is a page the caller owns and keeps alive (and does not free or reuse) for as long as this
+    /// VMA or any copy of it exists: the PTE takes no reference on it.
+    pub(crate) unsafe fn remap_page(
+        &self,
+        addr: c_ulong,
+        pfn: c_ulong,
+        prot: bindings::pgprot_t,
+    ) -> Result {
+        if addr < self.start()
+            || addr
+                .checked_add(PAGE_SIZE as c_ulong)
+                .map_or(true, |e| e > self.end())
+        {
+            return Err(EINVAL);
+        }
+        // SAFETY: the VMA is write-locked (type invariant) and `addr..addr + PAGE_SIZE` lies inside it
+        // (checked above); the page's lifetime is the caller's promise.
         let r = unsafe { bindings::remap_pfn_range(self.0, addr, pfn, PAGE_SIZE as c_ulong, prot) };
         if r < 0 {
             Err(Error::from_errno(r))
@@ -232,21 +304,27 @@ impl NewVma {
         }
     }
 
-    /// Removes the PTEs of `[start, start + len)`, after a failure part-way (nothing stays half mapped).
+    /// Removes the PTEs of `[start, start + len)` (clamped to the VMA), after a failure part-way:
+    /// nothing stays half mapped.
     pub(crate) fn zap(&self, start: c_ulong, len: c_ulong) {
-        if len > 0 {
-            // SAFETY: the range lies inside the VMA, which is VM_PFNMAP once remap_pfn_range succeeded for
-            // any page (zap_vma_ptes refuses anything else).
+        let start = start.max(self.start());
+        let end = start.saturating_add(len).min(self.end());
+        if end > start {
+            let len = end - start;
+            // SAFETY: the range lies inside the VMA (clamped above), which is write-locked (type
+            // invariant); zap_vma_ptes refuses (does nothing for) a VMA that is not VM_PFNMAP.
             unsafe { bindings::zap_vma_ptes(self.0, start, len) };
         }
     }
 
-    /// Installs the VMA's operations and private data (an `Arc` turned into a raw pointer).
-    pub(crate) fn install(&self, ops: &'static VmOps, private: *const c_void) {
-        // SAFETY: the VMA is write-locked; `ops` is static.
+    /// Installs the VMA's operations and its private data: `data`, whose reference the VMA keeps (the
+    /// callbacks of `ops` read it back with `Arc::from_raw` and give it back in `close`).
+    pub(crate) fn install<T: Send + Sync>(&self, ops: &'static VmOps, data: Arc<T>) {
+        // SAFETY: the VMA is write-locked (type invariant); `ops` is static; the raw Arc is owned by the
+        // VMA from now on.
         unsafe {
             (*self.0).vm_ops = &ops.0;
-            (*self.0).vm_private_data = private.cast_mut();
+            (*self.0).vm_private_data = data.into_raw().cast_mut().cast();
         }
     }
 }
@@ -279,7 +357,8 @@ pub(crate) unsafe fn fault_pgoff(vmf: *mut bindings::vm_fault) -> u64 {
 }
 
 /// `VM_FAULT_SIGBUS`.
-pub(crate) const VM_FAULT_SIGBUS: bindings::vm_fault_t = bindings::vm_fault_reason_VM_FAULT_SIGBUS as _;
+pub(crate) const VM_FAULT_SIGBUS: bindings::vm_fault_t =
+    bindings::vm_fault_reason_VM_FAULT_SIGBUS as _;
 
 /// A kernel thread, stopped and joined on drop.
 ///
@@ -300,10 +379,20 @@ impl Kthread {
     ///
     /// `data` must stay valid until the returned value is dropped (which stops the thread and waits for
     /// `f` to return).
-    pub(crate) unsafe fn spawn(f: unsafe extern "C" fn(*mut c_void) -> c_int, data: *mut c_void) -> Result<Self> {
+    pub(crate) unsafe fn spawn(
+        f: unsafe extern "C" fn(*mut c_void) -> c_int,
+        data: *mut c_void,
+    ) -> Result<Self> {
         // SAFETY: `f` is a valid thread function, `data` outlives it (caller), the name is a static C
         // format string without conversions.
-        let task = unsafe { bindings::kthread_create_on_node(Some(f), data, bindings::NUMA_NO_NODE, c"premap-gen".as_ptr().cast()) };
+        let task = unsafe {
+            bindings::kthread_create_on_node(
+                Some(f),
+                data,
+                bindings::NUMA_NO_NODE,
+                c"premap-gen".as_ptr().cast(),
+            )
+        };
         if kernel::error::from_err_ptr(task).is_err() {
             return Err(ENOMEM);
         }
@@ -324,21 +413,118 @@ impl Drop for Kthread {
 }
 
 /// Whether the current kthread was asked to stop.
-pub(crate) fn kthread_should_stop() -> bool {
-    // SAFETY: called only from our kthreads.
+///
+/// # Safety
+///
+/// The current task is a kthread (`kthread_should_stop` reads the kthread's own data).
+pub(crate) unsafe fn kthread_should_stop() -> bool {
+    // SAFETY: the caller runs in a kthread.
     unsafe { bindings::kthread_should_stop() }
 }
 
-/// Sleeps interruptibly for about `jiffies` (a kthread waiting for its stop).
-pub(crate) fn sleep_jiffies(jiffies: i64) {
-    // SAFETY: sleeping is allowed in the kthread's process context.
-    unsafe { bindings::schedule_timeout_interruptible(jiffies as _) };
+/// The longest single sleep of [`sleep_interruptible_ns`]: 1 s.
+pub(crate) const MAX_SLEEP_NS: u64 = 1_000_000_000;
+
+/// Sleeps interruptibly for about `ns` nanoseconds (at most [`MAX_SLEEP_NS`]): a `wake_up_process`
+/// (which `kthread_stop` does) ends a sleep of a jiffy or more at once; shorter sleeps (hrtimer) finish
+/// on their own within a jiffy.
+pub(crate) fn sleep_interruptible_ns(ns: u64) {
+    let ns = ns.min(MAX_SLEEP_NS);
+    // SAFETY: nsecs_to_jiffies is a pure conversion.
+    let jiffies = unsafe { bindings::nsecs_to_jiffies(ns) };
+    if jiffies >= 2 {
+        // SAFETY: sleeping is allowed in process context (the generator kthread); the timeout is bounded.
+        unsafe { bindings::schedule_timeout_interruptible(jiffies as _) };
+    } else if ns >= 1000 {
+        let us = (ns / 1000) as c_ulong;
+        // SAFETY: as above; `us` is below two jiffies, so the sum cannot overflow.
+        unsafe { bindings::usleep_range_state(us, us + us / 8 + 1, bindings::TASK_INTERRUPTIBLE) };
+    } else {
+        cond_resched();
+    }
 }
 
-/// Sleeps for about `us` microseconds.
-pub(crate) fn sleep_us(us: u64) {
-    // SAFETY: sleeping is allowed in the kthread's process context.
-    unsafe { bindings::usleep_range_state(us as c_ulong, (us + us / 8 + 1) as c_ulong, bindings::TASK_UNINTERRUPTIBLE) };
+/// Whether the current task has a fatal signal pending (a long loop in a syscall stops with EINTR).
+pub(crate) fn fatal_signal_pending() -> bool {
+    // SAFETY: `get_current` returns the running task, valid while it runs this code.
+    unsafe { bindings::fatal_signal_pending(bindings::get_current()) != 0 }
+}
+
+/// Pages of RAM the kernel manages.
+pub(crate) fn totalram_pages() -> u64 {
+    // SAFETY: totalram_pages reads an atomic counter.
+    unsafe { bindings::totalram_pages() as u64 }
+}
+
+/// The current task's `RLIMIT_MEMLOCK` in pages (saturating: RLIM_INFINITY is huge).
+pub(crate) fn memlock_limit_pages() -> u64 {
+    // SAFETY: rlimit reads the current task's signal struct, valid while it runs.
+    let bytes = unsafe { bindings::rlimit(bindings::RLIMIT_MEMLOCK) };
+    bytes as u64 / PAGE_SIZE as u64
+}
+
+/// Whether the current task has `CAP_IPC_LOCK` (checked only when needed: `capable` audits).
+pub(crate) fn capable_ipc_lock() -> bool {
+    // SAFETY: capable() checks the current task's credentials.
+    unsafe { bindings::capable(bindings::CAP_IPC_LOCK as c_int) }
+}
+
+/// The current task's real user id (the user that owns what it creates, as perf's `current_user()`).
+pub(crate) fn current_uid() -> u32 {
+    // SAFETY: get_current_user returns a counted reference to the current credentials' user_struct.
+    let user = unsafe { bindings::get_current_user() };
+    // SAFETY: `user` is valid while we hold the reference; the reference is given back at once.
+    unsafe {
+        let uid = (*user).uid.val;
+        bindings::free_uid(user);
+        uid
+    }
+}
+
+/// An `unsigned long` module parameter (`module_param(NAME, ulong, 0644)`: `insmod premap.ko NAME=V`,
+/// and /sys/module/premap/parameters/NAME for root at run time). Rust in Linux 6.12 has no module
+/// parameters; this is the `kernel_param` entry the C macro emits into the `__param` section.
+pub(crate) struct ParamUlong {
+    value: core::sync::atomic::AtomicUsize,
+}
+
+impl ParamUlong {
+    /// A parameter with its default value.
+    pub(crate) const fn new(default: usize) -> Self {
+        Self {
+            value: core::sync::atomic::AtomicUsize::new(default),
+        }
+    }
+
+    /// The current value (the kernel's param_set_ulong may store a new one at any time).
+    pub(crate) fn get(&self) -> usize {
+        self.value.load(core::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// The `kernel_param` entry of a [`ParamUlong`].
+#[repr(transparent)]
+pub(crate) struct KernelParam(bindings::kernel_param);
+
+// SAFETY: the entry is read by the module loader and sysfs only; the value it points to is an atomic.
+unsafe impl Sync for KernelParam {}
+
+impl KernelParam {
+    /// The entry for `param`, named `name`, mode 0644.
+    pub(crate) const fn ulong(name: &'static core::ffi::CStr, param: &'static ParamUlong) -> Self {
+        Self(bindings::kernel_param {
+            name: name.as_ptr().cast(),
+            // Only addresses are taken: the module's own `struct module`, the kernel's ulong ops.
+            mod_: core::ptr::addr_of_mut!(bindings::__this_module),
+            ops: core::ptr::addr_of!(bindings::param_ops_ulong),
+            perm: 0o644,
+            level: -1,
+            flags: 0,
+            __bindgen_anon_1: bindings::kernel_param__bindgen_ty_1 {
+                arg: param.value.as_ptr().cast(),
+            },
+        })
+    }
 }
 
 /// Yields the CPU if another task should run.
@@ -375,7 +561,10 @@ impl MiscRegistration {
         fops: bindings::file_operations,
     ) -> Result<core::pin::Pin<kernel::alloc::KBox<Self>>> {
         let reg = kernel::alloc::KBox::pin(
-            Self { dev: Opaque::uninit(), fops: Opaque::new(fops) },
+            Self {
+                dev: Opaque::uninit(),
+                fops: Opaque::new(fops),
+            },
             kernel::alloc::flags::GFP_KERNEL,
         )?;
         // SAFETY: `dev` is ours and not yet registered; all-zero is a valid miscdevice before its fields

@@ -21,6 +21,13 @@
 //! `page->page_type` (the mm never interprets it for a PFN map), so the layout the thread proposes is
 //! visible through `PREMAP_IOC_PAGE_INFO`; errors part-way zap what was mapped (79a61cc3fc04).
 //!
+//! The device is open to every local user, so everything a user asks for is bounded and accounted
+//! (see `Limits` below and the UAPI comments in premap-abi's ioctl.rs): pinned pages are charged to
+//! the creating user against RLIMIT_MEMLOCK plus the `mlock_kb` allowance (CAP_IPC_LOCK bypasses it, as
+//! for perf), allocated with `__GFP_ACCOUNT | __GFP_NORETRY` (memcg sees them; the OOM killer is never
+//! woken for them), and every long loop (allocation, mapping, freeing, generating) reschedules and
+//! stops on a fatal signal or a stop request.
+//!
 //! The shared layouts come from premap-abi's source (`../abi/src`), compiled into this module.
 
 use core::ffi::{c_int, c_uint, c_void};
@@ -36,7 +43,13 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::uaccess::UserSlice;
 
-#[allow(unused_attributes, dead_code, unreachable_pub, missing_docs, clippy::all)]
+#[allow(
+    unused_attributes,
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::all
+)]
 #[path = "../abi/src/lib.rs"]
 mod premap_abi;
 // premap-abi's modules name each other through `crate::`; re-exporting them at this crate's root makes
@@ -46,7 +59,7 @@ pub(crate) use premap_abi::*;
 
 mod glue;
 
-use glue::{Kthread, NewVma, OwnedPage, VmOps, WaitQueue, PAGE_SIZE};
+use glue::{KernelParam, Kthread, NewVma, OwnedPage, ParamUlong, VmOps, WaitQueue, PAGE_SIZE};
 use premap_abi::control::{ControlPage, ControlPtr};
 use premap_abi::ioctl as abi_ioctl;
 use premap_abi::memdesc::BufferLayout;
@@ -61,10 +74,159 @@ module! {
     license: "GPL",
 }
 
+/// The per-user allowance of pinned memory, in KiB, on top of RLIMIT_MEMLOCK (perf's
+/// `perf_event_mlock_kb`): `insmod premap.ko mlock_kb=N` or /sys/module/premap/parameters/mlock_kb.
+static MLOCK_KB: ParamUlong = ParamUlong::new(8192);
+
+#[link_section = "__param"]
+#[used]
+static MLOCK_KB_PARAM: KernelParam = KernelParam::ulong(c"mlock_kb", &MLOCK_KB);
+
+/// What the driver charges to one user (by real uid): pinned pages and running generators.
+struct Usage {
+    uid: u32,
+    pages: u64,
+    generators: u32,
+}
+
+/// Every user's [`Usage`], under one mutex (module-global, owned by [`PremapModule`]).
+#[pin_data]
+struct Users {
+    #[pin]
+    table: Mutex<KVec<Usage>>,
+}
+
+/// The module's [`Users`], set in `init` before the device exists and cleared in `drop` after it is
+/// gone. Every caller runs in a file or VMA operation, which holds a reference to the module.
+static USERS: core::sync::atomic::AtomicPtr<Users> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+fn users() -> Result<&'static Users> {
+    let p = USERS.load(Ordering::Acquire);
+    // SAFETY: non-null only between init and exit, during which the `Users` it points to is alive and
+    // pinned; callers are file/VMA operations, which keep the module (and so this) alive.
+    unsafe { p.as_ref() }.ok_or(ENODEV)
+}
+
+impl Users {
+    /// Changes `uid`'s usage with `f` (which sees the entry, created empty if missing) and drops empty
+    /// entries.
+    fn update(&self, uid: u32, f: impl FnOnce(&mut Usage) -> Result) -> Result {
+        let mut t = self.table.lock();
+        let i = match t.iter().position(|u| u.uid == uid) {
+            Some(i) => i,
+            None => {
+                t.push(
+                    Usage {
+                        uid,
+                        pages: 0,
+                        generators: 0,
+                    },
+                    GFP_KERNEL,
+                )?;
+                t.len() - 1
+            }
+        };
+        let r = f(&mut t[i]);
+        if t[i].pages == 0 && t[i].generators == 0 {
+            // Remove the empty entry: swap it with the last and shrink (KVec has no swap_remove in 6.12).
+            let last = t.len() - 1;
+            t.swap(i, last);
+            // SAFETY: `last` < len; the element at `last` is a plain value (no drop) being discarded.
+            unsafe { t.set_len(last) };
+        }
+        r
+    }
+}
+
+/// Pages charged to a user, uncharged on drop.
+struct PageCharge {
+    uid: u32,
+    pages: u64,
+}
+
+impl PageCharge {
+    /// Charges `pages` to the current user, as perf does: within the per-user allowance and
+    /// RLIMIT_MEMLOCK, or anything with CAP_IPC_LOCK (asked only when over the limit: capable() audits).
+    fn new(pages: u64) -> Result<Self> {
+        let uid = glue::current_uid();
+        let allowance = (MLOCK_KB.get() as u64).saturating_mul(1024) / PAGE_SIZE as u64;
+        let limit = allowance.saturating_add(glue::memlock_limit_pages());
+        users()?.update(uid, |u| {
+            let total = u.pages.checked_add(pages).ok_or(EPERM)?;
+            if total > limit && !glue::capable_ipc_lock() {
+                return Err(EPERM);
+            }
+            u.pages = total;
+            Ok(())
+        })?;
+        Ok(Self { uid, pages })
+    }
+}
+
+impl Drop for PageCharge {
+    fn drop(&mut self) {
+        if let Ok(users) = users() {
+            let pages = self.pages;
+            let _ = users.update(self.uid, |u| {
+                u.pages = u.pages.saturating_sub(pages);
+                Ok(())
+            });
+        }
+    }
+}
+
+/// A running generator counted against its user, given back on drop.
+struct GeneratorSlot {
+    uid: u32,
+}
+
+impl GeneratorSlot {
+    fn new() -> Result<Self> {
+        let uid = glue::current_uid();
+        users()?.update(uid, |u| {
+            if u.generators >= abi_ioctl::MAX_GENERATORS_PER_USER {
+                return Err(EAGAIN);
+            }
+            u.generators += 1;
+            Ok(())
+        })?;
+        Ok(Self { uid })
+    }
+}
+
+impl Drop for GeneratorSlot {
+    fn drop(&mut self) {
+        if let Ok(users) = users() {
+            let _ = users.update(self.uid, |u| {
+                u.generators = u.generators.saturating_sub(1);
+                Ok(())
+            });
+        }
+    }
+}
+
+/// The pages of a buffer; freed in batches with a reschedule between them (a buffer may hold 2^21).
+struct Pages(KVVec<OwnedPage>);
+
+impl Drop for Pages {
+    fn drop(&mut self) {
+        let pages = core::mem::replace(&mut self.0, KVVec::new());
+        for (i, page) in pages.into_iter().enumerate() {
+            drop(page);
+            if i % 1024 == 1023 {
+                glue::cond_resched();
+            }
+        }
+    }
+}
+
 /// The producer's state, under `Buffer::state`.
 struct State {
     producer: Producer,
     wakeups: u64,
+    /// Overwrite mode: bytes published since poll last reported the buffer readable.
+    unreported: u64,
 }
 
 /// One ring buffer: its pages, the producer and the poll wait queue. Mappings and the file each hold a
@@ -73,27 +235,31 @@ struct State {
 struct Buffer {
     #[pin]
     state: Mutex<State>,
+    #[pin]
     wq: WaitQueue,
-    pages: KVec<OwnedPage>,
+    pages: Pages,
     layout: BufferLayout,
     geom: Option<RingGeometry>,
     flags: u32,
     watermark: u64,
-    inject_mmap_fault_at: u32,
     mappings: AtomicU64,
+    _charge: PageCharge,
 }
-
 
 struct DataPages<'a>(&'a [OwnedPage]);
 
 impl DataArea for DataPages<'_> {
     fn write_at(&mut self, mut offset: usize, mut bytes: &[u8]) {
         while !bytes.is_empty() {
-            let Some(page) = self.0.get(offset / PAGE_SIZE) else { return };
+            let Some(page) = self.0.get(offset / PAGE_SIZE) else {
+                return;
+            };
             let in_page = offset % PAGE_SIZE;
             let n = bytes.len().min(PAGE_SIZE - in_page);
             let (now, rest) = bytes.split_at(n);
-            page.write(in_page, now);
+            // SAFETY: `DataPages` is built only under the buffer's state mutex (`Buffer::produce`), the
+            // one place that writes data pages.
+            unsafe { page.write(in_page, now) };
             bytes = rest;
             offset += n;
         }
@@ -102,7 +268,7 @@ impl DataArea for DataPages<'_> {
 
 impl Buffer {
     fn control(&self) -> Option<ControlPtr> {
-        let page = self.pages.first()?;
+        let page = self.pages.0.first()?;
         let ptr = core::ptr::NonNull::new(page.addr().cast::<ControlPage>())?;
         // SAFETY: the control page is a whole, page-aligned page the buffer owns for its lifetime.
         Some(unsafe { ControlPtr::new(ptr) })
@@ -110,49 +276,101 @@ impl Buffer {
 
     fn data_pages(&self) -> &[OwnedPage] {
         let n = self.layout.data_pages as usize;
-        self.pages.get(1..1 + n).unwrap_or(&[])
+        self.pages.0.get(1..1 + n).unwrap_or(&[])
     }
 
-    /// Publishes records (already validated) and wakes pollers past the watermark.
+    /// Publishes records (already validated), at most 1024 under one hold of the producer's lock, and
+    /// wakes pollers: consume mode once the readable bytes reach the watermark, overwrite mode once
+    /// the watermark's worth was written since poll last reported it.
     fn produce<'a>(&self, records: impl Iterator<Item = &'a [u8]>) -> usize {
-        let (Some(ctl), Some(geom)) = (self.control(), self.geom) else { return 0 };
-        let mut st = self.state.lock();
-        let mut area = DataPages(self.data_pages());
-        let written = records.filter(|r| st.producer.emit(&mut area, &ctl, r)).count();
-        let readable = geom.readable(st.producer.head(), ctl.load_data_tail()).unwrap_or(geom.data_size());
-        let wake = written > 0 && (self.layout.overwrite || readable >= self.watermark);
-        if wake {
-            st.wakeups += 1;
-        }
-        drop(st);
-        if wake {
-            self.wq.wake_all();
+        let (Some(ctl), Some(geom)) = (self.control(), self.geom) else {
+            return 0;
+        };
+        let mut records = records.peekable();
+        let mut written = 0;
+        while records.peek().is_some() {
+            let mut st = self.state.lock();
+            let mut area = DataPages(self.data_pages());
+            let before = st.producer.stats().bytes;
+            let n = records
+                .by_ref()
+                .take(1024)
+                .filter(|r| st.producer.emit(&mut area, &ctl, r))
+                .count();
+            let bytes = st.producer.stats().bytes - before;
+            st.unreported = st.unreported.saturating_add(bytes);
+            let wake = n > 0 && self.ready(&st, &ctl, geom);
+            if wake {
+                st.wakeups += 1;
+            }
+            drop(st);
+            if wake {
+                self.wq.wake_all();
+            }
+            written += n;
+            if records.peek().is_some() {
+                glue::cond_resched();
+            }
         }
         written
     }
 
-    fn readable(&self) -> bool {
-        let (Some(ctl), Some(geom)) = (self.control(), self.geom) else { return false };
-        let head = ctl.load_data_head();
+    /// Whether a reader should be told: from the producer's own state (its head, what it wrote since
+    /// the last report), never from `data_head`, which user space can write. `data_tail` is the
+    /// reader's by protocol; an impossible one counts as readable.
+    fn ready(&self, st: &State, ctl: &ControlPtr, geom: RingGeometry) -> bool {
+        let watermark = self.watermark.min(geom.data_size()).max(1);
         if self.layout.overwrite {
-            return self.state.lock().producer.stats().records > 0;
+            return st.unreported >= watermark;
         }
-        geom.readable(head, ctl.load_data_tail()).map_or(true, |n| n >= self.watermark.min(geom.data_size()))
+        geom.readable(st.producer.head(), ctl.load_data_tail())
+            .map_or(true, |n| n >= watermark)
     }
 
+    /// poll's answer. Overwrite mode reports each watermark's worth once (as perf's ring), so an epoll
+    /// loop does not spin on an old record.
+    fn poll_readable(&self) -> bool {
+        let (Some(ctl), Some(geom)) = (self.control(), self.geom) else {
+            return false;
+        };
+        let mut st = self.state.lock();
+        let ready = self.ready(&st, &ctl, geom);
+        if ready && self.layout.overwrite {
+            st.unreported = 0;
+        }
+        ready
+    }
+
+    /// Allocates a buffer, its pages charged to the current user.
     fn new(params: &abi_ioctl::CreateParams) -> Result<Arc<Self>> {
         let (layout, watermark) = params.validate(PAGE_SIZE as u64).map_err(|_| EINVAL)?;
-        let total = layout.total_pages() as usize;
-        let mut pages = KVec::with_capacity(total, GFP_KERNEL)?;
+        let total = layout.total_pages();
+        // Never more than half of RAM, whoever asks: such a request could only end in the OOM killer.
+        if total > glue::totalram_pages() / 2 {
+            return Err(ENOMEM);
+        }
+        let charge = PageCharge::new(total)?;
+        let total = usize::try_from(total).map_err(|_| ENOMEM)?;
+        let mut pages = KVVec::with_capacity(total, GFP_KERNEL_ACCOUNT | __GFP_NOWARN)?;
         for pgoff in 0..total {
-            let page = OwnedPage::alloc()?;
+            if pgoff % 256 == 255 {
+                if glue::fatal_signal_pending() {
+                    return Err(EINTR);
+                }
+                glue::cond_resched();
+            }
+            let mut page = OwnedPage::alloc()?;
             if let Some(word) = layout.page_desc(pgoff as u64).and_then(|d| d.encode()) {
                 page.set_type(word);
             }
             pages.push(page, GFP_KERNEL)?;
         }
+        let pages = Pages(pages);
         let geom = if layout.data_pages > 0 {
-            Some(RingGeometry::for_pages(u64::from(layout.data_pages), PAGE_SIZE as u64).map_err(|_| EINVAL)?)
+            Some(
+                RingGeometry::for_pages(u64::from(layout.data_pages), PAGE_SIZE as u64)
+                    .map_err(|_| EINVAL)?,
+            )
         } else {
             None
         };
@@ -163,19 +381,18 @@ impl Buffer {
         );
         let buf = Arc::pin_init(
             pin_init!(Buffer {
-                state <- kernel::new_mutex!(State { producer, wakeups: 0 }, "premap_buffer"),
-                wq: WaitQueue::uninit(),
+                state <- kernel::new_mutex!(State { producer, wakeups: 0, unreported: 0 }, "premap_buffer"),
+                wq <- WaitQueue::new(),
                 pages,
                 layout,
                 geom,
                 flags: params.flags,
                 watermark,
-                inject_mmap_fault_at: params.inject_mmap_fault_at,
                 mappings: AtomicU64::new(0),
+                _charge: charge,
             }),
             GFP_KERNEL,
         )?;
-        buf.wq.init();
         if let Some(ctl) = buf.control() {
             let data_size = geom.map_or(0, |g| g.data_size());
             let mut page0 = ControlPage::new_for_ring(PAGE_SIZE as u64, data_size);
@@ -198,14 +415,27 @@ struct GenCtx {
 }
 
 struct Generator {
-    // Field order matters: the thread is stopped (dropped) before its context is freed.
+    // Field order matters: the thread is stopped (dropped) before its context is freed and before its
+    // user's slot is given back.
     _thread: Kthread,
     _ctx: KBox<GenCtx>,
+    _slot: GeneratorSlot,
 }
 
+/// The generator: `count` samples in batches of at most `MAX_GENERATE_BATCH`, yielding the CPU and
+/// checking for its stop after every batch, sleeping interruptibly (at most 1 s) between batches.
+///
+/// # Safety
+///
+/// Runs only as the kthread [`Kthread::spawn`] starts, with `data` pointing to a [`GenCtx`] that outlives
+/// the thread.
 unsafe extern "C" fn generator_thread(data: *mut c_void) -> c_int {
     // SAFETY: `data` is the `GenCtx` the file keeps alive until after kthread_stop returns.
     let ctx = unsafe { &*data.cast::<GenCtx>() };
+    let should_stop = || {
+        // SAFETY: this function runs only as a kthread (its contract).
+        unsafe { glue::kthread_should_stop() }
+    };
     let p = ctx.params;
     if let Ok(mut sample) = KVec::from_elem(0u8, p.sample_size as usize, GFP_KERNEL) {
         let h = premap_abi::EventHeader {
@@ -217,9 +447,10 @@ unsafe extern "C" fn generator_thread(data: *mut c_void) -> c_int {
         sample[8..16].copy_from_slice(&1u64.to_ne_bytes()); // IDENTIFIER
         sample[16..20].copy_from_slice(&ctx.pid.to_ne_bytes());
         sample[20..24].copy_from_slice(&ctx.pid.to_ne_bytes());
+        let batch = u64::from(p.batch.clamp(1, abi_ioctl::MAX_GENERATE_BATCH));
         let mut seq = 0u64;
-        while seq < p.count && !glue::kthread_should_stop() {
-            let batch_end = (seq + u64::from(p.batch)).min(p.count);
+        while seq < p.count && !should_stop() {
+            let batch_end = seq.saturating_add(batch).min(p.count);
             while seq < batch_end {
                 sample[24..32].copy_from_slice(&glue::ktime_ns().to_ne_bytes());
                 sample[32..40].copy_from_slice(&seq.to_ne_bytes());
@@ -227,15 +458,15 @@ unsafe extern "C" fn generator_thread(data: *mut c_void) -> c_int {
                 seq += 1;
             }
             if p.period_ns > 0 {
-                glue::sleep_us(p.period_ns.div_ceil(1000));
+                glue::sleep_interruptible_ns(p.period_ns);
             } else {
                 glue::cond_resched();
             }
         }
     }
     // Stay until asked to stop, so kthread_stop always finds a live task.
-    while !glue::kthread_should_stop() {
-        glue::sleep_jiffies(10);
+    while !should_stop() {
+        glue::sleep_interruptible_ns(10_000_000);
     }
     0
 }
@@ -263,6 +494,10 @@ static VM_OPS: VmOps = VmOps(bindings::vm_operations_struct {
 
 /// Takes another reference to the buffer behind a VMA (fork with MADV_DOFORK is refused, so this runs
 /// for mremap's copy of a moved VMA).
+///
+/// # Safety
+///
+/// Called by the mm only (through [`VM_OPS`]) with a valid VMA whose private data is a raw `Arc<Buffer>`.
 unsafe extern "C" fn vma_open(vma: *mut bindings::vm_area_struct) {
     // SAFETY: the mm passes one of our VMAs, whose private data is an `Arc<Buffer>` raw pointer.
     let raw = unsafe { glue::vma_private(vma) }.cast::<Buffer>();
@@ -274,6 +509,9 @@ unsafe extern "C" fn vma_open(vma: *mut bindings::vm_area_struct) {
     let _ = extra.into_raw();
 }
 
+/// # Safety
+///
+/// As [`vma_open`]; called once per VMA, which gives its reference back.
 unsafe extern "C" fn vma_close(vma: *mut bindings::vm_area_struct) {
     // SAFETY: as in vma_open; this VMA's reference is given back.
     let arc = unsafe { Arc::from_raw(glue::vma_private(vma).cast::<Buffer>()) };
@@ -281,11 +519,17 @@ unsafe extern "C" fn vma_close(vma: *mut bindings::vm_area_struct) {
     drop(arc);
 }
 
+/// # Safety
+///
+/// Called by the mm only (through [`VM_OPS`]); the arguments are not used.
 unsafe extern "C" fn vma_may_split(_vma: *mut bindings::vm_area_struct, _addr: c_ulong) -> c_int {
     // One VMA for the buffer's whole life: partial munmap/mprotect/mremap fail.
     EINVAL.to_errno()
 }
 
+/// # Safety
+///
+/// Called by the mm only (through [`VM_OPS`]) with a valid `vm_fault` for one of our VMAs.
 unsafe extern "C" fn vma_pfn_mkwrite(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
     // SAFETY: the mm passes a valid vm_fault for one of our VMAs.
     let pgoff = unsafe { glue::fault_pgoff(vmf) };
@@ -297,11 +541,21 @@ unsafe extern "C" fn vma_pfn_mkwrite(vmf: *mut bindings::vm_fault) -> bindings::
     }
 }
 
-fn state_of(file: *mut bindings::file) -> &'static FileState {
-    // SAFETY: private_data is the FileState we installed in open(), alive until release().
+/// The state of one of our open files.
+///
+/// # Safety
+///
+/// `file` is a file of our device passed by the VFS to one of its operations other than `open` and
+/// `release`, and the returned reference is used only during that operation (`release` frees it).
+unsafe fn state_of<'a>(file: *mut bindings::file) -> &'a FileState {
+    // SAFETY: private_data is the FileState we installed in open(), alive until release(), which the
+    // VFS does not call while another operation of the file runs.
     unsafe { &*glue::file_private(file).cast::<FileState>() }
 }
 
+/// # Safety
+///
+/// Called by the VFS only (through our `file_operations`) with a fresh file of our device.
 unsafe extern "C" fn premap_open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     let st = match Arc::pin_init(
         pin_init!(FileState { inner <- kernel::new_mutex!(FileInner { buffer: None, generator: None }, "premap_file") }),
@@ -315,7 +569,13 @@ unsafe extern "C" fn premap_open(_inode: *mut bindings::inode, file: *mut bindin
     0
 }
 
-unsafe extern "C" fn premap_release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+/// # Safety
+///
+/// Called by the VFS only, once per file, after every other operation of the file has returned.
+unsafe extern "C" fn premap_release(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
     // SAFETY: private_data is our FileState; release is the last call for this file.
     let st = unsafe { Arc::from_raw(glue::file_private(file).cast::<FileState>()) };
     let generator = st.inner.lock().generator.take();
@@ -326,24 +586,28 @@ unsafe extern "C" fn premap_release(_inode: *mut bindings::inode, file: *mut bin
 
 fn copy_in<const N: usize>(arg: c_ulong) -> Result<[u8; N]> {
     let mut b = [0u8; N];
-    UserSlice::new(arg as usize, N).reader().read_slice(&mut b)?;
+    UserSlice::new(arg, N).reader().read_slice(&mut b)?;
     Ok(b)
 }
 
 fn copy_out(arg: c_ulong, bytes: &[u8]) -> Result {
-    UserSlice::new(arg as usize, bytes.len()).writer().write_slice(bytes)
+    UserSlice::new(arg, bytes.len()).writer().write_slice(bytes)
 }
 
-fn ioctl(file: *mut bindings::file, cmd: u32, arg: c_ulong) -> Result<c_long> {
-    let st = state_of(file);
+fn ioctl(st: &FileState, cmd: u32, arg: c_ulong) -> Result<c_long> {
     match cmd {
         abi_ioctl::IOC_CREATE => {
             let params = abi_ioctl::CreateParams::from_bytes(&copy_in::<32>(arg)?);
+            if st.inner.lock().buffer.is_some() {
+                return Err(EBUSY);
+            }
+            // Allocated without the file's lock (it may take a while); a racing create loses.
+            let buffer = Buffer::new(&params)?;
             let mut inner = st.inner.lock();
             if inner.buffer.is_some() {
                 return Err(EBUSY);
             }
-            inner.buffer = Some(Buffer::new(&params)?);
+            inner.buffer = Some(buffer);
             Ok(0)
         }
         abi_ioctl::IOC_INFO => {
@@ -354,7 +618,11 @@ fn ioctl(file: *mut bindings::file, cmd: u32, arg: c_ulong) -> Result<c_long> {
                 data_pages: buf.layout.data_pages,
                 aux_pages: buf.layout.aux_pages,
                 mmap_len: (1 + u64::from(buf.layout.data_pages)) * PAGE_SIZE as u64,
-                aux_offset: if buf.layout.aux_pages > 0 { (1 + u64::from(buf.layout.data_pages)) * PAGE_SIZE as u64 } else { 0 },
+                aux_offset: if buf.layout.aux_pages > 0 {
+                    (1 + u64::from(buf.layout.data_pages)) * PAGE_SIZE as u64
+                } else {
+                    0
+                },
             };
             copy_out(arg, &info.to_bytes())?;
             Ok(0)
@@ -377,29 +645,50 @@ fn ioctl(file: *mut bindings::file, cmd: u32, arg: c_ulong) -> Result<c_long> {
         }
         abi_ioctl::IOC_GENERATE => {
             let params = abi_ioctl::GenerateParams::from_bytes(&copy_in::<24>(arg)?);
-            let mut inner = st.inner.lock();
-            let buf = inner.buffer.clone().ok_or(ENODEV)?;
-            inner.generator = None; // stop a running one first
+            let buf = st.inner.lock().buffer.clone().ok_or(ENODEV)?;
+            // Stop a running generator first, without holding the file's lock while it stops.
+            let old = st.inner.lock().generator.take();
+            drop(old);
             if params.count == 0 {
                 return Ok(0);
             }
-            if !params.validate() || buf.geom.is_none() {
+            params.validate().map_err(|_| EINVAL)?;
+            if buf.geom.is_none() {
                 return Err(EINVAL);
             }
-            let ctx = KBox::new(GenCtx { buffer: buf, params, pid: kernel::current!().pid() as u32 }, GFP_KERNEL)?;
+            let slot = GeneratorSlot::new()?;
+            let ctx = KBox::new(
+                GenCtx {
+                    buffer: buf,
+                    params,
+                    pid: kernel::current!().pid() as u32,
+                },
+                GFP_KERNEL,
+            )?;
             let data = (&*ctx as *const GenCtx).cast_mut().cast::<c_void>();
             // SAFETY: `ctx` is stored next to the thread in `Generator`, whose field order stops the thread
             // before the context is freed.
             let thread = unsafe { Kthread::spawn(generator_thread, data) }?;
-            inner.generator = Some(Generator { _thread: thread, _ctx: ctx });
+            let gen = Generator {
+                _thread: thread,
+                _ctx: ctx,
+                _slot: slot,
+            };
+            // A generator started meanwhile by another thread of this file is replaced (and stopped
+            // after the lock is released).
+            let replaced = st.inner.lock().generator.replace(gen);
+            drop(replaced);
             Ok(0)
         }
         abi_ioctl::IOC_PAGE_INFO => {
             let b = copy_in::<8>(arg)?;
             let pgoff = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
             let buf = st.inner.lock().buffer.clone().ok_or(ENODEV)?;
-            let page = buf.pages.get(pgoff as usize).ok_or(EINVAL)?;
-            let info = abi_ioctl::PageInfo { pgoff, page_type: page.page_type() };
+            let page = buf.pages.0.get(pgoff as usize).ok_or(EINVAL)?;
+            let info = abi_ioctl::PageInfo {
+                pgoff,
+                page_type: page.page_type(),
+            };
             let mut out = [0u8; 8];
             out[..4].copy_from_slice(&info.pgoff.to_ne_bytes());
             out[4..].copy_from_slice(&info.page_type.to_ne_bytes());
@@ -415,21 +704,32 @@ fn ioctl(file: *mut bindings::file, cmd: u32, arg: c_ulong) -> Result<c_long> {
     }
 }
 
+/// # Safety
+///
+/// Called by the VFS only (`f_op->unlocked_ioctl`, and `compat_ptr_ioctl`) with one of our files.
 unsafe extern "C" fn premap_ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
-    match ioctl(file, cmd, arg) {
+    // SAFETY: the VFS passes one of our files to f_op->unlocked_ioctl.
+    let st = unsafe { state_of(file) };
+    match ioctl(st, cmd, arg) {
         Ok(v) => v,
         Err(e) => e.to_errno() as c_long,
     }
 }
 
+/// # Safety
+///
+/// Called by the VFS only (`f_op->write`) with one of our files; `ubuf` is a user pointer (checked by
+/// the uaccess copy, never dereferenced).
 unsafe extern "C" fn premap_write(
     file: *mut bindings::file,
     ubuf: *const u8,
     count: usize,
     _ppos: *mut bindings::loff_t,
 ) -> isize {
+    // SAFETY: the VFS passes one of our files to f_op->write.
+    let st = unsafe { state_of(file) };
     let res = (|| -> Result<isize> {
-        let buf = state_of(file).inner.lock().buffer.clone().ok_or(ENODEV)?;
+        let buf = st.inner.lock().buffer.clone().ok_or(ENODEV)?;
         let geom = buf.geom.ok_or(EINVAL)?;
         if count == 0 {
             return Ok(0);
@@ -437,10 +737,14 @@ unsafe extern "C" fn premap_write(
         if count as u64 > geom.data_size() {
             return Err(EINVAL);
         }
-        // Copy the user's bytes once, validate the copy, then publish: nothing is half written.
-        let mut bytes = KVec::new();
-        UserSlice::new(ubuf as usize, count).read_all(&mut bytes, GFP_KERNEL)?;
-        premap_abi::produce::validate_records(&bytes, geom.data_size() as usize).map_err(|_| EINVAL)?;
+        // Copy the user's bytes once (kvmalloc: a write may be as large as the ring, which was charged),
+        // validate the copy, then publish: no record of a refused write is published.
+        let mut bytes = KVVec::from_elem(0u8, count, GFP_KERNEL_ACCOUNT | __GFP_NOWARN)?;
+        UserSlice::new(ubuf as usize, count)
+            .reader()
+            .read_slice(&mut bytes)?;
+        premap_abi::produce::validate_records(&bytes, geom.data_size() as usize)
+            .map_err(|_| EINVAL)?;
         let records = premap_abi::ring::RecordIter::new(premap_abi::RawData::Single(&bytes))
             .filter_map(|r| r.ok())
             .filter_map(|r| r.bytes.as_single());
@@ -453,30 +757,46 @@ unsafe extern "C" fn premap_write(
     }
 }
 
-unsafe extern "C" fn premap_poll(file: *mut bindings::file, pt: *mut bindings::poll_table_struct) -> bindings::__poll_t {
-    let Some(buf) = state_of(file).inner.lock().buffer.clone() else {
+/// # Safety
+///
+/// Called by the VFS only (`f_op->poll`) with one of our files and its poll table.
+unsafe extern "C" fn premap_poll(
+    file: *mut bindings::file,
+    pt: *mut bindings::poll_table_struct,
+) -> bindings::__poll_t {
+    // SAFETY: the VFS passes one of our files to f_op->poll.
+    let Some(buf) = (unsafe { state_of(file) }).inner.lock().buffer.clone() else {
         return 0;
     };
-    // SAFETY: the VFS's own arguments; the file holds the buffer, which owns the wait queue.
+    // SAFETY: the VFS's own arguments; the file holds the buffer, which owns the wait queue, until
+    // release, after which the VFS no longer polls it.
     unsafe { buf.wq.poll_wait(file, pt) };
-    if buf.readable() {
+    if buf.poll_readable() {
         bindings::EPOLLIN | bindings::EPOLLRDNORM
     } else {
         0
     }
 }
 
-fn mmap(file: *mut bindings::file, vma: &NewVma) -> Result {
-    let buf = state_of(file).inner.lock().buffer.clone().ok_or(ENODEV)?;
+/// Maps the whole buffer (control page and data area) or the whole AUX area, as perf: any other size or
+/// offset is EINVAL, MAP_PRIVATE is EINVAL, PROT_EXEC is EPERM (and VM_MAYEXEC is dropped), a
+/// consume-mode ring must be writable and an overwrite-mode ring must not be (EACCES).
+fn mmap(st: &FileState, vma: &NewVma<'_>) -> Result {
+    let buf = st.inner.lock().buffer.clone().ok_or(ENODEV)?;
     let flags = vma.flags();
     if flags & bindings::VM_SHARED as c_ulong == 0 {
         return Err(EINVAL); // MAP_PRIVATE
     }
+    if flags & bindings::VM_EXEC as c_ulong != 0 {
+        return Err(EPERM);
+    }
     let nr = vma.pages();
     let data = u64::from(buf.layout.data_pages);
     let first = match vma.pgoff() {
-        0 if nr == 1 || nr == 1 + data => 0,
-        p if buf.layout.aux_pages > 0 && p == 1 + data && nr == u64::from(buf.layout.aux_pages) => p,
+        0 if nr == 1 + data => 0,
+        p if buf.layout.aux_pages > 0 && p == 1 + data && nr == u64::from(buf.layout.aux_pages) => {
+            p
+        }
         _ => return Err(EINVAL),
     };
     let writable = flags & bindings::VM_WRITE as c_ulong != 0;
@@ -490,39 +810,60 @@ fn mmap(file: *mut bindings::file, vma: &NewVma) -> Result {
         // Consume mode: the reader must be able to publish data_tail.
         return Err(EACCES);
     }
-    vma.set_flags((bindings::VM_DONTCOPY | bindings::VM_DONTEXPAND | bindings::VM_DONTDUMP) as c_ulong);
+    vma.clear_flags(bindings::VM_MAYEXEC as c_ulong);
+    vma.set_flags(
+        (bindings::VM_DONTCOPY | bindings::VM_DONTEXPAND | bindings::VM_DONTDUMP) as c_ulong,
+    );
     let prot = vma.readonly_prot();
     let start = vma.start();
     for i in 0..nr {
         let addr = start + (i as c_ulong) * PAGE_SIZE as c_ulong;
-        let page = buf.pages.get((first + i) as usize).ok_or(EINVAL);
-        let r = match page {
-            Ok(_) if buf.inject_mmap_fault_at as u64 == i + 1 => Err(ENOMEM),
-            Ok(p) => vma.remap_page(addr, p.pfn(), prot),
-            Err(e) => Err(e),
+        let r = if i % 512 == 511 && glue::fatal_signal_pending() {
+            Err(EINTR)
+        } else {
+            match buf.pages.0.get((first + i) as usize) {
+                // SAFETY: the page belongs to `buf`, whose reference this VMA keeps (installed below, or
+                // the page is zapped on failure) and every copy of it takes (vma_open), so the page lives
+                // as long as any PTE to it.
+                Some(p) => unsafe { vma.remap_page(addr, p.pfn(), prot) },
+                None => Err(EINVAL),
+            }
         };
         if let Err(e) = r {
             // Nothing stays half mapped: remove what this call mapped so far.
             vma.zap(start, (i as c_ulong) * PAGE_SIZE as c_ulong);
             return Err(e);
         }
+        if i % 512 == 511 {
+            glue::cond_resched();
+        }
     }
     buf.mappings.fetch_add(1, Ordering::Relaxed);
-    vma.install(&VM_OPS, buf.into_raw().cast());
+    vma.install(&VM_OPS, buf);
     Ok(())
 }
 
-unsafe extern "C" fn premap_mmap(file: *mut bindings::file, vma: *mut bindings::vm_area_struct) -> c_int {
+/// # Safety
+///
+/// Called by the VFS only (`f_op->mmap`) with one of our files and the VMA being created, write-locked.
+unsafe extern "C" fn premap_mmap(
+    file: *mut bindings::file,
+    vma: *mut bindings::vm_area_struct,
+) -> c_int {
     // SAFETY: the VFS passes the VMA being created, write-locked, for this call only.
     let vma = unsafe { NewVma::from_raw(vma) };
-    match mmap(file, &vma) {
+    // SAFETY: the VFS passes one of our files to f_op->mmap.
+    let st = unsafe { state_of(file) };
+    match mmap(st, &vma) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
 }
 
 struct PremapModule {
+    // Field order: the device goes before the accounting table it uses.
     _reg: core::pin::Pin<KBox<glue::MiscRegistration>>,
+    users: Arc<Users>,
 }
 
 impl kernel::Module for PremapModule {
@@ -532,21 +873,44 @@ impl kernel::Module for PremapModule {
             open: Some(premap_open),
             release: Some(premap_release),
             unlocked_ioctl: Some(premap_ioctl),
-            compat_ioctl: Some(premap_ioctl),
+            // 32-bit callers: the pointer argument goes through compat_ptr().
+            #[cfg(CONFIG_COMPAT)]
+            compat_ioctl: Some(bindings::compat_ptr_ioctl),
             write: Some(premap_write),
             poll: Some(premap_poll),
             mmap: Some(premap_mmap),
             // SAFETY: all-zero is a valid file_operations (every other operation absent).
             ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
         };
-        let reg = glue::MiscRegistration::register(c"premap", fops)?;
-        pr_info!("/dev/premap ready (page size {})\n", PAGE_SIZE);
-        Ok(Self { _reg: reg })
+        let users = Arc::pin_init(
+            pin_init!(Users { table <- kernel::new_mutex!(KVec::new(), "premap_users") }),
+            GFP_KERNEL,
+        )?;
+        USERS.store((&*users as *const Users).cast_mut(), Ordering::Release);
+        let reg = match glue::MiscRegistration::register(c"premap", fops) {
+            Ok(r) => r,
+            Err(e) => {
+                USERS.store(core::ptr::null_mut(), Ordering::Release);
+                return Err(e);
+            }
+        };
+        pr_info!(
+            "/dev/premap ready (page size {}, mlock_kb {})\n",
+            PAGE_SIZE,
+            MLOCK_KB.get()
+        );
+        Ok(Self { _reg: reg, users })
     }
 }
 
 impl Drop for PremapModule {
     fn drop(&mut self) {
+        // Runs before the fields drop: no file is open (each pins the module), so nothing uses USERS.
+        USERS.store(core::ptr::null_mut(), Ordering::Release);
+        let held = self.users.table.lock().len();
+        if held != 0 {
+            pr_err!("LEAK: {} users still charged at unload\n", held);
+        }
         let live = glue::LIVE_PAGES.load(Ordering::Relaxed);
         if live == 0 {
             pr_info!("unloaded, 0 pages held\n");

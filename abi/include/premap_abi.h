@@ -1048,6 +1048,21 @@
 #define PREMAP_MAX_AREA_PAGES (1 << 20)
 
 /**
+ * The longest pause between two generator batches: 1 s.
+ */
+#define PREMAP_MAX_GENERATE_PERIOD_NS 1000000000
+
+/**
+ * The most samples one generator batch writes before it yields the CPU.
+ */
+#define PREMAP_MAX_GENERATE_BATCH 4096
+
+/**
+ * How many generators one user may run at once (one per open file at most).
+ */
+#define PREMAP_MAX_GENERATORS_PER_USER 8
+
+/**
  * The `sample_type` of the samples the in-kernel generator produces.
  */
 #define PREMAP_GENERATED_SAMPLE_TYPE (((PREMAP_SAMPLE_IDENTIFIER | PREMAP_SAMPLE_TID) | PREMAP_SAMPLE_TIME) | PREMAP_SAMPLE_PERIOD)
@@ -1508,6 +1523,21 @@ struct premap_event_attr {
 /**
  * `struct premap_create`: argument of [`IOC_CREATE`]. Configures the buffer of one open file; a file
  * takes one create, before its first mmap.
+ *
+ * Errors: `EINVAL` for a request [`CreateParams::validate`] refuses; `EBUSY` when the file already has
+ * a buffer; `EPERM` when the buffer's pages would take what the calling user (real uid) has pinned in
+ * the driver past its limit: the `mlock_kb` module parameter (default 8192 KiB per user, the
+ * counterpart of perf's `perf_event_mlock_kb`) plus the caller's `RLIMIT_MEMLOCK`; `CAP_IPC_LOCK`
+ * lifts the limit, as for perf. The pages stay charged to that user until the buffer is freed (its
+ * last file and mapping gone). `ENOMEM` when the machine cannot give the pages: a buffer may take at
+ * most half of RAM whoever asks, and its allocations fail rather than wake the OOM killer; the pages
+ * are charged to the caller's memory cgroup. `EINTR` when a fatal signal arrives while the pages are
+ * allocated.
+ *
+ * mmap of the buffer: the whole buffer (`1 + data_pages` pages at offset 0) or the whole AUX area (at
+ * `aux_offset`); any other length or offset, or `MAP_PRIVATE`, is `EINVAL`; `PROT_EXEC` is `EPERM` (and
+ * `mprotect` cannot add it later); a consume-mode mapping without `PROT_WRITE`, or an overwrite-mode
+ * one with it, is `EACCES`; allocation failure (page tables) is `ENOMEM` and leaves nothing mapped.
  */
 struct premap_create {
   /**
@@ -1527,14 +1557,17 @@ struct premap_create {
    */
   uint32_t aux_pages;
   /**
-   * Wake pollers when this many bytes are readable; 0 means half the data area.
+   * The poll watermark in bytes; 0 means half the data area. Consume mode: the file polls readable
+   * (EPOLLIN) while the bytes the producer has published past `data_tail` reach the watermark (level
+   * triggered; `data_head` in the control page is not believed, as user space can write it).
+   * Overwrite mode: readable once each time a watermark's worth of records has been written since
+   * poll last reported it (as perf's ring, so an epoll loop does not spin on an old record).
    */
   uint32_t wakeup_watermark;
   /**
-   * Test hook for the conformance check "a failure part-way through mmap leaves nothing mapped":
-   * when non-zero, mapping the page with this 1-based index fails with ENOMEM. 0 in normal use.
+   * Must be 0.
    */
-  uint32_t inject_mmap_fault_at;
+  uint32_t reserved1;
   /**
    * Must be 0.
    */
@@ -1603,6 +1636,11 @@ struct premap_stats {
 
 /**
  * `struct premap_generate`: argument of [`IOC_GENERATE`], which starts the in-kernel producer.
+ *
+ * A new request first stops the file's running generator (promptly: the generator sleeps interruptibly
+ * and checks for its stop after every batch); `count == 0` only stops it. Errors: `EINVAL` for what
+ * [`GenerateParams::validate`] refuses or a buffer without data pages, `ENODEV` before `IOC_CREATE`,
+ * `EAGAIN` when the calling user already runs [`MAX_GENERATORS_PER_USER`] generators.
  */
 struct premap_generate {
   /**
@@ -1610,11 +1648,12 @@ struct premap_generate {
    */
   uint64_t count;
   /**
-   * Nanoseconds between batches; 0 produces as fast as possible.
+   * Nanoseconds between batches, at most [`MAX_GENERATE_PERIOD_NS`]; 0 produces as fast as possible
+   * (the generator still yields the CPU after every batch).
    */
   uint64_t period_ns;
   /**
-   * Samples per batch (at least 1).
+   * Samples per batch, 1 to [`MAX_GENERATE_BATCH`].
    */
   uint32_t batch;
   /**

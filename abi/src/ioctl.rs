@@ -143,6 +143,21 @@ pub const MAX_AREA_PAGES: u32 = 1 << 20;
 
 /// `struct premap_create`: argument of [`IOC_CREATE`]. Configures the buffer of one open file; a file
 /// takes one create, before its first mmap.
+///
+/// Errors: `EINVAL` for a request [`CreateParams::validate`] refuses; `EBUSY` when the file already has
+/// a buffer; `EPERM` when the buffer's pages would take what the calling user (real uid) has pinned in
+/// the driver past its limit: the `mlock_kb` module parameter (default 8192 KiB per user, the
+/// counterpart of perf's `perf_event_mlock_kb`) plus the caller's `RLIMIT_MEMLOCK`; `CAP_IPC_LOCK`
+/// lifts the limit, as for perf. The pages stay charged to that user until the buffer is freed (its
+/// last file and mapping gone). `ENOMEM` when the machine cannot give the pages: a buffer may take at
+/// most half of RAM whoever asks, and its allocations fail rather than wake the OOM killer; the pages
+/// are charged to the caller's memory cgroup. `EINTR` when a fatal signal arrives while the pages are
+/// allocated.
+///
+/// mmap of the buffer: the whole buffer (`1 + data_pages` pages at offset 0) or the whole AUX area (at
+/// `aux_offset`); any other length or offset, or `MAP_PRIVATE`, is `EINVAL`; `PROT_EXEC` is `EPERM` (and
+/// `mprotect` cannot add it later); a consume-mode mapping without `PROT_WRITE`, or an overwrite-mode
+/// one with it, is `EACCES`; allocation failure (page tables) is `ENOMEM` and leaves nothing mapped.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(
@@ -163,11 +178,14 @@ pub struct CreateParams {
     pub data_pages: u32,
     /// AUX pages: 0 or a power of two up to [`MAX_AREA_PAGES`].
     pub aux_pages: u32,
-    /// Wake pollers when this many bytes are readable; 0 means half the data area.
+    /// The poll watermark in bytes; 0 means half the data area. Consume mode: the file polls readable
+    /// (EPOLLIN) while the bytes the producer has published past `data_tail` reach the watermark (level
+    /// triggered; `data_head` in the control page is not believed, as user space can write it).
+    /// Overwrite mode: readable once each time a watermark's worth of records has been written since
+    /// poll last reported it (as perf's ring, so an epoll loop does not spin on an old record).
     pub wakeup_watermark: u32,
-    /// Test hook for the conformance check "a failure part-way through mmap leaves nothing mapped":
-    /// when non-zero, mapping the page with this 1-based index fails with ENOMEM. 0 in normal use.
-    pub inject_mmap_fault_at: u32,
+    /// Must be 0.
+    pub reserved1: u32,
     /// Must be 0.
     pub reserved2: u64,
 }
@@ -227,6 +245,11 @@ pub struct BufferStats {
 }
 
 /// `struct premap_generate`: argument of [`IOC_GENERATE`], which starts the in-kernel producer.
+///
+/// A new request first stops the file's running generator (promptly: the generator sleeps interruptibly
+/// and checks for its stop after every batch); `count == 0` only stops it. Errors: `EINVAL` for what
+/// [`GenerateParams::validate`] refuses or a buffer without data pages, `ENODEV` before `IOC_CREATE`,
+/// `EAGAIN` when the calling user already runs [`MAX_GENERATORS_PER_USER`] generators.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(
@@ -241,9 +264,10 @@ pub struct BufferStats {
 pub struct GenerateParams {
     /// Samples to produce; 0 stops a running generator.
     pub count: u64,
-    /// Nanoseconds between batches; 0 produces as fast as possible.
+    /// Nanoseconds between batches, at most [`MAX_GENERATE_PERIOD_NS`]; 0 produces as fast as possible
+    /// (the generator still yields the CPU after every batch).
     pub period_ns: u64,
-    /// Samples per batch (at least 1).
+    /// Samples per batch, 1 to [`MAX_GENERATE_BATCH`].
     pub batch: u32,
     /// Size of each SAMPLE record in bytes: a multiple of 8, at least 40
     /// (header + IDENTIFIER, TID, TIME, and a sequence number in PERIOD), at most 65528.
@@ -269,6 +293,13 @@ pub struct PageInfo {
     /// Out: the `page_type` word of that page.
     pub page_type: u32,
 }
+
+/// The longest pause between two generator batches: 1 s.
+pub const MAX_GENERATE_PERIOD_NS: u64 = 1_000_000_000;
+/// The most samples one generator batch writes before it yields the CPU.
+pub const MAX_GENERATE_BATCH: u32 = 4096;
+/// How many generators one user may run at once (one per open file at most).
+pub const MAX_GENERATORS_PER_USER: u32 = 8;
 
 /// The `sample_type` of the samples the in-kernel generator produces.
 pub const GENERATED_SAMPLE_TYPE: u64 = SAMPLE_IDENTIFIER | SAMPLE_TID | SAMPLE_TIME | SAMPLE_PERIOD;
@@ -319,6 +350,40 @@ pub enum CreateError {
     BadWatermark,
 }
 
+impl core::fmt::Display for CreateError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::TooSmall => "size is smaller than struct premap_create",
+            Self::UnknownFlags => "unknown create flags",
+            Self::BadDataPages => "data_pages is not 0 or a power of two up to MAX_AREA_PAGES",
+            Self::BadAuxPages => "aux_pages is not 0 or a power of two up to MAX_AREA_PAGES",
+            Self::Reserved => "a reserved field is not zero",
+            Self::BadWatermark => "wakeup_watermark exceeds the data area",
+        })
+    }
+}
+
+/// Why a [`GenerateParams`] is refused (the driver answers EINVAL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenerateError {
+    /// `sample_size` is not a multiple of 8 from 40 to 65528.
+    BadSampleSize,
+    /// `batch` is 0 or above [`MAX_GENERATE_BATCH`].
+    BadBatch,
+    /// `period_ns` is above [`MAX_GENERATE_PERIOD_NS`].
+    BadPeriod,
+}
+
+impl core::fmt::Display for GenerateError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::BadSampleSize => "sample_size is not a multiple of 8 from 40 to 65528",
+            Self::BadBatch => "batch is not from 1 to MAX_GENERATE_BATCH",
+            Self::BadPeriod => "period_ns is above MAX_GENERATE_PERIOD_NS",
+        })
+    }
+}
+
 const fn area_ok(pages: u32) -> bool {
     pages == 0 || (pages.is_power_of_two() && pages <= MAX_AREA_PAGES)
 }
@@ -348,7 +413,7 @@ impl CreateParams {
             data_pages: ne_u32(b, 8),
             aux_pages: ne_u32(b, 12),
             wakeup_watermark: ne_u32(b, 16),
-            inject_mmap_fault_at: ne_u32(b, 20),
+            reserved1: ne_u32(b, 20),
             reserved2: ne_u64(b, 24),
         }
     }
@@ -363,7 +428,7 @@ impl CreateParams {
             self.data_pages,
             self.aux_pages,
             self.wakeup_watermark,
-            self.inject_mmap_fault_at,
+            self.reserved1,
         ] {
             w.u32(v);
         }
@@ -388,7 +453,7 @@ impl CreateParams {
         if !area_ok(self.aux_pages) {
             return Err(CreateError::BadAuxPages);
         }
-        if self.reserved2 != 0 {
+        if self.reserved1 != 0 || self.reserved2 != 0 {
             return Err(CreateError::Reserved);
         }
         let data_size = u64::from(self.data_pages) * page_size;
@@ -450,12 +515,19 @@ impl GenerateParams {
         }
     }
 
-    /// Checks the sample size (a multiple of 8 from 40 to 65528 bytes) and the batch (at least 1).
-    pub fn validate(&self) -> bool {
-        self.sample_size >= 40
-            && self.sample_size <= 65528
-            && self.sample_size % 8 == 0
-            && self.batch >= 1
+    /// Checks the sample size (a multiple of 8 from 40 to 65528 bytes), the batch (1 to
+    /// [`MAX_GENERATE_BATCH`]) and the period (at most [`MAX_GENERATE_PERIOD_NS`]).
+    pub fn validate(&self) -> Result<(), GenerateError> {
+        if self.sample_size < 40 || self.sample_size > 65528 || self.sample_size % 8 != 0 {
+            return Err(GenerateError::BadSampleSize);
+        }
+        if self.batch == 0 || self.batch > MAX_GENERATE_BATCH {
+            return Err(GenerateError::BadBatch);
+        }
+        if self.period_ns > MAX_GENERATE_PERIOD_NS {
+            return Err(GenerateError::BadPeriod);
+        }
+        Ok(())
     }
 }
 
@@ -490,6 +562,7 @@ mod tests {
         );
         assert_eq!(bad(|p| p.aux_pages = 6), CreateError::BadAuxPages);
         assert_eq!(bad(|p| p.reserved2 = 1), CreateError::Reserved);
+        assert_eq!(bad(|p| p.reserved1 = 1), CreateError::Reserved);
         assert_eq!(
             bad(|p| p.wakeup_watermark = 8 * 4096 + 1),
             CreateError::BadWatermark
@@ -509,17 +582,52 @@ mod tests {
             batch: 1,
             sample_size: 40,
         };
-        assert!(g.validate());
-        assert!(!GenerateParams {
-            sample_size: 44,
+        assert_eq!(g.validate(), Ok(()));
+        let bad = |g: GenerateParams| g.validate().unwrap_err();
+        assert_eq!(
+            bad(GenerateParams {
+                sample_size: 44,
+                ..g
+            }),
+            GenerateError::BadSampleSize
+        );
+        assert_eq!(
+            bad(GenerateParams {
+                sample_size: 32,
+                ..g
+            }),
+            GenerateError::BadSampleSize
+        );
+        assert_eq!(
+            bad(GenerateParams {
+                sample_size: 65536,
+                ..g
+            }),
+            GenerateError::BadSampleSize
+        );
+        assert_eq!(
+            bad(GenerateParams { batch: 0, ..g }),
+            GenerateError::BadBatch
+        );
+        assert_eq!(
+            bad(GenerateParams {
+                batch: u32::MAX,
+                ..g
+            }),
+            GenerateError::BadBatch
+        );
+        assert_eq!(
+            bad(GenerateParams {
+                period_ns: u64::MAX,
+                ..g
+            }),
+            GenerateError::BadPeriod
+        );
+        let max = GenerateParams {
+            batch: MAX_GENERATE_BATCH,
+            period_ns: MAX_GENERATE_PERIOD_NS,
             ..g
-        }
-        .validate());
-        assert!(!GenerateParams {
-            sample_size: 32,
-            ..g
-        }
-        .validate());
-        assert!(!GenerateParams { batch: 0, ..g }.validate());
+        };
+        assert_eq!(max.validate(), Ok(()));
     }
 }

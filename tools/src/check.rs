@@ -12,6 +12,7 @@ use premap::abi::header::{EventHeader, RECORD_LOST, RECORD_SAMPLE};
 use premap::abi::ioctl::*;
 use premap::abi::memdesc::BufferLayout;
 use premap::{Event, EventBuilder, Mode, Ring};
+use premap_driver_fuzz::fault::FailNth;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -176,6 +177,23 @@ mod probe {
     }
 
     /// Minor faults of this process so far.
+    /// Reads one byte of each of `pages` pages from `ptr` (volatile), out of line so that a warm-up call
+    /// brings its code in.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to a readable region of at least `pages` 4 KiB pages.
+    #[inline(never)]
+    pub unsafe fn touch_pages(ptr: *const u8, pages: usize) -> u32 {
+        let mut sum = 0u32;
+        for p in 0..pages {
+            // SAFETY: inside the region (the caller's contract).
+            sum = sum.wrapping_add(u32::from(unsafe { ptr.add(p * 4096 + 8).read_volatile() }));
+        }
+        sum
+    }
+
+    /// Minor page faults of this process so far.
     pub fn minflt() -> i64 {
         // SAFETY: getrusage fills the struct we pass.
         unsafe {
@@ -297,12 +315,7 @@ struct Source {
 }
 
 impl Source {
-    fn open(
-        subject: &Subject,
-        data_pages: u32,
-        overwrite: bool,
-        inject: u32,
-    ) -> Result<Source, String> {
+    fn open(subject: &Subject, data_pages: u32, overwrite: bool) -> Result<Source, String> {
         match subject {
             Subject::Device(path) => {
                 let f = std::fs::OpenOptions::new()
@@ -315,7 +328,6 @@ impl Source {
                     size: 32,
                     flags: if overwrite { CREATE_OVERWRITE } else { 0 },
                     data_pages,
-                    inject_mmap_fault_at: inject,
                     ..Default::default()
                 };
                 premap::sys::ioctl_ptr(fd.as_fd(), IOC_CREATE, &mut p)
@@ -417,7 +429,7 @@ macro_rules! tryv {
 }
 
 fn b1_sizes(s: &Subject) -> Verdict {
-    let src = tryv!(Source::open(s, 4, false, 0));
+    let src = tryv!(Source::open(s, 4, false));
     for pages in [4usize, 6, 10] {
         match src.map(pages, true) {
             Ok(_) => return fail(format!("a {pages}-page mmap (not 1+2^n) was accepted")),
@@ -428,7 +440,17 @@ fn b1_sizes(s: &Subject) -> Verdict {
             ),
         }
     }
-    let fresh = tryv!(Source::open(s, 0, false, 0));
+    let whole = tryv!(src.map(5, true).map_err(errname));
+    match src.map(1, true) {
+        Ok(_) => return fail("a 1-page mmap of a 4-page buffer was accepted"),
+        Err(e) => expect!(
+            e == libc::EINVAL,
+            "a 1-page mmap of a 4-page buffer failed with {} instead of EINVAL",
+            errname(e)
+        ),
+    }
+    drop(whole);
+    let fresh = tryv!(Source::open(s, 0, false));
     let m = match fresh.map(1, true) {
         Ok(m) => m,
         Err(e) => {
@@ -439,11 +461,11 @@ fn b1_sizes(s: &Subject) -> Verdict {
         }
     };
     let _ = m.read(0);
-    ok("4, 6 and 10 pages refused with EINVAL; a control-page-only mapping works")
+    ok("4, 6 and 10 pages, and 1 page of a 4-page ring, refused with EINVAL; a control-page-only mapping works")
 }
 
 fn b2_private_and_offset(s: &Subject) -> Verdict {
-    let src = tryv!(Source::open(s, 4, false, 0));
+    let src = tryv!(Source::open(s, 4, false));
     let rw = libc::PROT_READ | libc::PROT_WRITE;
     expect!(
         probe::map(src.fd.as_fd(), 5 * PAGE, rw, libc::MAP_PRIVATE, 0).is_err(),
@@ -457,7 +479,7 @@ fn b2_private_and_offset(s: &Subject) -> Verdict {
 }
 
 fn b3_second_mapping(s: &Subject) -> Verdict {
-    let src = tryv!(Source::open(s, 4, false, 0));
+    let src = tryv!(Source::open(s, 4, false));
     let a = tryv!(src.map(5, true).map_err(errname));
     let b = tryv!(src.map(5, true).map_err(errname));
     a.write_u64(1032, 0); // data_tail (the consumer's own field)
@@ -480,7 +502,7 @@ fn b3_second_mapping(s: &Subject) -> Verdict {
 }
 
 fn b4_no_faults(s: &Subject) -> (Verdict, i64) {
-    let src = match Source::open(s, 16, false, 0) {
+    let src = match Source::open(s, 16, false) {
         Ok(v) => v,
         Err(e) => return (fail(e), -1),
     };
@@ -488,13 +510,15 @@ fn b4_no_faults(s: &Subject) -> (Verdict, i64) {
         Ok(m) => m,
         Err(e) => return (fail(errname(e)), -1),
     };
-    // Warm up the code and stack this loop uses, then count faults over the first touch of every page.
+    // Warm up the code and stack the count uses (the touch loop runs once over memory already present:
+    // its own text page may not be yet), then count faults over the first touch of every page.
+    let warm = vec![1u8; 17 * PAGE];
+    // SAFETY: `warm` holds 17 pages.
+    std::hint::black_box(unsafe { probe::touch_pages(warm.as_ptr(), 17) });
     let _ = probe::minflt();
     let before = probe::minflt();
-    let mut sum = 0u32;
-    for p in 0..17 {
-        sum = sum.wrapping_add(u32::from(m.read(p * PAGE + 8)));
-    }
+    // SAFETY: `m` is a live readable mapping of 17 pages.
+    let sum = unsafe { probe::touch_pages(m.ptr, 17) };
     let faults = probe::minflt() - before;
     std::hint::black_box(sum);
     let v = if faults == 0 {
@@ -506,7 +530,7 @@ fn b4_no_faults(s: &Subject) -> (Verdict, i64) {
 }
 
 fn b5_write_protection(s: &Subject) -> Verdict {
-    let src = tryv!(Source::open(s, 4, false, 0));
+    let src = tryv!(Source::open(s, 4, false));
     let m = tryv!(src.map(5, true).map_err(errname));
     m.write_u64(1032, 0);
     let fd = src.fd.as_raw_fd();
@@ -533,7 +557,7 @@ fn b5_write_protection(s: &Subject) -> Verdict {
 }
 
 fn b6_read_only_is_overwrite(s: &Subject) -> Verdict {
-    let src = tryv!(Source::open(s, 1, true, 0));
+    let src = tryv!(Source::open(s, 1, true));
     let m = tryv!(src.map(2, false).map_err(errname));
     if !src.perf {
         expect!(
@@ -559,7 +583,7 @@ fn b6_read_only_is_overwrite(s: &Subject) -> Verdict {
 }
 
 fn b7_one_vma(s: &Subject) -> Verdict {
-    let src = tryv!(Source::open(s, 4, false, 0));
+    let src = tryv!(Source::open(s, 4, false));
     let m = tryv!(src.map(5, true).map_err(errname));
     expect!(
         m.munmap_part(PAGE, PAGE).is_err(),
@@ -612,7 +636,7 @@ fn b7_one_vma(s: &Subject) -> Verdict {
 }
 
 fn b8_fork_and_madvise(s: &Subject) -> Verdict {
-    let src = tryv!(Source::open(s, 4, false, 0));
+    let src = tryv!(Source::open(s, 4, false));
     let m = tryv!(src.map(5, true).map_err(errname));
     let addr = m.ptr as usize;
     let st = probe::in_child(|| {
@@ -645,7 +669,7 @@ fn b8_fork_and_madvise(s: &Subject) -> Verdict {
 }
 
 fn b9_gup(s: &Subject) -> Verdict {
-    let src = tryv!(Source::open(s, 4, false, 0));
+    let src = tryv!(Source::open(s, 4, false));
     let m = tryv!(src.map(5, true).map_err(errname));
     src.produce(8, 0);
     let data = m.ptr.wrapping_add(PAGE);
@@ -697,7 +721,7 @@ fn b9_gup(s: &Subject) -> Verdict {
 }
 
 fn b10_close_while_mapped(s: &Subject) -> Verdict {
-    let src = tryv!(Source::open(s, 4, false, 0));
+    let src = tryv!(Source::open(s, 4, false));
     let m = tryv!(src.map(5, true).map_err(errname));
     src.produce(8, 0);
     let head = m.read_u64(1024);
@@ -718,38 +742,71 @@ fn b10_close_while_mapped(s: &Subject) -> Verdict {
 
 fn b11_partial_failure(s: &Subject) -> Verdict {
     if matches!(s, Subject::Perf) {
-        return na("needs a fault injected part-way through mmap, which only the driver offers");
+        return na("injects allocation failures into the driver's mmap; not run against perf");
     }
-    let src = tryv!(Source::open(s, 8, false, 4));
-    match src.map(9, true) {
-        Ok(_) => return fail("the injected failure did not fail mmap"),
-        Err(e) => expect!(
-            e == libc::ENOMEM,
-            "mmap failed with {} instead of the injected ENOMEM",
-            errname(e)
-        ),
+    let fault = match FailNth::open() {
+        Ok(f) => f,
+        Err(e) => {
+            return na(format!(
+                "needs the kernel's fault injection (CONFIG_FAIL_PAGE_ALLOC, CONFIG_FAILSLAB, debugfs): {e}"
+            ))
+        }
+    };
+    // 2049 pages span several page tables, so allocations happen all along the mapping loop.
+    const DATA: u32 = 2048;
+    let src = tryv!(Source::open(s, DATA, false));
+    let (mut fired, mut failed, mut points) = (0u32, 0u32, Vec::new());
+    for n in 1..=400u32 {
+        tryv!(fault.arm(n));
+        let r = src.map(DATA as usize + 1, true);
+        let hit = fault.disarm();
+        match r {
+            Ok(m) if !hit => {
+                drop(m);
+                break; // the mmap makes fewer than n allocations: every point was tried
+            }
+            Ok(m) => drop(m), // an allocation whose failure the kernel tolerates
+            Err(e) => {
+                expect!(
+                    e == libc::ENOMEM,
+                    "mmap with allocation {n} failed failed with {} instead of ENOMEM",
+                    errname(e)
+                );
+                failed += 1;
+                points.push(n);
+                let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+                expect!(
+                    !maps.lines().any(|l| l.ends_with("/dev/premap")),
+                    "a mapping of the device is left after allocation {n} failed"
+                );
+                let st = src.stats();
+                expect!(
+                    st.is_some_and(|s| s.mappings == 0),
+                    "mappings counted after allocation {n} failed: {st:?}"
+                );
+            }
+        }
+        fired += u32::from(hit);
     }
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
     expect!(
-        !maps.lines().any(|l| l.ends_with("/dev/premap")),
-        "a mapping of the device is left after the failure"
+        failed >= 2,
+        "only {failed} injected allocation failures made mmap fail ({fired} fired)"
     );
-    let st = src.stats();
     expect!(
-        st.is_some_and(|s| s.mappings == 0),
-        "mappings counted after a failed mmap: {st:?}"
+        src.map(DATA as usize + 1, true).is_ok(),
+        "a normal mmap after the failures did not work"
     );
-    let good = tryv!(Source::open(s, 8, false, 0));
-    expect!(
-        good.map(9, true).is_ok(),
-        "a normal mmap after the failure did not work"
-    );
-    ok("a failure at page 4 of 9 leaves no mapping and no accounting")
+    ok(format!(
+        "allocation failures injected into mmap of {} pages at {} points ({:?}) each failed it with ENOMEM and left nothing mapped",
+        DATA + 1,
+        failed,
+        points
+    ))
 }
 
 fn b12_producer(s: &Subject) -> Verdict {
     // Full ring: drops are reported by a LOST record with the right count once there is room.
-    let src = tryv!(Source::open(s, 1, false, 0));
+    let src = tryv!(Source::open(s, 1, false));
     let mut ring = tryv!(Ring::map(src.fd.as_fd(), 1, Mode::Consume));
     src.produce(if src.perf { 2000 } else { 100 }, 0);
     let mut samples = 0u64;
@@ -785,7 +842,7 @@ fn b12_producer(s: &Subject) -> Verdict {
         );
     }
     // Overwrite: pause, read from data_head, resume.
-    let src = tryv!(Source::open(s, 1, true, 0));
+    let src = tryv!(Source::open(s, 1, true));
     let mut ring = tryv!(Ring::map(src.fd.as_fd(), 1, Mode::Overwrite));
     src.produce(if src.perf { 2000 } else { 200 }, 0);
     let mut seqs = Vec::new();
@@ -825,7 +882,7 @@ fn b12b_concurrent(s: &Subject) -> Verdict {
     if matches!(s, Subject::Perf) {
         return na("the in-kernel generator is the driver's");
     }
-    let src = tryv!(Source::open(s, 8, false, 0));
+    let src = tryv!(Source::open(s, 8, false));
     let mut ring = tryv!(Ring::map(src.fd.as_fd(), 8, Mode::Consume));
     const N: u64 = 200_000;
     let mut g = GenerateParams {
@@ -871,7 +928,7 @@ fn b12b_concurrent(s: &Subject) -> Verdict {
 }
 
 fn b13_control_page(s: &Subject) -> Verdict {
-    let src = tryv!(Source::open(s, 8, false, 0));
+    let src = tryv!(Source::open(s, 8, false));
     let m = tryv!(src.map(9, true).map_err(errname));
     let mut page = [0u8; 1088];
     for (i, b) in page.iter_mut().enumerate() {
@@ -908,7 +965,7 @@ fn bm_memdesc(s: &Subject) -> Verdict {
     if matches!(s, Subject::Perf) {
         return na("perf's pages carry no premap memdesc");
     }
-    let src = tryv!(Source::open(s, 8, false, 0));
+    let src = tryv!(Source::open(s, 8, false));
     let layout = BufferLayout {
         data_pages: 8,
         aux_pages: 0,
@@ -938,7 +995,7 @@ fn bw_write_validation(s: &Subject) -> Verdict {
     if matches!(s, Subject::Perf) {
         return na("perf events take no records from write()");
     }
-    let src = tryv!(Source::open(s, 1, false, 0));
+    let src = tryv!(Source::open(s, 1, false));
     let m = tryv!(src.map(2, true).map_err(errname));
     let mut bad = sample(0);
     bad[6..8].copy_from_slice(&0u16.to_ne_bytes());
@@ -972,6 +1029,16 @@ pub fn run(subject: &Subject, out: &mut impl std::io::Write) -> bool {
         Subject::Perf => "perf_event_open rings of the running kernel".to_string(),
     };
     let _ = writeln!(out, "# premap check: {name}");
+    if let Subject::Device(p) = subject {
+        if !p.exists() {
+            let _ = writeln!(
+                out,
+                "# {} does not exist: load the driver first (insmod premap.ko; driver/vmtest builds it and runs this check in a guest)",
+                p.display()
+            );
+            return false;
+        }
+    }
     let (v4, faults) = b4_no_faults(subject);
     let checks: Vec<(&str, Verdict)> = vec![
         ("1 mmap size must be 1+2^n pages", b1_sizes(subject)),

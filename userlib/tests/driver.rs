@@ -208,3 +208,367 @@ fn stress_mapping_races_while_the_producer_runs() {
     assert_eq!(stats.mappings, 0, "every mapping was torn down");
     assert!(stats.records > 1000);
 }
+
+// ---- a hostile local user: limits, accounting, a generator that cannot hang, poll, mmap rules ----------
+
+fn open_device() -> OwnedFd {
+    OwnedFd::from(
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(DEVICE_PATH)
+            .expect("open /dev/premap"),
+    )
+}
+
+fn create(fd: &OwnedFd, data_pages: u32, flags: u32, watermark: u32) -> std::io::Result<i32> {
+    let mut p = CreateParams {
+        size: 32,
+        flags,
+        data_pages,
+        wakeup_watermark: watermark,
+        ..Default::default()
+    };
+    premap::sys::ioctl_ptr(fd.as_fd(), IOC_CREATE, &mut p)
+}
+
+fn errno(r: std::io::Result<i32>) -> i32 {
+    r.err().and_then(|e| e.raw_os_error()).unwrap_or(0)
+}
+
+/// Runs `f` in a forked child as uid/gid 65534 (nobody) and returns its exit status (`f`'s value).
+fn as_nobody(f: impl FnOnce() -> i32) -> i32 {
+    // SAFETY: fork; the child runs `f` (the test binary runs one test thread) and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+    if pid == 0 {
+        // SAFETY: dropping privileges in the child, then leaving without running the parent's handlers.
+        unsafe {
+            if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                libc::_exit(100);
+            }
+            libc::_exit(f());
+        }
+    }
+    let mut status = 0;
+    // SAFETY: reaping our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(
+        libc::WIFEXITED(status),
+        "the child died: status {status:#x}"
+    );
+    libc::WEXITSTATUS(status)
+}
+
+fn mlock_kb() -> u64 {
+    std::fs::read_to_string("/sys/module/premap/parameters/mlock_kb")
+        .expect("the mlock_kb module parameter")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+#[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
+fn an_unprivileged_user_pins_no_more_than_rlimit_memlock_plus_the_allowance() {
+    // RLIMIT_MEMLOCK 4 MiB for the child; the allowance comes from the module parameter.
+    let rlimit = 4u64 << 20;
+    let limit_pages = mlock_kb() * 1024 / 4096 + rlimit / 4096;
+    let per_buffer = 1024 + 1;
+    let expected = (limit_pages / per_buffer) as i32;
+    assert!((1..60).contains(&expected), "limit {limit_pages} pages");
+    let got = as_nobody(|| {
+        let lim = libc::rlimit {
+            rlim_cur: rlimit,
+            rlim_max: rlimit,
+        };
+        // SAFETY: setting our own limit from a valid struct.
+        if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim) } != 0 {
+            return 101;
+        }
+        let mut held = Vec::new();
+        for _ in 0..64 {
+            let fd = open_device();
+            match create(&fd, 1024, 0, 0) {
+                Ok(_) => held.push(fd),
+                Err(e) if e.raw_os_error() == Some(libc::EPERM) => break,
+                Err(_) => return 102,
+            }
+        }
+        let n = held.len() as i32;
+        // Closing gives the pages back: the same amount can be pinned again.
+        drop(held);
+        let again: Vec<_> = (0..n).map(|_| open_device()).collect();
+        if again.iter().any(|fd| create(fd, 1024, 0, 0).is_err()) {
+            return 103;
+        }
+        n
+    });
+    assert_eq!(
+        got, expected,
+        "buffers of 1025 pages created before EPERM (limit {limit_pages} pages)"
+    );
+    // Root (CAP_IPC_LOCK) is not bound by the user limit.
+    let fds: Vec<_> = (0..expected + 2).map(|_| open_device()).collect();
+    for fd in &fds {
+        create(fd, 1024, 0, 0).expect("root creates past the user limit");
+    }
+}
+
+#[test]
+#[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
+fn a_buffer_larger_than_half_of_ram_fails_with_enomem_even_for_root() {
+    let fd = open_device();
+    // 2^20 pages = 4 GiB in a 1 GiB guest.
+    assert_eq!(errno(create(&fd, MAX_AREA_PAGES, 0, 0)), libc::ENOMEM);
+    let mut p = CreateParams {
+        size: 32,
+        data_pages: 1 << 16,
+        aux_pages: MAX_AREA_PAGES,
+        ..Default::default()
+    };
+    assert_eq!(
+        errno(premap::sys::ioctl_ptr(fd.as_fd(), IOC_CREATE, &mut p)),
+        libc::ENOMEM
+    );
+    // The file is still usable afterwards.
+    create(&fd, 4, 0, 0).unwrap();
+}
+
+#[test]
+#[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
+fn generator_parameters_are_bounded_and_close_stops_it_promptly() {
+    let fd = device(4, false);
+    let mut g = GenerateParams {
+        count: u64::MAX,
+        period_ns: u64::MAX,
+        batch: 1,
+        sample_size: 40,
+    };
+    assert_eq!(
+        errno(premap::sys::ioctl_ptr(fd.as_fd(), IOC_GENERATE, &mut g)),
+        libc::EINVAL
+    );
+    g.period_ns = 0;
+    g.batch = u32::MAX;
+    assert_eq!(
+        errno(premap::sys::ioctl_ptr(fd.as_fd(), IOC_GENERATE, &mut g)),
+        libc::EINVAL
+    );
+    // The longest period: stopping (a new GENERATE, then close) still returns at once.
+    g.batch = MAX_GENERATE_BATCH;
+    g.period_ns = MAX_GENERATE_PERIOD_NS;
+    premap::sys::ioctl_ptr(fd.as_fd(), IOC_GENERATE, &mut g).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    premap::sys::ioctl_ptr(fd.as_fd(), IOC_GENERATE, &mut g).unwrap();
+    let restart = t.elapsed();
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    drop(fd);
+    let close = t.elapsed();
+    assert!(
+        restart < Duration::from_millis(500),
+        "restarting the generator took {restart:?}"
+    );
+    assert!(close < Duration::from_millis(500), "close took {close:?}");
+}
+
+#[test]
+#[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
+fn a_user_runs_a_bounded_number_of_generators() {
+    let fds: Vec<_> = (0..=MAX_GENERATORS_PER_USER)
+        .map(|_| device(1, false))
+        .collect();
+    let mut g = GenerateParams {
+        count: u64::MAX,
+        period_ns: 1_000_000,
+        batch: 1,
+        sample_size: 40,
+    };
+    for fd in &fds[..MAX_GENERATORS_PER_USER as usize] {
+        premap::sys::ioctl_ptr(fd.as_fd(), IOC_GENERATE, &mut g).unwrap();
+    }
+    let last = &fds[MAX_GENERATORS_PER_USER as usize];
+    assert_eq!(
+        errno(premap::sys::ioctl_ptr(last.as_fd(), IOC_GENERATE, &mut g)),
+        libc::EAGAIN
+    );
+    // Stopping one frees its slot.
+    let mut stop = GenerateParams::default();
+    premap::sys::ioctl_ptr(fds[0].as_fd(), IOC_GENERATE, &mut stop).unwrap();
+    premap::sys::ioctl_ptr(last.as_fd(), IOC_GENERATE, &mut g).unwrap();
+}
+
+#[test]
+#[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
+fn a_write_as_large_as_most_of_the_ring_is_published_whole() {
+    let fd = device(2048, false); // 8 MiB
+    let n = (5 << 20) / 64;
+    let mut bytes = Vec::with_capacity(n * 64);
+    for i in 0..n as u64 {
+        let mut r = [0u8; 64];
+        r[..8].copy_from_slice(
+            &premap::abi::EventHeader {
+                r#type: RECORD_SAMPLE,
+                misc: 2,
+                size: 64,
+            }
+            .to_bytes(),
+        );
+        r[32..40].copy_from_slice(&i.to_ne_bytes());
+        bytes.extend_from_slice(&r);
+    }
+    // SAFETY: writing our own buffer to our own descriptor.
+    let w = unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
+    assert_eq!(
+        w,
+        bytes.len() as isize,
+        "write: {}",
+        std::io::Error::last_os_error()
+    );
+    let mut stats = BufferStats::default();
+    premap::sys::ioctl_ptr(fd.as_fd(), IOC_STATS, &mut stats).unwrap();
+    assert_eq!(stats.records, n as u64);
+}
+
+fn readable_now(fd: &OwnedFd) -> bool {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let r = unsafe { libc::poll(&mut p, 1, 0) };
+    assert!(r >= 0);
+    p.revents & libc::POLLIN != 0
+}
+
+fn write_samples(fd: &OwnedFd, n: usize) {
+    for i in 0..n as u64 {
+        let mut r = [0u8; 64];
+        r[..8].copy_from_slice(
+            &premap::abi::EventHeader {
+                r#type: RECORD_SAMPLE,
+                misc: 2,
+                size: 64,
+            }
+            .to_bytes(),
+        );
+        r[32..40].copy_from_slice(&i.to_ne_bytes());
+        // SAFETY: writing our own buffer.
+        let w = unsafe { libc::write(fd.as_raw_fd(), r.as_ptr().cast(), 64) };
+        assert_eq!(w, 64);
+    }
+}
+
+#[test]
+#[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
+fn poll_follows_the_watermark_in_both_modes() {
+    // Overwrite: readable once per watermark's worth written, not forever after the first record.
+    let fd = open_device();
+    create(&fd, 4, CREATE_OVERWRITE, 1024).unwrap();
+    let _ring = Ring::map(fd.as_fd(), 4, Mode::Overwrite).unwrap();
+    write_samples(&fd, 8); // 512 bytes
+    assert!(
+        !readable_now(&fd),
+        "overwrite: readable below the watermark"
+    );
+    write_samples(&fd, 8); // 1024 bytes
+    assert!(
+        readable_now(&fd),
+        "overwrite: not readable at the watermark"
+    );
+    assert!(
+        !readable_now(&fd),
+        "overwrite: still readable with nothing new"
+    );
+    write_samples(&fd, 16);
+    assert!(
+        readable_now(&fd),
+        "overwrite: not readable after the next watermark"
+    );
+
+    // Consume: readable while the unread bytes reach the watermark; data_head (user-writable) is not
+    // believed.
+    let fd = open_device();
+    create(&fd, 4, 0, 1024).unwrap();
+    let ring = Ring::map(fd.as_fd(), 4, Mode::Consume).unwrap();
+    // Forging data_head through the writable control page, as a hostile reader would.
+    ring.control().store_data_head(1 << 20);
+    assert!(
+        !readable_now(&fd),
+        "consume: a forged data_head made the ring readable"
+    );
+    write_samples(&fd, 16);
+    assert!(readable_now(&fd), "consume: not readable at the watermark");
+    assert!(readable_now(&fd), "consume: level-triggered until read");
+}
+
+#[test]
+#[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
+fn mappings_are_never_executable() {
+    let fd = device(4, false);
+    let len = 5 * 4096;
+    // SAFETY: an mmap attempt; checked.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
+            libc::MAP_SHARED,
+            fd.as_raw_fd(),
+            0,
+        )
+    };
+    assert_eq!(p, libc::MAP_FAILED, "a PROT_EXEC mapping was accepted");
+    assert_eq!(
+        std::io::Error::last_os_error().raw_os_error(),
+        Some(libc::EPERM)
+    );
+    // SAFETY: as above.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd.as_raw_fd(),
+            0,
+        )
+    };
+    assert_ne!(p, libc::MAP_FAILED);
+    // SAFETY: our own mapping.
+    let r = unsafe { libc::mprotect(p, len, libc::PROT_READ | libc::PROT_EXEC) };
+    assert_eq!(r, -1, "mprotect to PROT_EXEC was accepted");
+    // SAFETY: our own mapping.
+    unsafe { libc::munmap(p, len) };
+}
+
+#[test]
+#[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
+fn allocation_failures_in_create_fail_cleanly() {
+    // The kernel's fail-nth (set up by `premap check --device`, which runs first): every allocation of
+    // IOC_CREATE in turn.
+    let fault = premap_driver_fuzz::fault::FailNth::open().expect("fault injection");
+    let mut failed = 0;
+    for n in 1..=200u32 {
+        let fd = open_device();
+        fault.arm(n).unwrap();
+        let r = create(&fd, 64, 0, 0);
+        let fired = fault.disarm();
+        match r {
+            Ok(_) if !fired => break,
+            Ok(_) => {}
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(libc::ENOMEM), "allocation {n}");
+                failed += 1;
+                create(&fd, 64, 0, 0).expect("the file is usable after the failure");
+            }
+        }
+    }
+    assert!(
+        failed >= 60,
+        "only {failed} injected failures reached IOC_CREATE"
+    );
+}
