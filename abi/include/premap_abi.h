@@ -1249,6 +1249,76 @@
 #define PREMAP_HEADER_EVENT_DESC 12
 
 /**
+ * `HEADER_CPU_TOPOLOGY`.
+ */
+#define PREMAP_HEADER_CPU_TOPOLOGY 13
+
+/**
+ * `HEADER_NUMA_TOPOLOGY`.
+ */
+#define PREMAP_HEADER_NUMA_TOPOLOGY 14
+
+/**
+ * `HEADER_BRANCH_STACK`.
+ */
+#define PREMAP_HEADER_BRANCH_STACK 15
+
+/**
+ * `HEADER_PMU_MAPPINGS`.
+ */
+#define PREMAP_HEADER_PMU_MAPPINGS 16
+
+/**
+ * `HEADER_GROUP_DESC`.
+ */
+#define PREMAP_HEADER_GROUP_DESC 17
+
+/**
+ * `HEADER_AUXTRACE`.
+ */
+#define PREMAP_HEADER_AUXTRACE 18
+
+/**
+ * `HEADER_STAT`.
+ */
+#define PREMAP_HEADER_STAT 19
+
+/**
+ * `HEADER_CACHE`.
+ */
+#define PREMAP_HEADER_CACHE 20
+
+/**
+ * `HEADER_SAMPLE_TIME`: first and last sample time (u64 ns each).
+ */
+#define PREMAP_HEADER_SAMPLE_TIME 21
+
+/**
+ * `HEADER_MEM_TOPOLOGY`.
+ */
+#define PREMAP_HEADER_MEM_TOPOLOGY 22
+
+/**
+ * `HEADER_CLOCKID`: the clock's resolution in ns (u64).
+ */
+#define PREMAP_HEADER_CLOCKID 23
+
+/**
+ * `HEADER_DIR_FORMAT`.
+ */
+#define PREMAP_HEADER_DIR_FORMAT 24
+
+/**
+ * `HEADER_COMPRESSED`: u32 version, type, level, ratio, mmap_len.
+ */
+#define PREMAP_HEADER_COMPRESSED 27
+
+/**
+ * `HEADER_CLOCK_DATA`.
+ */
+#define PREMAP_HEADER_CLOCK_DATA 29
+
+/**
  * Size of the LOST record the producer emits: header, id, count (no sample_id trailer).
  */
 #define PREMAP_LOST_RECORD_SIZE 24

@@ -104,6 +104,34 @@ pub const HEADER_TOTAL_MEM: u32 = 10;
 pub const HEADER_CMDLINE: u32 = 11;
 /// `HEADER_EVENT_DESC`.
 pub const HEADER_EVENT_DESC: u32 = 12;
+/// `HEADER_CPU_TOPOLOGY`.
+pub const HEADER_CPU_TOPOLOGY: u32 = 13;
+/// `HEADER_NUMA_TOPOLOGY`.
+pub const HEADER_NUMA_TOPOLOGY: u32 = 14;
+/// `HEADER_BRANCH_STACK`.
+pub const HEADER_BRANCH_STACK: u32 = 15;
+/// `HEADER_PMU_MAPPINGS`.
+pub const HEADER_PMU_MAPPINGS: u32 = 16;
+/// `HEADER_GROUP_DESC`.
+pub const HEADER_GROUP_DESC: u32 = 17;
+/// `HEADER_AUXTRACE`.
+pub const HEADER_AUXTRACE: u32 = 18;
+/// `HEADER_STAT`.
+pub const HEADER_STAT: u32 = 19;
+/// `HEADER_CACHE`.
+pub const HEADER_CACHE: u32 = 20;
+/// `HEADER_SAMPLE_TIME`: first and last sample time (u64 ns each).
+pub const HEADER_SAMPLE_TIME: u32 = 21;
+/// `HEADER_MEM_TOPOLOGY`.
+pub const HEADER_MEM_TOPOLOGY: u32 = 22;
+/// `HEADER_CLOCKID`: the clock's resolution in ns (u64).
+pub const HEADER_CLOCKID: u32 = 23;
+/// `HEADER_DIR_FORMAT`.
+pub const HEADER_DIR_FORMAT: u32 = 24;
+/// `HEADER_COMPRESSED`: u32 version, type, level, ratio, mmap_len.
+pub const HEADER_COMPRESSED: u32 = 27;
+/// `HEADER_CLOCK_DATA`.
+pub const HEADER_CLOCK_DATA: u32 = 29;
 
 /// The name perf gives a feature bit.
 pub const fn feature_name(bit: u32) -> &'static str {

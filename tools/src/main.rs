@@ -3,12 +3,14 @@
 //! conformance list.
 
 mod check;
+mod events;
 mod record;
 mod synth;
 
 use premap_tools::dump;
 
 use clap::{Args, Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,7 +28,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Record events into a perf.data file (perf's file format; read it with `perf script`).
-    Record(RecordArgs),
+    Record(Box<RecordArgs>),
     /// Run the ring conformance list against the premap driver or the kernel's perf rings.
     Check {
         /// The premap driver's device node.
@@ -36,6 +38,8 @@ enum Cmd {
         #[arg(long)]
         perf: bool,
     },
+    /// List the events this machine offers (perf's names, cache events, PMU events, tracepoints).
+    List,
     /// Print every record of a perf.data file (file or pipe mode; `-` reads standard input).
     Dump {
         /// The file.
@@ -48,7 +52,9 @@ enum Cmd {
 
 #[derive(Args, Debug)]
 struct RecordArgs {
-    /// Event to record (perf names: page-faults, cpu-clock, task-clock, cycles, ...); repeatable.
+    /// Event to record, in perf's syntax: names and aliases (`premap list`), modifiers (`cycles:u`),
+    /// raw `rNNNN`, `pmu/term=value,.../`, tracepoints `sys:name`, lists `a,b` and groups `{a,b}`;
+    /// repeatable.
     #[arg(short = 'e', long = "event", default_value = "cpu-clock")]
     events: Vec<String>,
     /// Sample every PERIOD events.
@@ -63,52 +69,165 @@ struct RecordArgs {
     /// Flight-recorder mode: the kernel overwrites old data; the newest is written at the end.
     #[arg(long)]
     overwrite: bool,
-    /// Record every CPU (system-wide) until Ctrl-C, or until the command given exits.
-    #[arg(short = 'a', long = "all-cpus", conflicts_with = "pid")]
+    /// Record every CPU (system-wide) until Ctrl-C, or until the command given exits. Also the
+    /// default when no command, -p or -t is given.
+    #[arg(short = 'a', long = "all-cpus", conflicts_with_all = ["pid", "tid"])]
     all_cpus: bool,
-    /// Record an existing process until it exits or Ctrl-C.
-    #[arg(short = 'p', long = "pid", conflicts_with = "command")]
-    pid: Option<i32>,
-    /// Output file.
+    /// Only these CPUs (a list: 0-3,7).
+    #[arg(short = 'C', long = "cpu")]
+    cpu: Option<String>,
+    /// Record existing processes (comma-separated pids) until they exit or Ctrl-C.
+    #[arg(short = 'p', long = "pid", conflicts_with = "tid")]
+    pid: Option<String>,
+    /// Record existing threads (comma-separated tids).
+    #[arg(short = 't', long = "tid")]
+    tid: Option<String>,
+    /// Output file; `-` writes perf's pipe format to standard output. An existing file is kept as
+    /// FILE.old.
     #[arg(short = 'o', long = "output", default_value = "perf.data")]
     output: PathBuf,
-    /// The command to run and record.
-    #[arg(last = true)]
+    /// Frame-pointer call graphs (as --call-graph fp).
+    #[arg(short = 'g')]
+    g: bool,
+    /// Call graphs: fp, or dwarf[,SIZE] (user registers and SIZE bytes of stack, default 8192).
+    #[arg(long = "call-graph")]
+    call_graph: Option<String>,
+    /// Sample these user registers (ax,bx,...,r15).
+    #[arg(long = "user-regs")]
+    user_regs: Option<String>,
+    /// Sample data addresses.
+    #[arg(short = 'd', long = "data")]
+    data: bool,
+    /// Sample times (always on; accepted for perf's command lines).
+    #[arg(short = 'T', long = "timestamp")]
+    timestamp: bool,
+    /// Per-thread counts (inherit_stat).
+    #[arg(short = 's', long = "stat")]
+    stat: bool,
+    /// Do not record the workload's children.
+    #[arg(short = 'i', long = "no-inherit")]
+    no_inherit: bool,
+    /// Start recording MSECS after the workload starts.
+    #[arg(short = 'D', long = "delay")]
+    delay: Option<u64>,
+    /// A filter for the tracepoint events (the kernel's filter syntax).
+    #[arg(long = "filter")]
+    filter: Option<String>,
+    /// No messages but errors.
+    #[arg(short = 'q', long = "quiet")]
+    quiet: bool,
+    /// The command to run and record (`premap record CMD ARGS` or `premap record -- CMD ARGS`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
 }
 
-fn run_record(a: RecordArgs) -> ExitCode {
-    let target = if a.all_cpus {
-        record::Target::AllCpus((!a.command.is_empty()).then(|| a.command.clone()))
-    } else if let Some(p) = a.pid {
-        record::Target::Pid(p)
-    } else if !a.command.is_empty() {
-        record::Target::Command(a.command.clone())
+fn id_list(s: &str, what: &str) -> Result<Vec<i32>, String> {
+    s.split(',')
+        .map(|p| {
+            p.trim()
+                .parse::<i32>()
+                .map_err(|_| format!("{what} {p:?} is not a number"))
+        })
+        .collect()
+}
+
+fn record_options(a: RecordArgs) -> Result<record::Options, String> {
+    let command = a.command.clone();
+    let target = if let Some(p) = &a.pid {
+        record::Target::Pids(id_list(p, "pid")?)
+    } else if let Some(t) = &a.tid {
+        record::Target::Tids(id_list(t, "tid")?)
+    } else if a.all_cpus || command.is_empty() {
+        record::Target::AllCpus((!command.is_empty()).then_some(command))
     } else {
-        eprintln!("premap record: say what to record: -- COMMAND, -p PID or -a");
-        return ExitCode::from(2);
+        record::Target::Command(command)
     };
-    let opts = record::Options {
-        events: a.events,
+    if !a.command.is_empty() && matches!(target, record::Target::Pids(_) | record::Target::Tids(_))
+    {
+        return Err("a command cannot be combined with -p or -t".into());
+    }
+    let callgraph = match (a.g, a.call_graph.as_deref()) {
+        (_, Some("fp")) | (true, None) => record::CallGraph::Fp,
+        (_, Some(cg)) if cg == "dwarf" || cg.starts_with("dwarf,") => {
+            let size = match cg.strip_prefix("dwarf,") {
+                None => 8192,
+                Some(n) => n
+                    .parse::<u32>()
+                    .map_err(|_| format!("--call-graph {cg}: bad stack size"))?,
+            };
+            if size == 0 || size % 8 != 0 || size > 65528 {
+                return Err(format!(
+                    "--call-graph {cg}: the stack size must be a multiple of 8 from 8 to 65528"
+                ));
+            }
+            record::CallGraph::Dwarf(size)
+        }
+        (_, Some(other)) => return Err(format!("--call-graph {other}: use fp or dwarf[,SIZE]")),
+        (false, None) => record::CallGraph::None,
+    };
+    let cpus = match &a.cpu {
+        Some(c) => Some(
+            premap::event::parse_cpu_list(c).ok_or_else(|| format!("-C {c}: not a CPU list"))?,
+        ),
+        None => None,
+    };
+    let events = events::parse_list(&a.events, &events::MachineSysfs).map_err(|e| e.to_string())?;
+    let _ = a.timestamp;
+    Ok(record::Options {
+        events,
         period: a.period,
         freq: a.freq,
         pages: a.pages,
         overwrite: a.overwrite,
         target,
-        output: a.output.clone(),
+        cpus,
+        output: if a.output.as_os_str() == "-" {
+            record::Output::Stdout
+        } else {
+            record::Output::File(a.output)
+        },
         cmdline: std::env::args().collect(),
+        callgraph,
+        user_regs: a.user_regs.as_deref().map(record::parse_regs).transpose()?,
+        data_addr: a.data,
+        inherit_stat: a.stat,
+        inherit: !a.no_inherit,
+        delay_ms: a.delay,
+        filter: a.filter,
+        quiet: a.quiet,
+    })
+}
+
+fn run_record(a: RecordArgs) -> ExitCode {
+    let opts = match record_options(a) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("premap record: {e}");
+            return ExitCode::from(2);
+        }
     };
     match record::record(&opts) {
-        Ok(t) => {
-            eprintln!(
-                "[ premap record: wrote {} records ({} samples), {:.3} MB to {}; {} lost ]",
-                t.records,
-                t.samples,
-                t.bytes as f64 / 1e6,
-                a.output.display(),
-                t.lost
-            );
-            ExitCode::SUCCESS
+        Ok(out) => {
+            let t = out.totals;
+            if !opts.quiet {
+                eprintln!(
+                    "[ premap record: wrote {} records ({} samples), {:.3} MB to {}; {} lost ]",
+                    t.records,
+                    t.samples,
+                    t.bytes as f64 / 1e6,
+                    opts.output,
+                    t.lost
+                );
+            }
+            if let Some(sig) = out.signal {
+                // As perf: the file is complete; then die of the signal that stopped us (130 for ^C).
+                // SAFETY: restoring the default action and raising a signal at ourselves.
+                unsafe {
+                    libc::signal(sig, libc::SIG_DFL);
+                    libc::raise(sig);
+                }
+            }
+            ExitCode::from(out.workload.map_or(0, |s| s.code()))
         }
         Err(e) => {
             eprintln!("premap record: {e}");
@@ -117,10 +236,73 @@ fn run_record(a: RecordArgs) -> ExitCode {
     }
 }
 
+fn run_list() -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let mut w = |s: String| writeln!(out, "{s}").is_ok();
+    for (name, ev) in premap::Event::names() {
+        let kind = match ev {
+            premap::Event::Hardware(_) => "Hardware event",
+            premap::Event::Software(_) => "Software event",
+            premap::Event::Raw { .. } => "Raw event",
+        };
+        w(format!("  {name:<40} [{kind}]"));
+    }
+    for name in events::cache_event_names() {
+        w(format!("  {name:<40} [Hardware cache event]"));
+    }
+    w(format!("  {:<40} [Raw hardware event descriptor]", "rNNN"));
+    w(format!(
+        "  {:<40} [Raw hardware event descriptor]",
+        "pmu/config=0x...,term=value/"
+    ));
+    if let Ok(pmus) = std::fs::read_dir("/sys/bus/event_source/devices") {
+        let mut names: Vec<String> = Vec::new();
+        for pmu in pmus.flatten() {
+            let p = pmu.file_name().to_string_lossy().into_owned();
+            if let Ok(evs) = std::fs::read_dir(pmu.path().join("events")) {
+                for e in evs.flatten() {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    if !n.contains('.') {
+                        names.push(format!("{p}/{n}/"));
+                    }
+                }
+            }
+        }
+        names.sort();
+        for n in names {
+            w(format!("  {n:<40} [Kernel PMU event]"));
+        }
+    }
+    if let Some(t) = events::tracefs() {
+        let Ok(systems) = std::fs::read_dir(format!("{t}/events")) else {
+            return ExitCode::SUCCESS;
+        };
+        let mut names = Vec::new();
+        for sys in systems.flatten().filter(|e| e.path().is_dir()) {
+            let Ok(evs) = std::fs::read_dir(sys.path()) else {
+                continue;
+            };
+            for e in evs.flatten().filter(|e| e.path().join("id").exists()) {
+                names.push(format!(
+                    "{}:{}",
+                    sys.file_name().to_string_lossy(),
+                    e.file_name().to_string_lossy()
+                ));
+            }
+        }
+        names.sort();
+        for n in names {
+            w(format!("  {n:<40} [Tracepoint event]"));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Record(a) => run_record(a),
+        Cmd::Record(a) => run_record(*a),
+        Cmd::List => run_list(),
         Cmd::Check { device, perf } => {
             let subject = if perf {
                 check::Subject::Perf

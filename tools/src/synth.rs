@@ -134,6 +134,93 @@ pub fn process(out: &mut Vec<u8>, pid: u32, trailer: usize) {
     }
 }
 
+/// Appends an MMAP record (the kernel's and the modules', pid -1 as perf's host machine).
+fn mmap(out: &mut Vec<u8>, start: u64, len: u64, pgoff: u64, name: &str, trailer: usize) {
+    let name = pad_string(name.as_bytes());
+    if push_header(
+        out,
+        RECORD_MMAP,
+        RECORD_MISC_KERNEL,
+        8 + 24 + name.len() + trailer,
+    )
+    .is_none()
+    {
+        return;
+    }
+    out.extend_from_slice(&u32::MAX.to_ne_bytes());
+    out.extend_from_slice(&0u32.to_ne_bytes());
+    for w in [start, len, pgoff] {
+        out.extend_from_slice(&w.to_ne_bytes());
+    }
+    out.extend_from_slice(&name);
+    out.resize(out.len() + trailer, 0);
+}
+
+/// The address of a symbol in /proc/kallsyms text (`ADDR TYPE NAME [module]`).
+fn kallsyms_addr(kallsyms: &str, name: &str) -> Option<u64> {
+    kallsyms.lines().find_map(|l| {
+        let mut it = l.split_whitespace();
+        let (addr, _ty, sym) = (it.next()?, it.next()?, it.next()?);
+        (sym == name && it.next().is_none()).then(|| u64::from_str_radix(addr, 16).ok())?
+    })
+}
+
+/// The kernel's MMAP as perf synthesizes it (perf_event__synthesize_kernel_mmap): `[kernel.kallsyms]_text`
+/// from `_text` to `_edata` (or to the top of the address space), pgoff the address of `_text`, so that
+/// `perf report` resolves kernel samples against kallsyms. Nothing when kallsyms hides addresses.
+pub fn kernel(out: &mut Vec<u8>, kallsyms: &str, trailer: usize) {
+    let Some(text) = kallsyms_addr(kallsyms, "_text").or_else(|| kallsyms_addr(kallsyms, "_stext"))
+    else {
+        return;
+    };
+    if text == 0 {
+        return; // kptr_restrict: addresses read as 0
+    }
+    let end = kallsyms_addr(kallsyms, "_edata")
+        .filter(|&e| e > text)
+        .unwrap_or(u64::MAX);
+    mmap(
+        out,
+        text,
+        end - text,
+        text,
+        "[kernel.kallsyms]_text",
+        trailer,
+    );
+}
+
+/// Appends an MMAP per loaded module (from /proc/modules: name, size, ..., address) and returns their
+/// ranges (perf_event__synthesize_modules).
+pub fn modules(
+    out: &mut Vec<u8>,
+    proc_modules: &str,
+    trailer: usize,
+) -> Vec<crate::record::buildid::ModuleRange> {
+    let mut ranges = Vec::new();
+    for l in proc_modules.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let (Some(name), Some(size), Some(addr)) = (f.first(), f.get(1), f.get(5)) else {
+            continue;
+        };
+        let (Ok(size), Some(Ok(start))) = (
+            size.parse::<u64>(),
+            addr.strip_prefix("0x").map(|a| u64::from_str_radix(a, 16)),
+        ) else {
+            continue;
+        };
+        if start == 0 || size == 0 {
+            continue;
+        }
+        mmap(out, start, size, 0, &format!("[{name}]"), trailer);
+        ranges.push(crate::record::buildid::ModuleRange {
+            name: name.to_string(),
+            start,
+            len: size,
+        });
+    }
+    ranges
+}
+
 /// Every process in /proc.
 pub fn all_pids() -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -163,6 +250,38 @@ mod tests {
         let anon = parse_maps_line("7ffd1000-7ffd2000 rw-s 00000000 00:00 0 ").unwrap();
         assert!(anon.shared && anon.path.is_empty());
         assert_eq!(parse_maps_line("garbage"), None);
+    }
+
+    #[test]
+    fn the_kernel_and_module_maps_come_from_kallsyms_and_proc_modules() {
+        let kallsyms = "ffffffff81000000 T _stext\nffffffff81000000 T _text\nffffffff83000000 D _edata\nffffffffc0000000 t foo\t[mod]\n";
+        let mut out = Vec::new();
+        kernel(&mut out, kallsyms, 0);
+        let mods = modules(
+            &mut out,
+            "kvm 1236992 1 kvm_intel, Live 0xffffffffc0a00000\nbad line\n",
+            0,
+        );
+        assert_eq!(mods.len(), 1);
+        assert_eq!((mods[0].start, mods[0].len), (0xffffffffc0a00000, 1236992));
+        let recs: Vec<_> = premap_abi::ring::RecordIter::new(premap_abi::RawData::Single(&out))
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(recs.len(), 2);
+        let f = premap_abi::sample::SampleFormat::new(0);
+        match recs[0].parse(&f).unwrap().record {
+            premap_abi::records::Record::Mmap(m) => {
+                assert_eq!(
+                    (m.pid, m.addr, m.len, m.pgoff),
+                    (u32::MAX, 0xffffffff81000000, 0x2000000, 0xffffffff81000000)
+                );
+                assert!(m.filename.eq_bytes(b"[kernel.kallsyms]_text"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut none = Vec::new();
+        kernel(&mut none, "0000000000000000 T _text\n", 0);
+        assert!(none.is_empty(), "hidden addresses give no kernel map");
     }
 
     #[test]

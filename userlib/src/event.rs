@@ -46,7 +46,7 @@ impl Event {
     /// `instructions`.
     pub const INSTRUCTIONS: Self = Self::Hardware(COUNT_HW_INSTRUCTIONS);
 
-    const NAMES: [(&'static str, Event); 17] = [
+    const NAMES: [(&'static str, Event); 29] = [
         ("cpu-clock", Self::CPU_CLOCK),
         ("task-clock", Self::TASK_CLOCK),
         ("page-faults", Self::PAGE_FAULTS),
@@ -57,7 +57,17 @@ impl Event {
         ("migrations", Self::CPU_MIGRATIONS),
         ("minor-faults", Self::MINOR_FAULTS),
         ("major-faults", Self::MAJOR_FAULTS),
+        (
+            "alignment-faults",
+            Self::Software(COUNT_SW_ALIGNMENT_FAULTS),
+        ),
+        (
+            "emulation-faults",
+            Self::Software(COUNT_SW_EMULATION_FAULTS),
+        ),
         ("dummy", Self::DUMMY),
+        ("bpf-output", Self::Software(COUNT_SW_BPF_OUTPUT)),
+        ("cgroup-switches", Self::Software(COUNT_SW_CGROUP_SWITCHES)),
         ("cycles", Self::CYCLES),
         ("cpu-cycles", Self::CYCLES),
         ("instructions", Self::INSTRUCTIONS),
@@ -66,8 +76,37 @@ impl Event {
             Self::Hardware(COUNT_HW_CACHE_REFERENCES),
         ),
         ("cache-misses", Self::Hardware(COUNT_HW_CACHE_MISSES)),
+        (
+            "branch-instructions",
+            Self::Hardware(COUNT_HW_BRANCH_INSTRUCTIONS),
+        ),
+        ("branches", Self::Hardware(COUNT_HW_BRANCH_INSTRUCTIONS)),
         ("branch-misses", Self::Hardware(COUNT_HW_BRANCH_MISSES)),
+        ("bus-cycles", Self::Hardware(COUNT_HW_BUS_CYCLES)),
+        (
+            "stalled-cycles-frontend",
+            Self::Hardware(COUNT_HW_STALLED_CYCLES_FRONTEND),
+        ),
+        (
+            "idle-cycles-frontend",
+            Self::Hardware(COUNT_HW_STALLED_CYCLES_FRONTEND),
+        ),
+        (
+            "stalled-cycles-backend",
+            Self::Hardware(COUNT_HW_STALLED_CYCLES_BACKEND),
+        ),
+        (
+            "idle-cycles-backend",
+            Self::Hardware(COUNT_HW_STALLED_CYCLES_BACKEND),
+        ),
+        ("ref-cycles", Self::Hardware(COUNT_HW_REF_CPU_CYCLES)),
     ];
+
+    /// Every perf name this crate knows, with its event (aliases included), as `perf list` shows the
+    /// hardware and software events.
+    pub fn names() -> &'static [(&'static str, Event)] {
+        &Self::NAMES
+    }
 
     /// Looks an event up by its perf name (`page-faults`, `cpu-clock`, `cycles`, ...).
     pub fn from_name(name: &str) -> Option<Self> {
@@ -348,6 +387,18 @@ impl PerfEvent {
             target.fd.as_raw_fd() as u64,
             "ioctl(SET_OUTPUT)",
         )
+    }
+
+    /// `PERF_EVENT_IOC_SET_FILTER`: a tracepoint filter (`prev_pid > 0 && next_comm == "x"`), as
+    /// `perf record --filter`.
+    pub fn set_filter(&self, filter: &std::ffi::CStr) -> Result<()> {
+        sys::ioctl_cstr(self.fd.as_fd(), ioctl::PERF_EVENT_IOC_SET_FILTER, filter).map_err(
+            |source| Error::Sys {
+                call: "ioctl(SET_FILTER)",
+                source,
+            },
+        )?;
+        Ok(())
     }
 
     /// Reads the counter value (`read(2)` of the fd, laid out by `read_format`) into `buf`; returns the

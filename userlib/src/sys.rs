@@ -54,6 +54,21 @@ pub fn ioctl_int(fd: BorrowedFd<'_>, req: u32, arg: libc::c_ulong) -> io::Result
     }
 }
 
+/// `ioctl(fd, req, string)` for requests that read a NUL-terminated string (`PERF_EVENT_IOC_SET_FILTER`).
+pub fn ioctl_cstr(fd: BorrowedFd<'_>, req: u32, s: &std::ffi::CStr) -> io::Result<i32> {
+    if premap_abi::ioctl::ioc_dir(req) != premap_abi::ioctl::IOC_WRITE {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: the request only reads from its argument (checked: _IOW), and `s` is a valid
+    // NUL-terminated string for the duration of the call.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), req as libc::Ioctl, s.as_ptr()) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
 /// `ioctl(fd, req, &mut value)` for requests that read or write a plain-old-data struct.
 ///
 /// `T` must be a `#[repr(C)]` integer-only struct of the size that `req` encodes.

@@ -39,6 +39,69 @@ pub struct Facts {
     pub nr_cpus_online: u32,
     /// The recording command line.
     pub cmdline: Vec<String>,
+    /// `model name` of /proc/cpuinfo (CPUDESC).
+    pub cpudesc: String,
+    /// `vendor,family,model,stepping` (CPUID, x86's format).
+    pub cpuid: String,
+    /// MemTotal in kB (TOTAL_MEM).
+    pub total_mem_kb: u64,
+    /// CPU_TOPOLOGY's body (sibling lists and per-CPU core/socket ids), when sysfs tells.
+    pub cpu_topology: Option<Vec<u8>>,
+    /// Sections computed from the recording itself (BUILD_ID, SAMPLE_TIME), in bit order with the rest.
+    pub extra: Vec<(u32, Vec<u8>)>,
+}
+
+fn cpuinfo_field(cpuinfo: &str, key: &str) -> Option<String> {
+    cpuinfo.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim() == key).then(|| v.trim().to_string())
+    })
+}
+
+/// CPU_TOPOLOGY as perf writes it: the distinct package and core sibling lists, then each CPU's core
+/// and socket id (`nr_avail` entries; offline CPUs get -1).
+fn cpu_topology(nr_avail: u32) -> Option<Vec<u8>> {
+    let base = "/sys/devices/system/cpu";
+    let read = |cpu: u32, f: &str| {
+        std::fs::read_to_string(format!("{base}/cpu{cpu}/topology/{f}"))
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    let (mut cores, mut threads, mut ids) =
+        (Vec::<String>::new(), Vec::<String>::new(), Vec::new());
+    for cpu in 0..nr_avail {
+        if let Some(c) = read(cpu, "core_siblings_list") {
+            if !cores.contains(&c) {
+                cores.push(c);
+            }
+        }
+        if let Some(t) = read(cpu, "thread_siblings_list") {
+            if !threads.contains(&t) {
+                threads.push(t);
+            }
+        }
+        let id = |f| {
+            read(cpu, f)
+                .and_then(|s| s.parse::<i32>().ok())
+                .unwrap_or(-1)
+        };
+        ids.push((id("core_id"), id("physical_package_id")));
+    }
+    if cores.is_empty() || threads.is_empty() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for list in [&cores, &threads] {
+        out.extend_from_slice(&(list.len() as u32).to_ne_bytes());
+        for s in list.iter() {
+            put_string(&mut out, s);
+        }
+    }
+    for (core, socket) in ids {
+        out.extend_from_slice(&core.to_ne_bytes());
+        out.extend_from_slice(&socket.to_ne_bytes());
+    }
+    Some(out)
 }
 
 impl Facts {
@@ -58,7 +121,26 @@ impl Facts {
             .and_then(|s| premap::event::parse_cpu_list(s.trim()))
             .map(|c| c.len() as u32)
             .unwrap_or(online);
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let total_mem_kb = cpuinfo_field(&meminfo, "MemTotal")
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
+        let cpuid = match (
+            cpuinfo_field(&cpuinfo, "vendor_id"),
+            cpuinfo_field(&cpuinfo, "cpu family"),
+            cpuinfo_field(&cpuinfo, "model"),
+            cpuinfo_field(&cpuinfo, "stepping"),
+        ) {
+            (Some(v), Some(f), Some(m), Some(s)) => format!("{v},{f},{m},{s}"),
+            _ => String::new(),
+        };
         Facts {
+            cpudesc: cpuinfo_field(&cpuinfo, "model name").unwrap_or_default(),
+            cpuid,
+            total_mem_kb,
+            cpu_topology: cpu_topology(possible),
+            extra: Vec::new(),
             hostname: field(|u| u.nodename()),
             osrelease: field(|u| u.release()),
             version: concat!("premap ", env!("CARGO_PKG_VERSION")).to_string(),
@@ -86,6 +168,16 @@ impl Facts {
         cpus.extend_from_slice(&self.nr_cpus_avail.to_ne_bytes());
         cpus.extend_from_slice(&self.nr_cpus_online.to_ne_bytes());
         out.push((HEADER_NRCPUS, cpus));
+        for (bit, s) in [(HEADER_CPUDESC, &self.cpudesc), (HEADER_CPUID, &self.cpuid)] {
+            if !s.is_empty() {
+                let mut b = Vec::new();
+                put_string(&mut b, s);
+                out.push((bit, b));
+            }
+        }
+        if self.total_mem_kb > 0 {
+            out.push((HEADER_TOTAL_MEM, self.total_mem_kb.to_ne_bytes().to_vec()));
+        }
         let mut cmd = Vec::new();
         cmd.extend_from_slice(&(self.cmdline.len() as u32).to_ne_bytes());
         for a in &self.cmdline {
@@ -104,6 +196,11 @@ impl Facts {
             }
         }
         out.push((HEADER_EVENT_DESC, desc));
+        if let Some(t) = &self.cpu_topology {
+            out.push((HEADER_CPU_TOPOLOGY, t.clone()));
+        }
+        out.extend(self.extra.iter().cloned());
+        out.sort_by_key(|(bit, _)| *bit);
         out
     }
 }

@@ -6,6 +6,10 @@
 //!
 //! The header is written last, when the data size and features are known; until then the file starts
 //! with a zeroed header, so a crash leaves a file perf recognises as incomplete rather than a wrong one.
+//! The file is created mode 0600, as perf's.
+//!
+//! Pipe mode (`-o -`, perf's `perf record -o -`): a 16-byte header, the attrs as HEADER_ATTR records,
+//! the machine's features as HEADER_FEATURE records, FINISHED_INIT, then the data records.
 
 use super::features::{EventDesc, Facts};
 use premap_abi::perf_file::*;
@@ -18,6 +22,7 @@ use std::path::Path;
 #[derive(Debug)]
 pub struct Writer {
     file: File,
+    pipe: bool,
     events: Vec<EventDesc>,
     attrs: FileSection,
     data_offset: u64,
@@ -31,7 +36,14 @@ fn write_at_end(file: &mut File, bytes: &[u8]) -> io::Result<()> {
 impl Writer {
     /// Creates `path` and writes everything that precedes the data section.
     pub fn create(path: &Path, events: Vec<EventDesc>) -> io::Result<Self> {
-        let mut file = File::create(path)?;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
         write_at_end(&mut file, &[0u8; FILE_HEADER_SIZE as usize])?;
         let mut pos = FILE_HEADER_SIZE;
         let mut id_sections = Vec::new();
@@ -60,11 +72,87 @@ impl Writer {
         let data_offset = attrs.offset + attrs.size;
         Ok(Self {
             file,
+            pipe: false,
             events,
             attrs,
             data_offset,
             data_size: 0,
         })
+    }
+
+    /// Starts a pipe-mode stream on `out` (standard output for `-o -`): header, attrs, the features
+    /// known before recording (`facts`), FINISHED_INIT.
+    pub fn create_pipe(out: File, events: Vec<EventDesc>, facts: &Facts) -> io::Result<Self> {
+        use premap_abi::header::*;
+        let mut w = Self {
+            file: out,
+            pipe: true,
+            events,
+            attrs: FileSection::default(),
+            data_offset: 0,
+            data_size: 0,
+        };
+        let mut b = Vec::new();
+        b.extend_from_slice(&PERF_MAGIC2.to_ne_bytes());
+        b.extend_from_slice(&PIPE_HEADER_SIZE.to_ne_bytes());
+        let rec = |b: &mut Vec<u8>, ty: u32, body: &[u8]| -> io::Result<()> {
+            let size = u16::try_from(8 + body.len()).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a pipe-mode record over 64 KiB",
+                )
+            })?;
+            b.extend_from_slice(
+                &EventHeader {
+                    r#type: ty,
+                    misc: 0,
+                    size,
+                }
+                .to_bytes(),
+            );
+            b.extend_from_slice(body);
+            Ok(())
+        };
+        for e in &w.events {
+            let mut attr = e.attr;
+            attr.size = WRITE_ATTR_SIZE;
+            let mut body = attr.to_bytes()[..WRITE_ATTR_SIZE as usize].to_vec();
+            for id in &e.ids {
+                body.extend_from_slice(&id.to_ne_bytes());
+            }
+            rec(&mut b, RECORD_HEADER_ATTR, &body)?;
+        }
+        for (bit, bytes) in facts.sections(&w.events, WRITE_ATTR_SIZE) {
+            if bytes.len() > 60_000 {
+                continue; // an oversized section cannot be one record
+            }
+            let mut body = u64::from(bit).to_ne_bytes().to_vec();
+            body.extend_from_slice(&bytes);
+            rec(&mut b, RECORD_HEADER_FEATURE, &body)?;
+        }
+        rec(&mut b, RECORD_FINISHED_INIT, &[])?;
+        w.file.write_all(&b)?;
+        Ok(w)
+    }
+
+    /// Whether this is a pipe-mode stream.
+    pub fn is_pipe(&self) -> bool {
+        self.pipe
+    }
+
+    /// Reads back the data written so far (file mode), for the passes perf makes at the end (build
+    /// ids, sample times). `None` in pipe mode.
+    pub fn read_data(&self) -> Option<io::Result<Vec<u8>>> {
+        use std::os::unix::fs::FileExt;
+        if self.pipe {
+            return None;
+        }
+        let mut buf = vec![0u8; usize::try_from(self.data_size).ok()?];
+        Some(
+            self.file
+                .read_exact_at(&mut buf, self.data_offset)
+                .map(|_| buf),
+        )
     }
 
     /// The descriptor that ring data is written to (with `Ring::write_to`); report what was written
@@ -90,8 +178,12 @@ impl Writer {
         self.data_size
     }
 
-    /// Writes the feature sections and the final header, and syncs the file.
+    /// Writes the feature sections and the final header, and syncs the file (pipe mode: flushes).
     pub fn finish(mut self, facts: &Facts) -> io::Result<u64> {
+        if self.pipe {
+            self.file.flush()?;
+            return Ok(self.data_size);
+        }
         let end = self.data_offset + self.data_size;
         self.file.seek(SeekFrom::Start(end))?;
         let sections = facts.sections(&self.events, WRITE_ATTR_SIZE);

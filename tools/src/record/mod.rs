@@ -1,0 +1,519 @@
+//! `premap record`: opens perf events, drains their rings straight into a perf.data file with
+//! `write()` from the mapping, and finishes the file so that Linux `perf` reads it.
+//!
+//! The phases follow perf's builtin-record.c: [`check_options`] (record__parse_opts), [`open_events`]
+//! (record__open, with perf's fallback to user space only where perf_event_paranoid forbids the
+//! kernel), [`synthesize`] (kernel, module and process side-band), the drain loop
+//! ([`drain::drain_all`], record__mmap_read_all), and [`finish_output`] (record__finish_output: the
+//! build ids and sample times of what was recorded, then the header).
+
+pub mod buildid;
+mod drain;
+mod open;
+mod tracing;
+pub mod workload;
+
+use crate::events::EventSpec;
+use crate::synth;
+pub use open::parse_regs;
+use open::{open_events, slots, watermark, Opened};
+use premap::abi::attr::TYPE_TRACEPOINT;
+use premap::{PerfEvent, Poller, Ring};
+use premap_tools::perfdata::features::Facts;
+use premap_tools::perfdata::writer::Writer;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+use workload::{Status, Workload};
+
+/// What to record.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// Run this command and record it (and its children, unless `--no-inherit`).
+    Command(Vec<String>),
+    /// Record existing processes (all their threads at the time recording starts).
+    Pids(Vec<i32>),
+    /// Record existing threads.
+    Tids(Vec<i32>),
+    /// Record every CPU (or those of `-C`), until Ctrl-C or, with a command, until the command exits.
+    AllCpus(Option<Vec<String>>),
+}
+
+/// Call graphs (`-g`, `--call-graph`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallGraph {
+    /// None.
+    None,
+    /// Frame pointers: the kernel walks the stack (`PERF_SAMPLE_CALLCHAIN`).
+    Fp,
+    /// DWARF: user registers and this many bytes of user stack per sample, unwound by perf report.
+    Dwarf(u32),
+}
+
+/// Where the recording goes.
+#[derive(Clone, Debug)]
+pub enum Output {
+    /// A perf.data file (file mode; an existing one is kept as FILE.old).
+    File(PathBuf),
+    /// Standard output, pipe mode (`-o -`).
+    Stdout,
+}
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::File(p) => write!(f, "{}", p.display()),
+            Output::Stdout => f.write_str("standard output"),
+        }
+    }
+}
+
+/// Options of `premap record`.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The events, parsed.
+    pub events: Vec<EventSpec>,
+    /// `-c`: sample period.
+    pub period: Option<u64>,
+    /// `-F`: sample frequency.
+    pub freq: Option<u64>,
+    /// `-m`: data pages per ring (a power of two).
+    pub pages: usize,
+    /// `--overwrite`: flight-recorder mode, read once at the end.
+    pub overwrite: bool,
+    /// What to record.
+    pub target: Target,
+    /// `-C`: only these CPUs.
+    pub cpus: Option<Vec<i32>>,
+    /// Output.
+    pub output: Output,
+    /// The command line, for the CMDLINE feature.
+    pub cmdline: Vec<String>,
+    /// `-g` / `--call-graph`.
+    pub callgraph: CallGraph,
+    /// `--user-regs`: a register mask to sample in user space.
+    pub user_regs: Option<u64>,
+    /// `-d`: sample data addresses.
+    pub data_addr: bool,
+    /// `-s`: per-thread counts (`inherit_stat`).
+    pub inherit_stat: bool,
+    /// `--no-inherit` turns this off: children of the workload are recorded.
+    pub inherit: bool,
+    /// `-D`: start recording this many ms after the workload starts.
+    pub delay_ms: Option<u64>,
+    /// `--filter`: a filter for the tracepoint events.
+    pub filter: Option<String>,
+    /// `-q`: no messages but errors.
+    pub quiet: bool,
+}
+
+/// What a recording wrote.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Totals {
+    /// Records written (ring records and synthesized ones).
+    pub records: u64,
+    /// Samples among them.
+    pub samples: u64,
+    /// Bytes of data.
+    pub bytes: u64,
+    /// Records the kernel reported lost.
+    pub lost: u64,
+    /// Ring bytes written since the last FINISHED_ROUND.
+    pub since_round: u64,
+}
+
+/// How a recording ended.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Outcome {
+    /// What was written.
+    pub totals: Totals,
+    /// The workload's end, when there was one.
+    pub workload: Option<Status>,
+    /// The signal (SIGINT, SIGTERM) that stopped the recording, if one did.
+    pub signal: Option<i32>,
+}
+
+/// The signal that asked the recording to stop (0: none).
+static STOP: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    STOP.store(sig, Ordering::Relaxed);
+}
+
+fn install_signal_handlers() {
+    for sig in [
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGTERM,
+    ] {
+        let action = nix::sys::signal::SigAction::new(
+            nix::sys::signal::SigHandler::Handler(on_signal),
+            nix::sys::signal::SaFlags::empty(),
+            nix::sys::signal::SigSet::empty(),
+        );
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        let _ = unsafe { nix::sys::signal::sigaction(sig, &action) };
+    }
+}
+
+/// A failure of `premap record`, with the message to print.
+#[derive(Debug)]
+pub struct RecordError(pub String);
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<premap::Error> for RecordError {
+    fn from(e: premap::Error) -> Self {
+        RecordError(e.to_string())
+    }
+}
+
+fn write_error(out: &Output, e: std::io::Error) -> RecordError {
+    RecordError(format!("writing {out} failed: {e}"))
+}
+
+/// The highest sampling frequency the kernel takes now.
+fn max_sample_rate() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/kernel/perf_event_max_sample_rate")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Checks the options perf checks before opening anything (record__parse_opts): a power-of-two ring,
+/// no zero period or frequency, a frequency over the kernel's limit throttled with perf's explanation.
+pub fn check_options(o: &mut Options) -> Result<(), RecordError> {
+    if o.pages == 0 || !o.pages.is_power_of_two() {
+        return Err(RecordError(format!(
+            "-m {}: the number of pages must be a power of two",
+            o.pages
+        )));
+    }
+    if o.period == Some(0) {
+        return Err(RecordError(
+            "-c 0: the sample period must be at least 1".into(),
+        ));
+    }
+    if o.freq == Some(0) {
+        return Err(RecordError(
+            "-F 0: frequency and count are zero, nothing would be sampled".into(),
+        ));
+    }
+    if let (Some(f), Some(max)) = (o.freq, max_sample_rate()) {
+        if f > max {
+            if !o.quiet {
+                eprintln!(
+                    "premap record: warning: the maximum sampling frequency ({max} Hz) is exceeded; throttling from {f} Hz to {max} Hz.\n\
+                     The limit is /proc/sys/kernel/perf_event_max_sample_rate, which the kernel lowers when sampling interrupts take too long."
+                );
+            }
+            o.freq = Some(max);
+        }
+    }
+    if let Target::Command(argv) | Target::AllCpus(Some(argv)) = &o.target {
+        let prog = argv
+            .first()
+            .ok_or_else(|| RecordError("no command given".into()))?;
+        if workload::resolve(prog).is_none() {
+            return Err(RecordError(format!("cannot run the workload {prog:?}: no such command (not found in $PATH or not executable)")));
+        }
+    }
+    Ok(())
+}
+
+/// Side-band for what exists before recording: the kernel and its modules (always, as perf), and the
+/// processes already running for `-p`/`-t`/`-a`. Returns the records and the modules' ranges.
+fn synthesize(o: &Options, trailer: usize) -> (Vec<u8>, Vec<buildid::ModuleRange>) {
+    let mut out = Vec::new();
+    let kallsyms = std::fs::read_to_string("/proc/kallsyms").unwrap_or_default();
+    synth::kernel(&mut out, &kallsyms, trailer);
+    let modules = synth::modules(
+        &mut out,
+        &std::fs::read_to_string("/proc/modules").unwrap_or_default(),
+        trailer,
+    );
+    match &o.target {
+        Target::Pids(pids) => pids
+            .iter()
+            .for_each(|&p| synth::process(&mut out, p as u32, trailer)),
+        Target::Tids(tids) => tids
+            .iter()
+            .for_each(|&t| synth::process(&mut out, t as u32, trailer)),
+        Target::AllCpus(_) => synth::all_pids()
+            .into_iter()
+            .for_each(|p| synth::process(&mut out, p, trailer)),
+        Target::Command(_) => {}
+    }
+    (out, modules)
+}
+
+/// Keeps an existing output as FILE.old, as perf does; returns what to restore if recording fails.
+fn rotate(o: &Options) -> Option<(PathBuf, PathBuf)> {
+    let Output::File(path) = &o.output else {
+        return None;
+    };
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return None;
+    }
+    let mut old = path.clone().into_os_string();
+    old.push(".old");
+    let old = PathBuf::from(old);
+    std::fs::rename(path, &old).ok()?;
+    Some((path.clone(), old))
+}
+
+/// Records as `opts` says; returns what was written and how the workload ended.
+pub fn record(opts: &Options) -> Result<Outcome, RecordError> {
+    let mut opts = opts.clone();
+    check_options(&mut opts)?;
+    // Whether the output is (or will be) a regular file of ours: a device (-o /dev/full) or a FIFO is
+    // written to, never removed.
+    let regular = match &opts.output {
+        Output::File(p) => std::fs::symlink_metadata(p).map_or(true, |m| m.is_file()),
+        Output::Stdout => false,
+    };
+    let rotated = if regular { rotate(&opts) } else { None };
+    let result = record_checked(&opts);
+    if let (Err(_), Output::File(path), true) = (&result, &opts.output, regular) {
+        // No half-written file: remove what was created and put the old one back.
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::remove_file(path);
+        }
+        if let Some((path, old)) = &rotated {
+            let _ = std::fs::rename(old, path);
+        }
+    }
+    result
+}
+
+fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
+    STOP.store(0, Ordering::Relaxed);
+    install_signal_handlers();
+    let workload = match &opts.target {
+        Target::Command(argv) | Target::AllCpus(Some(argv)) => Some(Workload::spawn(argv)?),
+        _ => None,
+    };
+    // A short time slice (EEVDF, Linux >= 6.12): woken by a ring, the recorder preempts the workload
+    // it may share a CPU with (BENCHMARKS.md). Set after the fork, so the workload keeps the default.
+    let _ = premap::sys::set_time_slice(100_000);
+    let opened = slots(opts, workload.as_ref().map(|w| w.pid)).and_then(|s| open_events(opts, &s));
+    let Opened {
+        descs,
+        events,
+        mut rings,
+    } = match opened {
+        Ok(v) => v,
+        Err(e) => {
+            if let Some(w) = workload {
+                w.abort();
+            }
+            return Err(e);
+        }
+    };
+    let trailer = descs
+        .first()
+        .map_or(0, |d| d.attr.sample_format().sample_id_size());
+    let first_sample_type = descs.first().map_or(0, |d| d.attr.sample_type);
+    let mut facts = Facts::of_this_machine(opts.cmdline.clone());
+    let tracepoints: Vec<u64> = opts
+        .events
+        .iter()
+        .filter(|e| e.r#type == TYPE_TRACEPOINT)
+        .map(|e| e.config)
+        .collect();
+    if !tracepoints.is_empty() {
+        if let Some(t) = tracing::feature(&tracepoints) {
+            facts
+                .extra
+                .push((premap::abi::perf_file::HEADER_TRACING_DATA, t));
+        }
+    }
+    let created = match &opts.output {
+        Output::File(path) => Writer::create(path, descs),
+        Output::Stdout => std::io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .and_then(|fd| Writer::create_pipe(std::fs::File::from(fd), descs, &facts)),
+    };
+    let mut writer = match created {
+        Ok(w) => w,
+        Err(e) => {
+            if let Some(w) = workload {
+                w.abort();
+            }
+            return Err(RecordError(format!("creating {}: {e}", opts.output)));
+        }
+    };
+    let mut out = Outcome::default();
+    let (side, modules) = synthesize(opts, trailer);
+    out.totals.records +=
+        premap::abi::ring::RecordIter::new(premap::abi::RawData::Single(&side)).count() as u64;
+    writer
+        .write_records(&side)
+        .map_err(|e| write_error(&opts.output, e))?;
+
+    let mut poller = Poller::new()?;
+    for (i, ring) in rings.iter().enumerate() {
+        if let Some(fd) = ring.fd() {
+            poller.add(fd, i as u64)?;
+        }
+    }
+    let enable_all = |events: &[Vec<PerfEvent>]| -> Result<(), RecordError> {
+        for e in events.iter().flatten() {
+            e.enable()?;
+        }
+        Ok(())
+    };
+    // A command's events enable themselves at exec (unless -D); the others are enabled here.
+    if !matches!(opts.target, Target::Command(_)) {
+        enable_all(&events)?;
+    }
+    let child = match workload {
+        Some(w) => Some(w.start()?),
+        None => None,
+    };
+    if let (Some(ms), Target::Command(_)) = (opts.delay_ms, &opts.target) {
+        std::thread::sleep(Duration::from_millis(ms));
+        enable_all(&events)?;
+        if !opts.quiet {
+            eprintln!("premap record: events enabled after a {ms} ms delay");
+        }
+    }
+    let loop_result = run_loop(opts, &mut rings, &mut poller, &mut writer, &mut out, child);
+    for e in events.iter().flatten() {
+        let _ = e.disable();
+    }
+    if let (Some(pid), None) = (child, out.workload) {
+        out.workload = workload::terminate(pid);
+    }
+    loop_result?;
+    if opts.overwrite {
+        drain::read_newest(&mut rings, &mut writer, &mut out.totals, &opts.output)?;
+    } else {
+        while drain::drain_all(&mut rings, &mut writer, &mut out.totals, &opts.output, 1)? > 0 {}
+    }
+    out.totals.bytes = writer.data_size();
+    finish_output(writer, facts, first_sample_type, &modules, &opts.output)?;
+    let sig = STOP.load(Ordering::Relaxed);
+    out.signal = (sig != 0).then_some(sig);
+    Ok(out)
+}
+
+use std::os::fd::AsFd;
+
+/// The drain loop: until the workload ends, the -p targets are gone, or a signal.
+fn run_loop(
+    opts: &Options,
+    rings: &mut [Ring],
+    poller: &mut Poller,
+    writer: &mut Writer,
+    out: &mut Outcome,
+    child: Option<i32>,
+) -> Result<(), RecordError> {
+    let tty =
+        std::io::stderr().is_terminal() && !opts.quiet && !matches!(opts.output, Output::Stdout);
+    let started = Instant::now();
+    let mut last_status = Instant::now();
+    let mut hung_up = 0;
+    let mut busy = false;
+    let busy_at = u64::from(watermark(opts));
+    let result = loop {
+        // Keep draining while passes find at least a watermark's worth in some ring; after a smaller
+        // pass, sleep in epoll: the ring wakes us within a watermark.
+        let ready = if busy {
+            Vec::new()
+        } else {
+            poller.wait(Some(Duration::from_millis(100)))?
+        };
+        // A ring whose task is gone reports hangup forever: stop polling it (it is still drained).
+        for r in ready.iter().filter(|r| r.hangup) {
+            if let Some(fd) = rings.get(r.token as usize).and_then(|r| r.fd()) {
+                poller.remove(fd)?;
+                hung_up += 1;
+            }
+        }
+        if !opts.overwrite {
+            busy =
+                drain::drain_all(rings, writer, &mut out.totals, &opts.output, busy_at)? >= busy_at;
+        }
+        if let (Some(pid), None, false) = (child, out.workload, busy) {
+            out.workload = workload::poll_exit(pid);
+        }
+        let target_gone = match &opts.target {
+            Target::Pids(p) | Target::Tids(p) => {
+                !busy && (hung_up == rings.len() || !p.iter().any(|&p| process_alive(p)))
+            }
+            _ => false,
+        };
+        if STOP.load(Ordering::Relaxed) != 0 || out.workload.is_some() || target_gone {
+            break Ok(());
+        }
+        if tty && last_status.elapsed() > Duration::from_millis(500) {
+            status_line(&out.totals, started.elapsed().as_secs_f64());
+            last_status = Instant::now();
+        }
+    };
+    if tty {
+        eprint!("\r{:70}\r", "");
+    }
+    result
+}
+
+/// record__finish_output: what the samples hit (BUILD_ID) and when (SAMPLE_TIME), then the header.
+fn finish_output(
+    writer: Writer,
+    mut facts: Facts,
+    sample_type: u64,
+    modules: &[buildid::ModuleRange],
+    output: &Output,
+) -> Result<(), RecordError> {
+    use premap::abi::perf_file::{HEADER_BUILD_ID, HEADER_SAMPLE_TIME};
+    if let Some(data) = writer.read_data() {
+        let data = data.map_err(|e| RecordError(format!("reading back {output}: {e}")))?;
+        let hits = buildid::scan(&data, sample_type, modules);
+        let ids = buildid::feature(&hits);
+        if !ids.is_empty() {
+            facts.extra.push((HEADER_BUILD_ID, ids));
+        }
+        if let Some((first, last)) = hits.time_range {
+            let mut t = first.to_ne_bytes().to_vec();
+            t.extend_from_slice(&last.to_ne_bytes());
+            facts.extra.push((HEADER_SAMPLE_TIME, t));
+        }
+    }
+    writer.finish(&facts).map_err(|e| write_error(output, e))?;
+    Ok(())
+}
+
+fn status_line(t: &Totals, elapsed: f64) {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
+        "\r[ premap record: {} records ({:.0}/s), {:.2} MB, {} lost ]   ",
+        t.records,
+        t.records as f64 / elapsed.max(0.001),
+        t.bytes as f64 / 1e6,
+        t.lost
+    );
+    let _ = err.flush();
+}
+
+/// Whether `pid` still runs (exists and is not a zombie waiting for its parent).
+fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            // The state follows the parenthesised command name, which may itself contain ") ".
+            let state = stat
+                .rsplit_once(") ")
+                .and_then(|(_, rest)| rest.chars().next());
+            !matches!(state, Some('Z' | 'X') | None)
+        }
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,398 @@
+//! `premap record` as a perf user uses it every day, judged by the system's perf: kernel symbols, call
+//! graphs, build ids, time slices, perf's event syntax, exit statuses, pipe mode, perf's CLI habits,
+//! non-root use.
+
+mod common;
+use common::*;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `perf report --stdio --sort dso,sym` restricted to one comm: the (dso, symbol) pairs with at least
+/// `min` percent.
+fn symbols(file: &Path, comm: &str, min: f64) -> BTreeSet<String> {
+    let out = run(perf()
+        .args([
+            "report", "--stdio", "-q", "--sort", "dso,sym", "--comms", comm, "-i",
+        ])
+        .arg(file));
+    assert!(out.status.success(), "perf report: {}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let pct: f64 = l.split('%').next()?.trim().parse().ok()?;
+            (pct >= min).then(|| {
+                l.split_once('%')
+                    .map(|(_, r)| r.split_whitespace().collect::<Vec<_>>().join(" "))
+            })?
+        })
+        .collect()
+}
+
+fn workload_comm() -> String {
+    touch_workload()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .chars()
+        .take(15)
+        .collect()
+}
+
+#[test]
+fn kernel_samples_resolve_to_the_same_symbols_as_in_perfs_own_recording() {
+    let dir = scratch("ksyms");
+    let (mine, theirs) = (dir.join("premap.data"), dir.join("perf.data"));
+    let out = run(premap()
+        .args(["record", "-q", "-e", "page-faults", "-c", "1", "-o"])
+        .arg(&mine)
+        .arg(touch_workload())
+        .arg("2000"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(perf()
+        .args(["record", "-q", "-e", "page-faults", "-c", "1", "-o"])
+        .arg(&theirs)
+        .arg(touch_workload())
+        .arg("2000"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // One sample per page fault: both runs fault in the same code, up to page-cache and address-layout
+    // noise (which functions share a page differs between runs): the kernel's symbols resolve, and the
+    // symbols above 5% match.
+    let comm = workload_comm();
+    let (a, b) = (symbols(&mine, &comm, 0.0), symbols(&theirs, &comm, 0.0));
+    assert!(
+        a.iter().any(|s| s.starts_with("[kernel.kallsyms]")),
+        "no kernel symbol resolved: {a:?}"
+    );
+    assert!(
+        b.iter().any(|s| s.starts_with("[kernel.kallsyms]")),
+        "perf's own: {b:?}"
+    );
+    assert!(
+        !a.iter().any(|s| s.contains("[unknown]")),
+        "unresolved: {a:?}"
+    );
+    assert_eq!(
+        symbols(&mine, &comm, 5.0),
+        symbols(&theirs, &comm, 5.0),
+        "the symbols above 5% differ"
+    );
+}
+
+#[test]
+fn frame_pointer_and_dwarf_call_graphs_show_in_perf_script_as_in_perfs_recording() {
+    let dir = scratch("callgraph");
+    for (mode, min_frames) in [("fp", 3.0), ("dwarf", 3.0)] {
+        let f = dir.join(format!("{mode}.data"));
+        let mut cmd = premap();
+        cmd.args(["record", "-q", "-F", "2000", "--call-graph", mode, "-o"])
+            .arg(&f)
+            .args(["ls", "-lR", "/usr/share/doc"]);
+        let out = run(&mut cmd);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let script = run(perf().args(["script", "-i"]).arg(&f));
+        assert!(script.status.success());
+        let s = text(&script.stdout);
+        let samples = s
+            .lines()
+            .filter(|l| !l.starts_with(['\t', ' ']) || l.contains("cpu-clock"))
+            .filter(|l| l.contains("cpu-clock"))
+            .count();
+        let frames = s.lines().filter(|l| l.starts_with('\t')).count();
+        assert!(samples > 10, "{mode}: {samples} samples");
+        let per = frames as f64 / samples as f64;
+        assert!(per >= min_frames, "{mode}: {per:.1} frames per sample");
+        if mode == "dwarf" {
+            let user = s
+                .lines()
+                .filter(|l| l.starts_with('\t') && l.contains("(/usr/"))
+                .count() as f64
+                / samples as f64;
+            assert!(
+                user >= 2.0,
+                "dwarf: {user:.1} user frames per sample (perf unwinds the user stack)"
+            );
+        }
+        let report = run(perf().args(["report", "--stdio", "-g", "-i"]).arg(&f));
+        assert!(report.status.success());
+        assert!(
+            text(&report.stdout).contains("---"),
+            "perf report -g shows no call graph"
+        );
+    }
+}
+
+#[test]
+fn build_ids_sample_times_and_machine_facts_are_in_the_header() {
+    let dir = scratch("header");
+    let f = dir.join("perf.data");
+    let out = run(premap()
+        .args(["record", "-q", "-e", "page-faults", "-c", "1", "-o"])
+        .arg(&f)
+        .arg(touch_workload())
+        .arg("500"));
+    assert!(out.status.success());
+    let ids = run(perf().args(["buildid-list", "-i"]).arg(&f));
+    let ids = text(&ids.stdout);
+    assert!(ids.contains("[kernel.kallsyms]"), "{ids}");
+    assert!(
+        ids.contains("/ld-linux") || ids.contains("libc.so"),
+        "no user DSO: {ids}"
+    );
+    let sliced = run(perf().args(["script", "--time", "10%/1", "-i"]).arg(&f));
+    assert!(sliced.status.success(), "{}", text(&sliced.stderr));
+    let n = text(&sliced.stdout).lines().count();
+    assert!(n > 0, "perf script --time 10%/1 printed nothing");
+    let hdr = run(perf().args(["report", "--header-only", "-I", "-i"]).arg(&f));
+    let h = text(&hdr.stdout);
+    for want in [
+        "# cpudesc :",
+        "# total memory :",
+        "# time of first sample :",
+        "# sibling sockets",
+        "# cmdline :",
+    ] {
+        assert!(
+            h.contains(want),
+            "perf report --header lacks {want:?}:\n{h}"
+        );
+    }
+}
+
+#[test]
+fn perfs_event_syntax() {
+    let dir = scratch("events");
+    let f = dir.join("perf.data");
+    // :u records user space only.
+    let out = run(premap()
+        .args(["record", "-q", "-e", "page-faults:u", "-c", "1", "-o"])
+        .arg(&f)
+        .arg(touch_workload())
+        .arg("200"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&run(perf().args(["script", "-F", "ip,sym,dso", "-i"]).arg(&f)).stdout);
+    assert!(s.lines().count() >= 200);
+    assert!(
+        !s.contains("kernel.kallsyms"),
+        "a :u event sampled the kernel"
+    );
+    // Lists and groups: two events perf tells apart.
+    for spec in ["page-faults,cpu-clock", "{cpu-clock,page-faults}"] {
+        let out = run(premap()
+            .args(["record", "-q", "-e", spec, "-o"])
+            .arg(&f)
+            .arg(touch_workload())
+            .arg("300"));
+        assert!(out.status.success(), "{spec}: {}", text(&out.stderr));
+        let ev = text(&run(perf().args(["evlist", "-i"]).arg(&f)).stdout);
+        assert!(
+            ev.contains("page-faults") && ev.contains("cpu-clock"),
+            "{spec}: {ev}"
+        );
+    }
+    // Tracepoints, decoded by perf script from the file's TRACING_DATA.
+    let out = run(premap()
+        .args(["record", "-q", "-e", "sched:sched_process_exec", "-o"])
+        .arg(&f)
+        .arg(touch_workload())
+        .arg("10"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&run(perf().args(["script", "-i"]).arg(&f)).stdout);
+    assert!(
+        s.contains("sched:sched_process_exec") && s.contains("filename="),
+        "{s}"
+    );
+    // Unknown events and bad modifiers are named.
+    for bad in [
+        "no-such-event",
+        "cpu-clock:q",
+        "nosys:noevent",
+        "nopmu/x=1/",
+    ] {
+        let out = run(premap()
+            .args(["record", "-e", bad, "-o"])
+            .arg(&f)
+            .arg("true"));
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(
+            text(&out.stderr).contains(bad.split(['/', ':']).next().unwrap()),
+            "{bad}: {}",
+            text(&out.stderr)
+        );
+    }
+    let list = text(&run(premap().arg("list")).stdout);
+    for want in [
+        "cpu-clock",
+        "page-faults",
+        "L1-dcache-load-misses",
+        "sched:sched_switch",
+    ] {
+        assert!(list.contains(want), "premap list lacks {want}");
+    }
+}
+
+#[test]
+fn the_workloads_exit_status_is_premaps() {
+    let dir = scratch("status");
+    let f = dir.join("perf.data");
+    let code = |args: &[&str]| run(premap().args(["record", "-q", "-o"]).arg(&f).args(args)).status;
+    assert_eq!(code(&["sh", "-c", "exit 3"]).code(), Some(3));
+    assert_eq!(code(&["sh", "-c", "kill -SEGV $$"]).code(), Some(139));
+    assert_eq!(code(&["true"]).code(), Some(0));
+}
+
+#[test]
+fn perfs_cli_habits() {
+    let dir = scratch("habits");
+    let f = dir.join("perf.data");
+    // No `--`; mode 0600; an existing file is kept as perf.data.old.
+    let out = run(premap()
+        .args(["record", "-q", "-e", "page-faults", "-o"])
+        .arg(&f)
+        .arg("ls")
+        .arg("-l")
+        .arg("/"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let first = std::fs::read(&f).unwrap();
+    let out = run(premap()
+        .args(["record", "-q", "-e", "page-faults", "-o"])
+        .arg(&f)
+        .arg("true"));
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read(dir.join("perf.data.old")).unwrap(),
+        first,
+        "perf.data.old is the previous file"
+    );
+    // Refusals: zero period or frequency, a command that does not exist; nothing is left behind.
+    let g = dir.join("refused.data");
+    for args in [
+        &["-c", "0", "true"][..],
+        &["-F", "0", "true"],
+        &["no-such-command-xyz"],
+    ] {
+        let out = run(premap().args(["record", "-o"]).arg(&g).args(args));
+        assert!(!out.status.success(), "{args:?} accepted");
+        let e = text(&out.stderr);
+        assert!(
+            e.contains("-c 0") || e.contains("-F 0") || e.contains("no-such-command-xyz"),
+            "{args:?}: {e}"
+        );
+        assert!(!g.exists(), "{args:?} left a file behind");
+    }
+    // Over the kernel's rate: throttled and explained, not refused.
+    let out = run(premap()
+        .args(["record", "-F", "100000000", "-o"])
+        .arg(&g)
+        .arg("true"));
+    assert!(out.status.success());
+    assert!(text(&out.stderr).contains("perf_event_max_sample_rate"));
+}
+
+#[test]
+fn pipe_mode_output_is_read_by_perf_and_by_premap_dump() {
+    let dir = scratch("pipe");
+    let f = dir.join("pipe.data");
+    let out = run(premap()
+        .args(["record", "-q", "-e", "page-faults", "-c", "1", "-o", "-"])
+        .arg(touch_workload())
+        .arg("300"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(&f, &out.stdout).unwrap();
+    let report = run(perf().args(["report", "--stats", "-i"]).arg(&f));
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    let r = text(&report.stdout);
+    let samples: u64 = r
+        .lines()
+        .find(|l| l.trim_start().starts_with("SAMPLE events:"))
+        .and_then(|l| l.split_whitespace().nth(2)?.parse().ok())
+        .unwrap_or(0);
+    assert!(samples >= 300, "{r}");
+    let dump = run(premap().args(["dump"]).arg(&f));
+    assert!(text(&dump.stdout).contains(&format!("# SAMPLE: {samples}")));
+}
+
+#[test]
+fn system_wide_when_no_target_is_given_until_ctrl_c() {
+    let dir = scratch("no-target");
+    let f = dir.join("perf.data");
+    let child = premap()
+        .args(["record", "-q", "-e", "cpu-clock", "-F", "500", "-o"])
+        .arg(&f)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Some activity of another process while it records.
+    let _ = std::process::Command::new(touch_workload())
+        .arg("2000")
+        .status();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(libc::SIGINT));
+    let s = text(&run(perf().args(["script", "-F", "pid", "-i"]).arg(&f)).stdout);
+    let pids: BTreeSet<&str> = s.lines().map(str::trim).collect();
+    assert!(pids.len() >= 2, "system-wide saw {} processes", pids.len());
+}
+
+#[test]
+fn an_unprivileged_user_records_user_space_as_perf_allows() {
+    use std::os::unix::process::CommandExt;
+    let paranoid: i32 = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let dir = scratch("nonroot");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let bin = dir.join("premap");
+    std::fs::copy(env!("CARGO_BIN_EXE_premap"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let f = dir.join("nobody.data");
+    let mut cmd = std::process::Command::new(&bin);
+    cmd.args(["record", "-e", "cpu-clock", "-o"])
+        .arg(&f)
+        .args(["ls", "-lR", "/usr/share/doc"])
+        .current_dir(&dir);
+    // SAFETY: setgid/setuid in the child before exec; async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = run(&mut cmd);
+    assert!(
+        out.status.success(),
+        "as uid 65534 at paranoid {paranoid}: {}",
+        text(&out.stderr)
+    );
+    if paranoid >= 2 {
+        assert!(
+            text(&out.stderr).contains("recording user space only"),
+            "{}",
+            text(&out.stderr)
+        );
+        let s = text(&run(perf().args(["script", "-f", "-F", "ip,dso", "-i"]).arg(&f)).stdout);
+        assert!(!s.contains("kernel.kallsyms"));
+    }
+    let (n, err) = {
+        let o = run(perf().args(["report", "-f", "--stats", "-i"]).arg(&f));
+        (text(&o.stdout), text(&o.stderr))
+    };
+    assert!(n.contains("SAMPLE events"), "{n}{err}");
+}
