@@ -116,6 +116,9 @@ struct RecordArgs {
     /// No messages but errors.
     #[arg(short = 'q', long = "quiet")]
     quiet: bool,
+    /// Compress the data with zstd (perf's COMPRESSED records; perf 6.1 reads them).
+    #[arg(short = 'z', long = "compression-level", num_args = 0..=1, default_missing_value = "1")]
+    compress: Option<u32>,
     /// The command to run and record (`premap record CMD ARGS` or `premap record -- CMD ARGS`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
@@ -195,6 +198,7 @@ fn record_options(a: RecordArgs) -> Result<record::Options, String> {
         delay_ms: a.delay,
         filter: a.filter,
         quiet: a.quiet,
+        compress: a.compress,
     })
 }
 

@@ -396,3 +396,35 @@ fn an_unprivileged_user_records_user_space_as_perf_allows() {
     };
     assert!(n.contains("SAMPLE events"), "{n}{err}");
 }
+
+#[test]
+fn compressed_recordings_are_read_by_perf_with_every_sample() {
+    let dir = scratch("zstd");
+    let (z, plain) = (dir.join("z.data"), dir.join("plain.data"));
+    let out = run(premap()
+        .args(["record", "-z", "-e", "page-faults", "-c", "1", "-o"])
+        .arg(&z)
+        .arg(touch_workload())
+        .arg("20000"));
+    let written = judged_by_perf(&out, &z);
+    assert!(written >= 20000, "{written}");
+    let out = run(premap()
+        .args(["record", "-e", "page-faults", "-c", "1", "-o"])
+        .arg(&plain)
+        .arg(touch_workload())
+        .arg("20000"));
+    assert!(out.status.success());
+    let (zs, ps) = (
+        std::fs::metadata(&z).unwrap().len(),
+        std::fs::metadata(&plain).unwrap().len(),
+    );
+    assert!(zs * 4 < ps, "compressed {zs} bytes, plain {ps}");
+    let stats = text(&run(perf().args(["report", "--stats", "-i"]).arg(&z)).stdout);
+    assert!(stats.contains("COMPRESSED events"), "{stats}");
+    let hdr = text(&run(perf().args(["report", "--header-only", "-i"]).arg(&z)).stdout);
+    assert!(hdr.contains("# compressed : Zstd"), "{hdr}");
+    let ids = text(&run(perf().args(["buildid-list", "-i"]).arg(&z)).stdout);
+    assert!(ids.contains("[kernel.kallsyms]"), "{ids}");
+    let out = run(premap().args(["record", "-z", "-o", "-", "true"]));
+    assert_eq!(out.status.code(), Some(1), "-z with -o - is refused");
+}

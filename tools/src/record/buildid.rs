@@ -95,76 +95,104 @@ pub struct ModuleRange {
     pub len: u64,
 }
 
-/// Walks the data section: MMAP/MMAP2 records give each process its mappings; each sample marks the
-/// DSO its IP falls in (user space by its process's mappings, kernel space the kernel or a module).
-pub fn scan(data: &[u8], sample_type: u64, modules: &[ModuleRange]) -> Hits {
-    let layout = SampleLayout::new(sample_type);
-    let mut maps: HashMap<u32, Vec<(u64, u64, String)>> = HashMap::new();
-    let mut hits = Hits::default();
-    for r in premap::abi::ring::RecordIter::new(RawData::Single(data)) {
-        let Ok(r) = r else { break };
-        let Some(body) = r.body.as_single() else {
-            continue;
-        };
-        match r.header.r#type {
-            RECORD_MMAP | RECORD_MMAP2 => {
-                let name_at = if r.header.r#type == RECORD_MMAP {
-                    32
-                } else {
-                    64
-                };
-                let (Some(pid), Some(start), Some(len)) = (
-                    body.get(0..4)
-                        .map(|b| u32::from_ne_bytes(b.try_into().unwrap_or([0; 4]))),
-                    body.get(8..16)
-                        .map(|b| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8]))),
-                    body.get(16..24)
-                        .map(|b| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8]))),
-                ) else {
-                    continue;
-                };
-                let name = body.get(name_at..).unwrap_or(&[]);
-                let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
-                if r.header.misc & 7 == RECORD_MISC_USER && name.first() == Some(&b'/') {
-                    maps.entry(pid).or_default().push((
-                        start,
-                        start.saturating_add(len),
-                        String::from_utf8_lossy(name).into_owned(),
-                    ));
-                }
-            }
-            RECORD_SAMPLE => {
-                if let Some(t) = layout.time(body) {
-                    let (a, b) = hits.time_range.unwrap_or((t, t));
-                    hits.time_range = Some((a.min(t), b.max(t)));
-                }
-                let Some(ip) = layout.ip(body) else { continue };
-                if r.header.misc & 7 == RECORD_MISC_KERNEL {
-                    match modules
-                        .iter()
-                        .find(|m| ip >= m.start && ip - m.start < m.len)
-                    {
-                        Some(m) => {
-                            hits.modules.insert(m.name.clone());
-                        }
-                        None => hits.kernel = true,
-                    }
-                } else if let Some((pid, _)) = layout.pid_tid(body) {
-                    if let Some(v) = maps.get(&pid) {
-                        if let Some((_, _, path)) =
-                            v.iter().rev().find(|(s, e, _)| ip >= *s && ip < *e)
-                        {
-                            if !hits.dsos.contains(path) {
-                                hits.dsos.insert(path.clone());
-                            }
-                        }
-                    }
-                }
-            }
-            _ => {}
+/// Walks the data: MMAP/MMAP2 records give each process its mappings; each sample marks the DSO its
+/// IP falls in (user space by its process's mappings, kernel space the kernel or a module). Fed in
+/// pieces of whole records (the recorder's chunks with `-z`, the data read back otherwise).
+pub struct Scanner<'m> {
+    layout: SampleLayout,
+    modules: &'m [ModuleRange],
+    maps: HashMap<u32, Vec<(u64, u64, String)>>,
+    hits: Hits,
+}
+
+impl<'m> Scanner<'m> {
+    /// A scanner for samples of `sample_type`, kernel modules at `modules`.
+    pub fn new(sample_type: u64, modules: &'m [ModuleRange]) -> Self {
+        Self {
+            layout: SampleLayout::new(sample_type),
+            modules,
+            maps: HashMap::new(),
+            hits: Hits::default(),
         }
     }
-    hits
+
+    /// What the samples hit.
+    pub fn finish(self) -> Hits {
+        self.hits
+    }
+
+    /// Scans whole records.
+    pub fn feed(&mut self, data: &[u8]) {
+        for r in premap::abi::ring::RecordIter::new(RawData::Single(data)) {
+            let Ok(r) = r else { break };
+            let Some(body) = r.body.as_single() else {
+                continue;
+            };
+            match r.header.r#type {
+                RECORD_MMAP | RECORD_MMAP2 => self.mapping(r.header, body),
+                RECORD_SAMPLE => self.sample(r.header, body),
+                _ => {}
+            }
+        }
+    }
+
+    fn mapping(&mut self, header: EventHeader, body: &[u8]) {
+        let name_at = if header.r#type == RECORD_MMAP { 32 } else { 64 };
+        let word = |o: usize| {
+            body.get(o..o + 8)
+                .map(|b| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8])))
+        };
+        let (Some(pid), Some(start), Some(len)) = (
+            body.get(0..4)
+                .map(|b| u32::from_ne_bytes(b.try_into().unwrap_or([0; 4]))),
+            word(8),
+            word(16),
+        ) else {
+            return;
+        };
+        let name = body.get(name_at..).unwrap_or(&[]);
+        let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
+        if header.misc & 7 == RECORD_MISC_USER && name.first() == Some(&b'/') {
+            self.maps.entry(pid).or_default().push((
+                start,
+                start.saturating_add(len),
+                String::from_utf8_lossy(name).into_owned(),
+            ));
+        }
+    }
+
+    fn sample(&mut self, header: EventHeader, body: &[u8]) {
+        let hits = &mut self.hits;
+        if let Some(t) = self.layout.time(body) {
+            let (a, b) = hits.time_range.unwrap_or((t, t));
+            hits.time_range = Some((a.min(t), b.max(t)));
+        }
+        let Some(ip) = self.layout.ip(body) else {
+            return;
+        };
+        if header.misc & 7 == RECORD_MISC_KERNEL {
+            match self
+                .modules
+                .iter()
+                .find(|m| ip >= m.start && ip - m.start < m.len)
+            {
+                Some(m) => {
+                    hits.modules.insert(m.name.clone());
+                }
+                None => hits.kernel = true,
+            }
+        } else if let Some((pid, _)) = self.layout.pid_tid(body) {
+            let found = self
+                .maps
+                .get(&pid)
+                .and_then(|v| v.iter().rev().find(|(s, e, _)| ip >= *s && ip < *e));
+            if let Some((_, _, path)) = found {
+                if !hits.dsos.contains(path) {
+                    hits.dsos.insert(path.clone());
+                }
+            }
+        }
+    }
 }
 
 /// Appends one build-id entry as perf's write_buildid does: header (misc: cpumode and

@@ -6,6 +6,76 @@ use premap::abi::header::{EventHeader, RECORD_FINISHED_ROUND};
 use premap::{Error, Ring};
 use premap_tools::perfdata::writer::Writer;
 
+/// `-z`: the compressor, and the scan for build ids and sample times that the data, compressed, can
+/// no longer be read back for.
+pub struct Zstd<'m> {
+    /// The zstd stream.
+    pub comp: super::compress::Compressor,
+    /// What the samples hit.
+    pub scan: super::buildid::Scanner<'m>,
+    records: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl<'m> Zstd<'m> {
+    /// Compression with `comp`, scanning with `scan`.
+    pub fn new(comp: super::compress::Compressor, scan: super::buildid::Scanner<'m>) -> Self {
+        Self {
+            comp,
+            scan,
+            records: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+
+    /// Copies a ring's records out (it cannot be written from the mapping: it is compressed first),
+    /// compresses them and writes COMPRESSED records. Returns the ring bytes taken.
+    fn drain_ring(
+        &mut self,
+        ring: &mut Ring,
+        writer: &mut Writer,
+        totals: &mut Totals,
+        path: &Output,
+    ) -> Result<u64, RecordError> {
+        self.records.clear();
+        let records = &mut self.records;
+        let r = ring.drain(|r| {
+            records.extend_from_slice(r.bytes);
+            totals.records += 1;
+            match r.header.r#type {
+                premap::abi::header::RECORD_SAMPLE => totals.samples += 1,
+                premap::abi::header::RECORD_LOST => {
+                    totals.lost += r
+                        .bytes
+                        .get(16..24)
+                        .map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8])))
+                }
+                _ => {}
+            }
+        });
+        if let Err(e) = r {
+            let skipped = ring.discard().unwrap_or(0);
+            eprintln!("premap record: corrupt ring data skipped ({skipped} bytes): {e}");
+        }
+        self.compress_out(writer, path)
+    }
+
+    fn compress_out(&mut self, writer: &mut Writer, path: &Output) -> Result<u64, RecordError> {
+        if self.records.is_empty() {
+            return Ok(0);
+        }
+        self.scan.feed(&self.records);
+        self.out.clear();
+        self.comp
+            .compress(&self.records, &mut self.out)
+            .map_err(|e| RecordError(format!("zstd: {e}")))?;
+        writer
+            .write_records(&self.out)
+            .map_err(|e| write_error(path, e))?;
+        Ok(self.records.len() as u64)
+    }
+}
+
 /// The FINISHED_ROUND record.
 pub fn finished_round() -> [u8; 8] {
     EventHeader {
@@ -24,10 +94,17 @@ pub fn drain_all(
     totals: &mut Totals,
     path: &Output,
     burst_min: u64,
+    mut z: Option<&mut Zstd<'_>>,
 ) -> Result<u64, RecordError> {
     let mut most = 0u64;
     let mut written = 0u64;
     for ring in rings.iter_mut() {
+        if let Some(z) = z.as_deref_mut() {
+            let n = z.drain_ring(ring, writer, totals, path)?;
+            written += n;
+            most = most.max(n);
+            continue;
+        }
         match ring.write_to(writer.data_fd()) {
             Ok(s) => {
                 writer.wrote(s.bytes);
@@ -67,6 +144,7 @@ pub fn read_newest(
     writer: &mut Writer,
     totals: &mut Totals,
     path: &Output,
+    z: Option<&mut Zstd<'_>>,
 ) -> Result<(), RecordError> {
     let mut buf = Vec::new();
     for ring in rings.iter_mut() {
@@ -79,6 +157,11 @@ pub fn read_newest(
             }
             buf.extend_from_slice(r.bytes);
         }
+    }
+    if let Some(z) = z {
+        z.records = buf;
+        z.compress_out(writer, path)?;
+        buf = Vec::new();
     }
     buf.extend_from_slice(&finished_round());
     totals.records += 1;

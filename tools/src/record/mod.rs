@@ -8,6 +8,7 @@
 //! build ids and sample times of what was recorded, then the header).
 
 pub mod buildid;
+mod compress;
 mod drain;
 mod open;
 mod tracing;
@@ -106,6 +107,8 @@ pub struct Options {
     pub filter: Option<String>,
     /// `-q`: no messages but errors.
     pub quiet: bool,
+    /// `-z`: compress the data with zstd at this level (perf's COMPRESSED records).
+    pub compress: Option<u32>,
 }
 
 /// What a recording wrote.
@@ -198,6 +201,14 @@ pub fn check_options(o: &mut Options) -> Result<(), RecordError> {
         return Err(RecordError(
             "-c 0: the sample period must be at least 1".into(),
         ));
+    }
+    if o.compress.is_some() && matches!(o.output, Output::Stdout) {
+        return Err(RecordError(
+            "-z writes a file: it cannot be combined with -o - (pipe mode)".into(),
+        ));
+    }
+    if o.compress.is_some_and(|l| !(1..=22).contains(&l)) {
+        return Err(RecordError("-z: the zstd level is 1 to 22".into()));
     }
     if o.freq == Some(0) {
         return Err(RecordError(
@@ -385,7 +396,24 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
             eprintln!("premap record: events enabled after a {ms} ms delay");
         }
     }
-    let loop_result = run_loop(opts, &mut rings, &mut poller, &mut writer, &mut out, child);
+    let mmap_len = (opts.pages + 1) * premap::sys::page_size();
+    let mut zstd = match opts.compress {
+        Some(level) => Some(drain::Zstd::new(
+            compress::Compressor::new(level as i32, mmap_len)
+                .map_err(|e| RecordError(format!("zstd: {e}")))?,
+            buildid::Scanner::new(first_sample_type, &modules),
+        )),
+        None => None,
+    };
+    let loop_result = run_loop(
+        opts,
+        &mut rings,
+        &mut poller,
+        &mut writer,
+        &mut out,
+        child,
+        zstd.as_mut(),
+    );
     for e in events.iter().flatten() {
         let _ = e.disable();
     }
@@ -394,12 +422,30 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
     }
     loop_result?;
     if opts.overwrite {
-        drain::read_newest(&mut rings, &mut writer, &mut out.totals, &opts.output)?;
+        drain::read_newest(
+            &mut rings,
+            &mut writer,
+            &mut out.totals,
+            &opts.output,
+            zstd.as_mut(),
+        )?;
     } else {
-        while drain::drain_all(&mut rings, &mut writer, &mut out.totals, &opts.output, 1)? > 0 {}
+        while drain::drain_all(
+            &mut rings,
+            &mut writer,
+            &mut out.totals,
+            &opts.output,
+            1,
+            zstd.as_mut(),
+        )? > 0
+        {}
     }
     out.totals.bytes = writer.data_size();
-    finish_output(writer, facts, first_sample_type, &modules, &opts.output)?;
+    let z = zstd.map(|z| {
+        let feature = z.comp.feature(opts.compress.unwrap_or(1), mmap_len as u32);
+        (feature, z.scan.finish())
+    });
+    finish_output(writer, facts, first_sample_type, &modules, &opts.output, z)?;
     let sig = STOP.load(Ordering::Relaxed);
     out.signal = (sig != 0).then_some(sig);
     Ok(out)
@@ -415,6 +461,7 @@ fn run_loop(
     writer: &mut Writer,
     out: &mut Outcome,
     child: Option<i32>,
+    mut zstd: Option<&mut drain::Zstd<'_>>,
 ) -> Result<(), RecordError> {
     let tty =
         std::io::stderr().is_terminal() && !opts.quiet && !matches!(opts.output, Output::Stdout);
@@ -439,8 +486,14 @@ fn run_loop(
             }
         }
         if !opts.overwrite {
-            busy =
-                drain::drain_all(rings, writer, &mut out.totals, &opts.output, busy_at)? >= busy_at;
+            busy = drain::drain_all(
+                rings,
+                writer,
+                &mut out.totals,
+                &opts.output,
+                busy_at,
+                zstd.as_deref_mut(),
+            )? >= busy_at;
         }
         if let (Some(pid), None, false) = (child, out.workload, busy) {
             out.workload = workload::poll_exit(pid);
@@ -472,11 +525,27 @@ fn finish_output(
     sample_type: u64,
     modules: &[buildid::ModuleRange],
     output: &Output,
+    zstd: Option<(Vec<u8>, buildid::Hits)>,
 ) -> Result<(), RecordError> {
-    use premap::abi::perf_file::{HEADER_BUILD_ID, HEADER_SAMPLE_TIME};
-    if let Some(data) = writer.read_data() {
-        let data = data.map_err(|e| RecordError(format!("reading back {output}: {e}")))?;
-        let hits = buildid::scan(&data, sample_type, modules);
+    use premap::abi::perf_file::{HEADER_BUILD_ID, HEADER_COMPRESSED, HEADER_SAMPLE_TIME};
+    let hits = match zstd {
+        Some((feature, hits)) => {
+            facts.extra.push((HEADER_COMPRESSED, feature));
+            Some(hits)
+        }
+        None => writer
+            .read_data()
+            .map(|data| {
+                data.map(|data| {
+                    let mut scan = buildid::Scanner::new(sample_type, modules);
+                    scan.feed(&data);
+                    scan.finish()
+                })
+            })
+            .transpose()
+            .map_err(|e| RecordError(format!("reading back {output}: {e}")))?,
+    };
+    if let Some(hits) = hits {
         let ids = buildid::feature(&hits);
         if !ids.is_empty() {
             facts.extra.push((HEADER_BUILD_ID, ids));
