@@ -28,6 +28,18 @@ echo "== premap-abi without default features (the kernel's view: no external cra
 cargo build -p premap-abi --no-default-features
 echo "== cargo test --workspace"
 cargo test --workspace
+echo "== Miri: premap-abi's unit tests and the synthetic-ring tests (the reader, the producer, two threads)"
+if [ "${PREMAP_SKIP_MIRI:-}" = 1 ]; then
+    echo "== Miri SKIPPED (PREMAP_SKIP_MIRI=1)"
+elif rustup run nightly rustc --version >/dev/null 2>&1 \
+        && { rustup +nightly component list --installed 2>/dev/null | grep -q '^miri' \
+             || rustup +nightly component add miri rust-src >/dev/null 2>&1; } \
+        && cargo +nightly miri setup >/dev/null 2>&1; then
+    cargo +nightly miri test -q -p premap-abi --lib
+    PROPTEST_CASES=4 MIRIFLAGS=-Zmiri-disable-isolation cargo +nightly miri test -q -p premap --test synthetic
+else
+    echo "== Miri SKIPPED: no nightly toolchain with the miri component here (rustup +nightly component add miri)"
+fi
 echo "== fuzz smoke (every target, ${PREMAP_FUZZ_SECS:-30} s each)"
 fuzz/smoke.sh
 if [ "${PREMAP_SKIP_VM:-}" = 1 ]; then

@@ -323,13 +323,41 @@ impl ControlPtr {
         unsafe { addr_of!((*self.ptr.as_ptr()).data_size).read_volatile() }
     }
 
-    /// A copy of the whole page, taken field by field with volatile reads. Fields the producer updates
-    /// concurrently may be torn between each other; use the atomic loaders for the positions.
+    /// A copy of the whole page. The four positions (`data_head`, `data_tail`, `aux_head`, `aux_tail`),
+    /// which the other party stores concurrently, are read with atomic loads (Relaxed: the copy orders
+    /// nothing; use the loaders for that); every other word with a volatile read. Fields may be torn
+    /// between each other.
     pub fn snapshot(&self) -> ControlPage {
-        // SAFETY: the page is live, aligned and CONTROL_PAGE_SIZE bytes long (type invariant); a volatile
-        // read of plain integer data copies it without forming a reference, and every bit pattern is a
-        // valid `ControlPage`.
-        unsafe { self.ptr.as_ptr().read_volatile() }
+        const WORDS: usize = CONTROL_PAGE_SIZE / 8;
+        const POSITIONS: [usize; 4] = [1024 / 8, 1032 / 8, 1056 / 8, 1064 / 8];
+        let mut words = [0u64; WORDS];
+        let base = self.ptr.as_ptr().cast::<u64>();
+        for (i, w) in words.iter_mut().enumerate() {
+            // SAFETY: `i < WORDS`, so the word lies inside the live, 8-byte-aligned page (type
+            // invariant); no reference to shared memory is formed.
+            let p = unsafe { base.add(i) };
+            *w = if POSITIONS.contains(&i) {
+                self.atomic(p).load(Ordering::Relaxed)
+            } else {
+                // SAFETY: as above; the words other than the positions are written only by their
+                // owner before the page is shared, or by the kernel (outside this program).
+                unsafe { p.read_volatile() }
+            };
+        }
+        // SAFETY: `ControlPage` is `repr(C)`, CONTROL_PAGE_SIZE bytes of integers without padding (the
+        // layout asserts pin it), so every bit pattern of the words is a valid value.
+        unsafe { core::mem::transmute::<[u64; WORDS], ControlPage>(words) }
+    }
+
+    /// Loads `data_head` from a read-only mapping (overwrite mode): a Relaxed load followed by an
+    /// Acquire fence, which orders as [`ControlPtr::load_data_head`] does; Rust allows atomic loads of
+    /// read-only memory only when they are Relaxed.
+    pub fn load_data_head_readonly(&self) -> u64 {
+        // SAFETY: projecting a field of the live page; no reference to the page is formed.
+        let p = unsafe { addr_of_mut!((*self.ptr.as_ptr()).data_head) };
+        let head = self.atomic(p).load(Ordering::Relaxed);
+        core::sync::atomic::fence(Ordering::Acquire);
+        head
     }
 
     /// Writes a whole page image with a volatile store. Only the owner of the page calls this, before any

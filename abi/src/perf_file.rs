@@ -271,7 +271,7 @@ impl FileHeader {
 
     /// Number of attrs in the attrs section.
     pub fn attr_count(&self) -> u64 {
-        self.attrs.size / self.attr_size
+        self.attrs.size.checked_div(self.attr_size).unwrap_or(0)
     }
 
     /// The header's 104 bytes.
@@ -331,4 +331,14 @@ pub fn parse_file_attr(entry: &[u8]) -> Result<FileAttr, ParseError> {
 /// to [`NAME_ALIGN`]) followed by that many bytes.
 pub const fn padded_string_len(s_len: usize) -> usize {
     (s_len + 1).div_ceil(NAME_ALIGN) * NAME_ALIGN
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_without_attr_size_counts_no_attrs() {
+        assert_eq!(FileHeader::default().attr_count(), 0);
+    }
 }

@@ -24,7 +24,9 @@ fuzz_target!(|input: Input| {
     for w in input.writes.iter().take(16) {
         let _ = producer.write(w);
     }
-    let ctl = producer.control();
+    // SAFETY: `ctl` is used only while `producer` lives; the positions are stored while no reader holds
+    // records (the first reader is dropped before, the next created after).
+    let ctl = unsafe { producer.control() };
     let data_off = ring.geometry().data_offset() as usize;
     let size = ring.geometry().data_size() as usize;
     let base = ctl.as_ptr().cast::<u8>();

@@ -330,7 +330,8 @@ impl Source {
                     data_pages,
                     ..Default::default()
                 };
-                premap::sys::ioctl_ptr(fd.as_fd(), IOC_CREATE, &mut p)
+                // SAFETY: IOC_CREATE reads one `struct premap_create` (its size is in the request).
+                unsafe { premap::sys::ioctl_ptr(fd.as_fd(), IOC_CREATE, &mut p) }
                     .map_err(|e| format!("IOC_CREATE: {e}"))?;
                 Ok(Source { fd, perf: false })
             }
@@ -354,9 +355,11 @@ impl Source {
     /// Makes the producer write about `n` SAMPLE records (64 bytes each for the driver).
     fn produce(&self, n: usize, seq0: u64) {
         if self.perf {
-            let _ = premap::sys::ioctl_int(self.fd.as_fd(), PERF_EVENT_IOC_ENABLE, 0);
+            // SAFETY: ENABLE and DISABLE take an integer argument; the fd is a perf event.
+            let _ = unsafe { premap::sys::ioctl_int(self.fd.as_fd(), PERF_EVENT_IOC_ENABLE, 0) };
             probe::touch_fresh_pages(n);
-            let _ = premap::sys::ioctl_int(self.fd.as_fd(), PERF_EVENT_IOC_DISABLE, 0);
+            // SAFETY: as above.
+            let _ = unsafe { premap::sys::ioctl_int(self.fd.as_fd(), PERF_EVENT_IOC_DISABLE, 0) };
         } else {
             for i in 0..n as u64 {
                 let _ = probe::write_from(self.fd.as_fd(), sample(seq0 + i).as_ptr(), 64);
@@ -369,7 +372,8 @@ impl Source {
             return None;
         }
         let mut s = BufferStats::default();
-        premap::sys::ioctl_ptr(self.fd.as_fd(), IOC_STATS, &mut s).ok()?;
+        // SAFETY: IOC_STATS writes one `struct premap_stats` (its size is in the request).
+        unsafe { premap::sys::ioctl_ptr(self.fd.as_fd(), IOC_STATS, &mut s) }.ok()?;
         Some(s)
     }
 
@@ -807,7 +811,8 @@ fn b11_partial_failure(s: &Subject) -> Verdict {
 fn b12_producer(s: &Subject) -> Verdict {
     // Full ring: drops are reported by a LOST record with the right count once there is room.
     let src = tryv!(Source::open(s, 1, false));
-    let mut ring = tryv!(Ring::map(src.fd.as_fd(), 1, Mode::Consume));
+    // SAFETY: the source's fd is a fresh perf event or device buffer, and this ring is its only reader.
+    let mut ring = tryv!(unsafe { Ring::map(src.fd.as_fd(), 1, Mode::Consume) });
     src.produce(if src.perf { 2000 } else { 100 }, 0);
     let mut samples = 0u64;
     let mut lost = 0u64;
@@ -843,7 +848,8 @@ fn b12_producer(s: &Subject) -> Verdict {
     }
     // Overwrite: pause, read from data_head, resume.
     let src = tryv!(Source::open(s, 1, true));
-    let mut ring = tryv!(Ring::map(src.fd.as_fd(), 1, Mode::Overwrite));
+    // SAFETY: the source's fd is a fresh perf event or device buffer, and this ring is its only reader.
+    let mut ring = tryv!(unsafe { Ring::map(src.fd.as_fd(), 1, Mode::Overwrite) });
     src.produce(if src.perf { 2000 } else { 200 }, 0);
     let mut seqs = Vec::new();
     {
@@ -883,7 +889,8 @@ fn b12b_concurrent(s: &Subject) -> Verdict {
         return na("the in-kernel generator is the driver's");
     }
     let src = tryv!(Source::open(s, 8, false));
-    let mut ring = tryv!(Ring::map(src.fd.as_fd(), 8, Mode::Consume));
+    // SAFETY: the source's fd is a fresh perf event or device buffer, and this ring is its only reader.
+    let mut ring = tryv!(unsafe { Ring::map(src.fd.as_fd(), 8, Mode::Consume) });
     const N: u64 = 200_000;
     let mut g = GenerateParams {
         count: N,
@@ -891,7 +898,8 @@ fn b12b_concurrent(s: &Subject) -> Verdict {
         batch: 64,
         sample_size: 48,
     };
-    tryv!(premap::sys::ioctl_ptr(src.fd.as_fd(), IOC_GENERATE, &mut g));
+    // SAFETY: IOC_GENERATE reads one `struct premap_generate` (its size is in the request).
+    tryv!(unsafe { premap::sys::ioctl_ptr(src.fd.as_fd(), IOC_GENERATE, &mut g) });
     let (mut got, mut lost, mut next) = (0u64, 0u64, 0u64);
     let mut torn = None;
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -976,11 +984,8 @@ fn bm_memdesc(s: &Subject) -> Verdict {
             pgoff: pgoff as u32,
             page_type: 0,
         };
-        tryv!(premap::sys::ioctl_ptr(
-            src.fd.as_fd(),
-            IOC_PAGE_INFO,
-            &mut info
-        ));
+        // SAFETY: IOC_PAGE_INFO reads and writes one `struct premap_page_info`.
+        tryv!(unsafe { premap::sys::ioctl_ptr(src.fd.as_fd(), IOC_PAGE_INFO, &mut info) });
         let want = layout.page_desc(pgoff).and_then(|d| d.encode());
         expect!(
             Some(info.page_type) == want,

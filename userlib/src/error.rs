@@ -45,6 +45,9 @@ pub enum Error {
     Corrupt(ParseError),
     /// A ring was asked for with an invalid size, or used in the wrong mode.
     BadRingSize(String),
+    /// The buffer already has a consumer (a live [`crate::Ring`]): a ring has exactly one, or the
+    /// producer could overwrite records it is reading.
+    AlreadyMapped,
     /// Writing a ring to a file failed after `written` bytes (which were written and consumed).
     Write {
         /// Bytes written and consumed before the failure.
@@ -92,6 +95,10 @@ impl fmt::Display for Error {
             Error::Sys { call, source } => write!(f, "{call} failed: {source}"),
             Error::Corrupt(e) => write!(f, "corrupt ring: {e}"),
             Error::BadRingSize(why) => write!(f, "invalid ring use: {why}"),
+            Error::AlreadyMapped => write!(
+                f,
+                "the buffer is already read by a live Ring: a ring has one consumer (drop it first)"
+            ),
             Error::Write { written, source } => {
                 write!(f, "write failed after {written} bytes: {source}")
             }

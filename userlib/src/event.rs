@@ -301,6 +301,7 @@ impl EventBuilder {
         Ok(PerfEvent {
             fd,
             attr: self.attr,
+            ring_taken: Default::default(),
         })
     }
 
@@ -335,6 +336,8 @@ impl EventBuilder {
 pub struct PerfEvent {
     fd: OwnedFd,
     attr: PerfEventAttr,
+    /// Whether a live [`Ring`] reads this event's buffer (one consumer per ring).
+    ring_taken: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl PerfEvent {
@@ -343,50 +346,64 @@ impl PerfEvent {
         &self.attr
     }
 
-    fn ioctl(&self, req: u32, arg: u64, call: &'static str) -> Result<()> {
-        sys::ioctl_int(self.fd.as_fd(), req, arg as libc::c_ulong)
+    /// # Safety
+    ///
+    /// `req` is a perf ioctl that takes an integer argument (ENABLE, DISABLE, RESET, REFRESH,
+    /// SET_OUTPUT, PAUSE_OUTPUT).
+    unsafe fn ioctl(&self, req: u32, arg: u64, call: &'static str) -> Result<()> {
+        // SAFETY: the caller names an integer-argument request; `fd` is a perf event.
+        unsafe { sys::ioctl_int(self.fd.as_fd(), req, arg as libc::c_ulong) }
             .map(|_| ())
             .map_err(|source| Error::Sys { call, source })
     }
 
     /// `PERF_EVENT_IOC_ENABLE`.
     pub fn enable(&self) -> Result<()> {
-        self.ioctl(ioctl::PERF_EVENT_IOC_ENABLE, 0, "ioctl(ENABLE)")
+        // SAFETY: ENABLE takes an integer (flags) argument.
+        unsafe { self.ioctl(ioctl::PERF_EVENT_IOC_ENABLE, 0, "ioctl(ENABLE)") }
     }
 
     /// `PERF_EVENT_IOC_DISABLE`.
     pub fn disable(&self) -> Result<()> {
-        self.ioctl(ioctl::PERF_EVENT_IOC_DISABLE, 0, "ioctl(DISABLE)")
+        // SAFETY: DISABLE takes an integer (flags) argument.
+        unsafe { self.ioctl(ioctl::PERF_EVENT_IOC_DISABLE, 0, "ioctl(DISABLE)") }
     }
 
     /// `PERF_EVENT_IOC_PAUSE_OUTPUT`: pauses (true) or resumes (false) writing to the ring.
     pub fn pause_output(&self, pause: bool) -> Result<()> {
-        self.ioctl(
-            ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT,
-            pause as u64,
-            "ioctl(PAUSE_OUTPUT)",
-        )
+        // SAFETY: PAUSE_OUTPUT and SET_OUTPUT take integer arguments.
+        unsafe {
+            self.ioctl(
+                ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT,
+                pause as u64,
+                "ioctl(PAUSE_OUTPUT)",
+            )
+        }
     }
 
     /// `PERF_EVENT_IOC_ID`: the event's id (what `SAMPLE_IDENTIFIER`/`SAMPLE_ID` carry).
     pub fn id(&self) -> Result<u64> {
         let mut id = 0u64;
-        sys::ioctl_ptr(self.fd.as_fd(), ioctl::PERF_EVENT_IOC_ID, &mut id).map_err(|source| {
-            Error::Sys {
+        // SAFETY: PERF_EVENT_IOC_ID writes one u64 at its argument.
+        unsafe { sys::ioctl_ptr(self.fd.as_fd(), ioctl::PERF_EVENT_IOC_ID, &mut id) }.map_err(
+            |source| Error::Sys {
                 call: "ioctl(ID)",
                 source,
-            }
-        })?;
+            },
+        )?;
         Ok(id)
     }
 
     /// `PERF_EVENT_IOC_SET_OUTPUT`: sends this event's records to `target`'s ring (same CPU or task).
     pub fn set_output(&self, target: &PerfEvent) -> Result<()> {
-        self.ioctl(
-            ioctl::PERF_EVENT_IOC_SET_OUTPUT,
-            target.fd.as_raw_fd() as u64,
-            "ioctl(SET_OUTPUT)",
-        )
+        // SAFETY: PAUSE_OUTPUT and SET_OUTPUT take integer arguments.
+        unsafe {
+            self.ioctl(
+                ioctl::PERF_EVENT_IOC_SET_OUTPUT,
+                target.fd.as_raw_fd() as u64,
+                "ioctl(SET_OUTPUT)",
+            )
+        }
     }
 
     /// `PERF_EVENT_IOC_SET_FILTER`: a tracepoint filter (`prev_pid > 0 && next_comm == "x"`), as
@@ -415,14 +432,30 @@ impl PerfEvent {
     }
 
     /// Maps a ring of `data_pages` pages (a power of two): consume mode unless the event was opened
-    /// with `write_backward`, in which case overwrite mode.
+    /// with `write_backward`, in which case overwrite mode. A ring has one consumer: while the ring
+    /// returned lives, another call fails with [`Error::AlreadyMapped`].
     pub fn ring(&self, data_pages: usize) -> Result<Ring> {
+        use std::sync::atomic::Ordering;
         let mode = if self.attr.has_flag(ATTR_FLAG_WRITE_BACKWARD) {
             Mode::Overwrite
         } else {
             Mode::Consume
         };
-        Ring::map(self.fd.as_fd(), data_pages, mode)
+        if self.ring_taken.swap(true, Ordering::AcqRel) {
+            return Err(Error::AlreadyMapped);
+        }
+        // SAFETY: `fd` is a perf event, and the flag just taken makes the ring its only consumer in this
+        // process (the descriptor is this value's own; sharing it elsewhere is the caller's unsafe act).
+        match unsafe { Ring::map(self.fd.as_fd(), data_pages, mode) } {
+            Ok(mut r) => {
+                r.set_consumer(self.ring_taken.clone());
+                Ok(r)
+            }
+            Err(e) => {
+                self.ring_taken.store(false, Ordering::Release);
+                Err(e)
+            }
+        }
     }
 }
 

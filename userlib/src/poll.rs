@@ -19,7 +19,8 @@ pub struct Readiness {
 #[derive(Debug)]
 pub struct Poller {
     epfd: OwnedFd,
-    events: Vec<libc::epoll_event>,
+    /// The descriptors watched (numbers, as registered).
+    fds: Vec<std::os::fd::RawFd>,
 }
 
 impl Poller {
@@ -34,7 +35,7 @@ impl Poller {
         let epfd = unsafe { OwnedFd::from_raw_fd(fd) };
         Ok(Self {
             epfd,
-            events: Vec::new(),
+            fds: Vec::new(),
         })
     }
 
@@ -56,7 +57,7 @@ impl Poller {
         if r < 0 {
             return Err(Error::sys("epoll_ctl"));
         }
-        self.events.push(ev);
+        self.fds.push(fd.as_raw_fd());
         Ok(())
     }
 
@@ -74,32 +75,35 @@ impl Poller {
         if r < 0 {
             return Err(Error::sys("epoll_ctl"));
         }
-        self.events.pop();
+        if let Some(i) = self.fds.iter().position(|&f| f == fd.as_raw_fd()) {
+            self.fds.swap_remove(i);
+        }
         Ok(())
     }
 
     /// Number of descriptors watched.
     pub fn len(&self) -> usize {
-        self.events.len()
+        self.fds.len()
     }
 
     /// Whether no descriptor is watched.
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.fds.is_empty()
     }
 
     /// Waits until a descriptor is ready or `timeout` passes (`None` waits forever), retrying EINTR with
     /// the time that is left. Returns the ready descriptors (empty on timeout).
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Vec<Readiness>> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let cap = self.events.len().max(1);
+        let cap = self.fds.len().max(1);
         let mut out = vec![libc::epoll_event { events: 0, u64: 0 }; cap];
         loop {
             let ms = match deadline {
                 None => -1,
                 Some(d) => {
+                    // Rounded up: a remainder under a millisecond still waits (a 0 would spin).
                     let left = d.saturating_duration_since(Instant::now());
-                    i32::try_from(left.as_millis().div_ceil(1).min(i32::MAX as u128))
+                    i32::try_from(left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128))
                         .unwrap_or(i32::MAX)
                 }
             };

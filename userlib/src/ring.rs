@@ -88,6 +88,11 @@ pub struct Ring {
     view: View,
     mode: Mode,
     fd: Option<OwnedFd>,
+    /// Set while this ring is its buffer's one consumer (released on drop); `None` for a ring mapped
+    /// with [`Ring::map`], whose caller promised it.
+    consumer: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// The overwrite-mode pause shared with a synthetic producer (a real ring pauses with the fd).
+    pause: Option<Arc<crate::synthetic::Pause>>,
     tail: u64,
     prev_head: u64,
     bounce: Vec<u8>,
@@ -98,8 +103,17 @@ impl Ring {
     /// Maps `1 + data_pages` pages of `fd` (a perf event or the premap driver's device) in `mode` and
     /// validates the geometry the control page publishes. `data_pages` must be a power of two.
     ///
-    /// The ring keeps its own duplicate of `fd` (for `PERF_EVENT_IOC_PAUSE_OUTPUT` and polling).
-    pub fn map(fd: BorrowedFd<'_>, data_pages: usize, mode: Mode) -> Result<Self> {
+    /// The ring keeps its own duplicate of `fd` (for `PERF_EVENT_IOC_PAUSE_OUTPUT` and polling). The
+    /// safe ways in are [`crate::PerfEvent::ring`] and [`crate::Device::ring`], which guarantee what
+    /// follows.
+    ///
+    /// # Safety
+    ///
+    /// `fd` is a perf event or a `/dev/premap` file with a buffer (not, for example, a regular file that
+    /// could be truncated under the mapping), and the returned ring is the only consumer of its buffer
+    /// while it lives: no other `Ring` (in this process or another) reads it and nothing else stores its
+    /// `data_tail`. A second consumer would let the producer overwrite records this ring is reading.
+    pub unsafe fn map(fd: BorrowedFd<'_>, data_pages: usize, mode: Mode) -> Result<Self> {
         if data_pages == 0 || !data_pages.is_power_of_two() {
             return Err(Error::BadRingSize(format!(
                 "{data_pages} data pages: must be a power of two (1, 2, 4, ...)"
@@ -142,6 +156,8 @@ impl Ring {
             view: View { map, ctl, geom },
             mode,
             fd,
+            consumer: None,
+            pause: None,
             tail,
             prev_head: if mode == Mode::Overwrite {
                 prev_head
@@ -168,9 +184,34 @@ impl Ring {
         self.stats
     }
 
-    /// The control page, for reading its other fields.
-    pub fn control(&self) -> ControlPtr {
-        self.view.ctl
+    /// The control page, for reading its fields (its lifetime is the ring's; it cannot store the tail,
+    /// which only the ring's batches publish).
+    pub fn control(&self) -> Control<'_> {
+        Control {
+            ctl: self.view.ctl,
+            read_only: self.mode == Mode::Overwrite,
+            _ring: std::marker::PhantomData,
+        }
+    }
+
+    /// Marks this ring as its buffer's one consumer; `flag` is released when the ring is dropped.
+    pub(crate) fn set_consumer(&mut self, flag: Arc<std::sync::atomic::AtomicBool>) {
+        self.consumer = Some(flag);
+    }
+
+    /// Shares a synthetic producer's overwrite-mode pause.
+    pub(crate) fn set_pause(&mut self, pause: Arc<crate::synthetic::Pause>) {
+        self.pause = Some(pause);
+    }
+
+    /// `data_head`, loaded as the mapping allows: Acquire on a writable (consume-mode) mapping, a
+    /// Relaxed load and an Acquire fence on a read-only one.
+    #[inline]
+    fn load_head(&self) -> u64 {
+        match self.mode {
+            Mode::Consume => self.view.ctl.load_data_head(),
+            Mode::Overwrite => self.view.ctl.load_data_head_readonly(),
+        }
     }
 
     /// The descriptor the ring was mapped from, if any (for polling).
@@ -180,10 +221,7 @@ impl Ring {
 
     /// Bytes readable now (`data_head - tail`), checked.
     pub fn readable(&self) -> Result<u64> {
-        Ok(self
-            .view
-            .geom
-            .readable(self.view.ctl.load_data_head(), self.tail)?)
+        Ok(self.view.geom.readable(self.load_head(), self.tail)?)
     }
 
     /// Starts a consume-mode batch: loads `data_head` once (Acquire) and hands out the records up to it.
@@ -196,7 +234,14 @@ impl Ring {
             ));
         }
         let head = self.view.ctl.load_data_head();
-        self.view.geom.readable(head, self.tail)?;
+        if let Err(e) = self.view.geom.readable(head, self.tail) {
+            // An impossible head (behind the tail, or more than a ring ahead): reported once, then the
+            // ring resynchronises to it (what lay between is lost), so a producer's glitch does not
+            // wedge the reader for good.
+            self.tail = head;
+            self.view.ctl.store_data_tail(head);
+            return Err(e.into());
+        }
         let pos = self.tail;
         Ok(Batch {
             ring: self,
@@ -215,7 +260,13 @@ impl Ring {
     }
 
     /// Drops everything currently readable without reading it (for example after a corrupt record).
+    /// Consume mode only: an overwrite-mode mapping is read-only.
     pub fn discard(&mut self) -> Result<u64> {
+        if self.mode != Mode::Consume {
+            return Err(Error::BadRingSize(
+                "discard() needs a consume-mode ring (overwrite mappings are read-only)".into(),
+            ));
+        }
         let head = self.view.ctl.load_data_head();
         let n = self.view.geom.readable(head, self.tail)?;
         self.publish_tail(head);
@@ -298,17 +349,23 @@ impl Ring {
             ));
         }
         if let Some(fd) = &self.fd {
-            sys::ioctl_int(
-                fd.as_fd(),
-                premap_abi::ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT,
-                1,
-            )
+            // SAFETY: PAUSE_OUTPUT takes an integer argument; `fd` is the ring's perf event or device.
+            unsafe {
+                sys::ioctl_int(
+                    fd.as_fd(),
+                    premap_abi::ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT,
+                    1,
+                )
+            }
             .map_err(|source| Error::Sys {
                 call: "ioctl(PAUSE_OUTPUT)",
                 source,
             })?;
         }
-        let head = self.view.ctl.load_data_head();
+        if let Some(p) = &self.pause {
+            p.pause();
+        }
+        let head = self.load_head();
         let size = self.view.geom.data_size();
         let mut len = self.prev_head.wrapping_sub(head);
         if len > size {
@@ -682,14 +739,91 @@ impl Drop for NewestBatch<'_> {
         let ring = &mut *self.ring;
         ring.stats.bytes += self.end.wrapping_sub(self.head);
         ring.prev_head = self.head;
+        if let Some(p) = &ring.pause {
+            p.resume();
+        }
         if let Some(fd) = &ring.fd {
             // Resuming cannot be reported from Drop; a failure leaves the event paused, which the next
             // newest() (pausing again) and the caller's own ioctl can recover from.
-            let _ = sys::ioctl_int(
-                fd.as_fd(),
-                premap_abi::ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT,
-                0,
-            );
+            // SAFETY: PAUSE_OUTPUT takes an integer argument; `fd` is the ring's perf event or device.
+            let _ = unsafe {
+                sys::ioctl_int(
+                    fd.as_fd(),
+                    premap_abi::ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT,
+                    0,
+                )
+            };
         }
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        if let Some(c) = &self.consumer {
+            c.store(false, std::sync::atomic::Ordering::Release);
+        }
+    }
+}
+
+/// A ring's control page, borrowed from the ring: its fields can be read for as long as the ring lives
+/// (and no longer), and the tail cannot be stored behind the ring's back.
+///
+/// ```compile_fail,E0505
+/// // The control page cannot outlive its ring (it would read unmapped memory).
+/// let (_p, ring) = premap::synthetic::synthetic_ring(1, premap::Mode::Consume, 0).unwrap();
+/// let ctl = ring.control();
+/// drop(ring);
+/// ctl.data_head();
+/// ```
+///
+/// ```compile_fail,E0502
+/// // Nor be held across a batch, whose records it could otherwise let the producer overwrite.
+/// let (_p, mut ring) = premap::synthetic::synthetic_ring(1, premap::Mode::Consume, 0).unwrap();
+/// let ctl = ring.control();
+/// let batch = ring.batch().unwrap();
+/// ctl.data_head();
+/// drop(batch);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Control<'r> {
+    ctl: ControlPtr,
+    read_only: bool,
+    _ring: std::marker::PhantomData<&'r Ring>,
+}
+
+impl Control<'_> {
+    /// `data_head` (Acquire).
+    pub fn data_head(&self) -> u64 {
+        if self.read_only {
+            self.ctl.load_data_head_readonly()
+        } else {
+            self.ctl.load_data_head()
+        }
+    }
+
+    /// `data_tail` as published (Relaxed: it is this process's own store, or the kernel's initial value).
+    pub fn data_tail(&self) -> u64 {
+        self.ctl.snapshot().data_tail
+    }
+
+    /// `data_offset`.
+    pub fn data_offset(&self) -> u64 {
+        self.ctl.data_offset()
+    }
+
+    /// `data_size`.
+    pub fn data_size(&self) -> u64 {
+        self.ctl.data_size()
+    }
+
+    /// A copy of the whole page (positions read atomically).
+    pub fn snapshot(&self) -> ControlPage {
+        self.ctl.snapshot()
+    }
+
+    /// The page's address, for callers that poke at it on purpose (tests of hostile readers); writing
+    /// through it is `unsafe` and the caller's business.
+    pub fn as_ptr(&self) -> *mut ControlPage {
+        self.ctl.as_ptr()
     }
 }

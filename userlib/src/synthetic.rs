@@ -13,6 +13,7 @@ use premap_abi::header::EventHeader;
 use premap_abi::produce::DataArea;
 use premap_abi::ring::RingGeometry;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 
 /// The producer side of a synthetic ring: premap-abi's [`premap_abi::produce::Producer`] (the same
@@ -28,6 +29,38 @@ pub struct Producer {
     geom: RingGeometry,
     mode: Mode,
     inner: premap_abi::produce::Producer,
+    /// Set while a live [`Ring`] reads this producer's memory (one consumer).
+    reader: Arc<AtomicBool>,
+    /// The overwrite-mode pause shared with the reader.
+    pause: Arc<Pause>,
+}
+
+/// The overwrite-mode pause between a synthetic producer and its reader, in place of the kernel's
+/// `PERF_EVENT_IOC_PAUSE_OUTPUT`: while the reader holds a [`crate::NewestBatch`], the producer drops
+/// records (and counts them lost) instead of writing under the reader's slices.
+#[derive(Debug, Default)]
+pub struct Pause(AtomicU8);
+
+const IDLE: u8 = 0;
+const WRITING: u8 = 1;
+const PAUSED: u8 = 2;
+
+impl Pause {
+    /// Pauses the producer, waiting for a write in progress to finish.
+    pub(crate) fn pause(&self) {
+        while self
+            .0
+            .compare_exchange(IDLE, PAUSED, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Resumes the producer.
+    pub(crate) fn resume(&self) {
+        self.0.store(IDLE, Ordering::Release);
+    }
 }
 
 /// The data area of a synthetic ring, written through raw pointers.
@@ -45,7 +78,8 @@ impl DataArea for MappedArea<'_> {
         }
         // SAFETY: `[offset, offset + len)` lies inside the data area (checked above), which lies inside
         // the live mapping (`geom` was built for it). The reader does not read this range until the
-        // producer publishes a head past it, so the write races with nothing.
+        // producer publishes a head past it (consume mode), and not while the producer writes
+        // (overwrite mode: `Pause`), so the write races with nothing.
         unsafe {
             let dst = self
                 .map
@@ -81,21 +115,45 @@ pub fn synthetic_ring(data_pages: usize, mode: Mode, start: u64) -> Result<(Prod
         geom,
         mode,
         inner: premap_abi::produce::Producer::new(geom, mode == Mode::Overwrite, start),
+        reader: Arc::new(AtomicBool::new(false)),
+        pause: Arc::default(),
     };
-    let ring = Ring::from_mapping(map, mode, None)?;
+    let ring = producer.new_reader()?;
     Ok((producer, ring))
 }
 
 impl Producer {
-    /// The control page (tests use it to corrupt positions on purpose).
-    pub fn control(&self) -> ControlPtr {
+    /// The control page, as the producer (the kernel's side) sees it: tests use it to corrupt positions
+    /// on purpose.
+    ///
+    /// # Safety
+    ///
+    /// The pointer is valid while this producer lives (copies must not outlive it). Storing `data_tail`
+    /// (the reader's word) while the ring's reader holds records lets this producer overwrite them under
+    /// the reader: do it only between batches, as a hostile consumer would, and expect the reader to
+    /// report corruption. Storing `data_head` makes the reader see what the producer did not publish.
+    pub unsafe fn control(&self) -> ControlPtr {
         self.ctl
     }
 
     /// A new reader over the same memory, which takes its tail from the control page as it is now (as a
-    /// fresh mapping of a perf event would).
+    /// fresh mapping of a perf event would). A ring has one consumer: [`Error::AlreadyMapped`] while the
+    /// previous reader lives.
     pub fn new_reader(&self) -> Result<Ring> {
-        Ring::from_mapping(Arc::clone(&self.map), self.mode, None)
+        if self.reader.swap(true, Ordering::AcqRel) {
+            return Err(Error::AlreadyMapped);
+        }
+        match Ring::from_mapping(Arc::clone(&self.map), self.mode, None) {
+            Ok(mut r) => {
+                r.set_consumer(self.reader.clone());
+                r.set_pause(self.pause.clone());
+                Ok(r)
+            }
+            Err(e) => {
+                self.reader.store(false, Ordering::Release);
+                Err(e)
+            }
+        }
     }
 
     /// Records dropped so far and not yet reported with a LOST record.
@@ -122,6 +180,22 @@ impl Producer {
             map: &self.map,
             geom: self.geom,
         };
+        if self.mode == Mode::Overwrite {
+            // Paused by a reader of the newest records: dropped and counted, as the kernel does.
+            let writing =
+                self.pause
+                    .0
+                    .compare_exchange(IDLE, WRITING, Ordering::Acquire, Ordering::Relaxed);
+            if writing.is_err() {
+                self.inner.set_paused(true);
+                let r = self.inner.emit(&mut area, &self.ctl, bytes);
+                self.inner.set_paused(false);
+                return r;
+            }
+            let r = self.inner.emit(&mut area, &self.ctl, bytes);
+            self.pause.0.store(IDLE, Ordering::Release);
+            return r;
+        }
         self.inner.emit(&mut area, &self.ctl, bytes)
     }
 

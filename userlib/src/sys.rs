@@ -44,8 +44,13 @@ pub fn perf_event_open(
 }
 
 /// `ioctl(fd, req, arg)` for requests whose argument is an integer.
-pub fn ioctl_int(fd: BorrowedFd<'_>, req: u32, arg: libc::c_ulong) -> io::Result<i32> {
-    // SAFETY: the request takes an integer argument (or none), so no memory is passed.
+///
+/// # Safety
+///
+/// `req` must be a request that `fd`'s driver reads as an integer (or ignores): a request that takes a
+/// pointer would make the kernel read or write memory at the address `arg`.
+pub unsafe fn ioctl_int(fd: BorrowedFd<'_>, req: u32, arg: libc::c_ulong) -> io::Result<i32> {
+    // SAFETY: the caller guarantees that the request takes an integer argument (or none).
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), req as libc::Ioctl, arg) };
     if r < 0 {
         Err(io::Error::last_os_error())
@@ -71,8 +76,12 @@ pub fn ioctl_cstr(fd: BorrowedFd<'_>, req: u32, s: &std::ffi::CStr) -> io::Resul
 
 /// `ioctl(fd, req, &mut value)` for requests that read or write a plain-old-data struct.
 ///
-/// `T` must be a `#[repr(C)]` integer-only struct of the size that `req` encodes.
-pub fn ioctl_ptr<T: zerocopy::IntoBytes + zerocopy::FromBytes>(
+/// # Safety
+///
+/// `fd`'s driver must access exactly the `size_of::<T>()` bytes that `req` encodes (checked) at the
+/// argument and nothing it points to: a request whose argument is read as an integer, or holds
+/// pointers to further memory, would let the kernel write where Rust does not expect it.
+pub unsafe fn ioctl_ptr<T: zerocopy::IntoBytes + zerocopy::FromBytes>(
     fd: BorrowedFd<'_>,
     req: u32,
     value: &mut T,
@@ -81,8 +90,8 @@ pub fn ioctl_ptr<T: zerocopy::IntoBytes + zerocopy::FromBytes>(
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
     // SAFETY: `value` is valid for reads and writes of size_of::<T>() bytes, which is exactly what the
-    // request's encoded size tells the kernel to access; any bytes the kernel writes form a valid `T`
-    // (FromBytes).
+    // request accesses (checked size, and the caller's promise); any bytes the kernel writes form a
+    // valid `T` (FromBytes).
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), req as libc::Ioctl, value as *mut T) };
     if r < 0 {
         Err(io::Error::last_os_error())
@@ -131,13 +140,18 @@ impl Mapping {
 
     /// An anonymous shared, zero-filled mapping (the synthetic ring's memory).
     pub fn anonymous(len: usize) -> Result<Self> {
+        // Miri has no shared anonymous mappings; within one process a private one behaves the same.
+        #[cfg(miri)]
+        const FLAGS: i32 = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
+        #[cfg(not(miri))]
+        const FLAGS: i32 = libc::MAP_SHARED | libc::MAP_ANONYMOUS;
         // SAFETY: as above; anonymous memory is not backed by any file.
         let p = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                FLAGS,
                 -1,
                 0,
             )

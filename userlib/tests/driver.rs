@@ -10,6 +10,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// `ioctl(fd, req, &mut v)` for the driver's requests, each of which reads and writes exactly the one
+/// struct `T` its number encodes.
+fn ioc<T: zerocopy::IntoBytes + zerocopy::FromBytes>(
+    fd: std::os::fd::BorrowedFd<'_>,
+    req: u32,
+    v: &mut T,
+) -> std::io::Result<i32> {
+    // SAFETY: every request these tests pass is a premap ioctl (or PERF_EVENT_IOC_ID-like) whose
+    // argument is exactly one `T` (the size check in ioctl_ptr enforces the encoded size).
+    unsafe { premap::sys::ioctl_ptr(fd, req, v) }
+}
+
+/// Maps the ring of a device file these tests created; each test maps each file's ring once.
+fn map_ring(fd: std::os::fd::BorrowedFd<'_>, pages: usize, mode: Mode) -> premap::Result<Ring> {
+    // SAFETY: `fd` is a /dev/premap file with a buffer, and the tests read each buffer with one ring.
+    unsafe { Ring::map(fd, pages, mode) }
+}
+
 fn device(data_pages: u32, overwrite: bool) -> OwnedFd {
     let f = std::fs::OpenOptions::new()
         .read(true)
@@ -24,7 +42,7 @@ fn device(data_pages: u32, overwrite: bool) -> OwnedFd {
         wakeup_watermark: 4096,
         ..Default::default()
     };
-    premap::sys::ioctl_ptr(fd.as_fd(), IOC_CREATE, &mut p).expect("IOC_CREATE");
+    ioc(fd.as_fd(), IOC_CREATE, &mut p).expect("IOC_CREATE");
     fd
 }
 
@@ -35,7 +53,7 @@ fn generate(fd: &OwnedFd, count: u64, sample_size: u32) {
         batch: 32,
         sample_size,
     };
-    premap::sys::ioctl_ptr(fd.as_fd(), IOC_GENERATE, &mut g).expect("IOC_GENERATE");
+    ioc(fd.as_fd(), IOC_GENERATE, &mut g).expect("IOC_GENERATE");
 }
 
 fn seq(r: &premap::Record<'_>) -> u64 {
@@ -46,7 +64,7 @@ fn seq(r: &premap::Record<'_>) -> u64 {
 #[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
 fn poll_wakes_the_reader_and_every_generated_record_arrives_or_is_counted() {
     let fd = device(16, false);
-    let mut ring = Ring::map(fd.as_fd(), 16, Mode::Consume).unwrap();
+    let mut ring = map_ring(fd.as_fd(), 16, Mode::Consume).unwrap();
     let mut poller = Poller::new().unwrap();
     poller.add(fd.as_fd(), 1).unwrap();
     const N: u64 = 100_000;
@@ -69,7 +87,7 @@ fn poll_wakes_the_reader_and_every_generated_record_arrives_or_is_counted() {
         .unwrap();
     }
     let mut stats = BufferStats::default();
-    premap::sys::ioctl_ptr(fd.as_fd(), IOC_STATS, &mut stats).unwrap();
+    ioc(fd.as_fd(), IOC_STATS, &mut stats).unwrap();
     assert_eq!(got + stats.lost, N, "{got} read + {} dropped", stats.lost);
     assert!(stats.wakeups > 0, "poll was never woken");
 }
@@ -78,7 +96,7 @@ fn poll_wakes_the_reader_and_every_generated_record_arrives_or_is_counted() {
 #[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
 fn write_to_copies_the_driver_ring_into_a_file() {
     let fd = device(4, false);
-    let mut ring = Ring::map(fd.as_fd(), 4, Mode::Consume).unwrap();
+    let mut ring = map_ring(fd.as_fd(), 4, Mode::Consume).unwrap();
     generate(&fd, 200, 48);
     std::thread::sleep(Duration::from_millis(200));
     let path = std::env::temp_dir().join("premap-driver-write-to");
@@ -98,7 +116,7 @@ fn write_to_copies_the_driver_ring_into_a_file() {
 #[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
 fn overwrite_ring_newest_records_come_first() {
     let fd = device(1, true);
-    let mut ring = Ring::map(fd.as_fd(), 1, Mode::Overwrite).unwrap();
+    let mut ring = map_ring(fd.as_fd(), 1, Mode::Overwrite).unwrap();
     generate(&fd, 500, 64);
     std::thread::sleep(Duration::from_millis(300));
     let mut seqs = Vec::new();
@@ -126,7 +144,7 @@ fn stress_mapping_races_while_the_producer_runs() {
     {
         let (fd, stop) = (fd.clone(), stop.clone());
         threads.push(std::thread::spawn(move || {
-            let mut ring = Ring::map(fd.as_fd(), 8, Mode::Consume).unwrap();
+            let mut ring = map_ring(fd.as_fd(), 8, Mode::Consume).unwrap();
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 ring.drain(|r| {
@@ -202,9 +220,9 @@ fn stress_mapping_races_while_the_producer_runs() {
         t.join().unwrap();
     }
     let mut g = GenerateParams::default();
-    premap::sys::ioctl_ptr(fd.as_fd(), IOC_GENERATE, &mut g).unwrap();
+    ioc(fd.as_fd(), IOC_GENERATE, &mut g).unwrap();
     let mut stats = BufferStats::default();
-    premap::sys::ioctl_ptr(fd.as_fd(), IOC_STATS, &mut stats).unwrap();
+    ioc(fd.as_fd(), IOC_STATS, &mut stats).unwrap();
     assert_eq!(stats.mappings, 0, "every mapping was torn down");
     assert!(stats.records > 1000);
 }
@@ -229,7 +247,7 @@ fn create(fd: &OwnedFd, data_pages: u32, flags: u32, watermark: u32) -> std::io:
         wakeup_watermark: watermark,
         ..Default::default()
     };
-    premap::sys::ioctl_ptr(fd.as_fd(), IOC_CREATE, &mut p)
+    ioc(fd.as_fd(), IOC_CREATE, &mut p)
 }
 
 fn errno(r: std::io::Result<i32>) -> i32 {
@@ -327,10 +345,7 @@ fn a_buffer_larger_than_half_of_ram_fails_with_enomem_even_for_root() {
         aux_pages: MAX_AREA_PAGES,
         ..Default::default()
     };
-    assert_eq!(
-        errno(premap::sys::ioctl_ptr(fd.as_fd(), IOC_CREATE, &mut p)),
-        libc::ENOMEM
-    );
+    assert_eq!(errno(ioc(fd.as_fd(), IOC_CREATE, &mut p)), libc::ENOMEM);
     // The file is still usable afterwards.
     create(&fd, 4, 0, 0).unwrap();
 }
@@ -345,23 +360,17 @@ fn generator_parameters_are_bounded_and_close_stops_it_promptly() {
         batch: 1,
         sample_size: 40,
     };
-    assert_eq!(
-        errno(premap::sys::ioctl_ptr(fd.as_fd(), IOC_GENERATE, &mut g)),
-        libc::EINVAL
-    );
+    assert_eq!(errno(ioc(fd.as_fd(), IOC_GENERATE, &mut g)), libc::EINVAL);
     g.period_ns = 0;
     g.batch = u32::MAX;
-    assert_eq!(
-        errno(premap::sys::ioctl_ptr(fd.as_fd(), IOC_GENERATE, &mut g)),
-        libc::EINVAL
-    );
+    assert_eq!(errno(ioc(fd.as_fd(), IOC_GENERATE, &mut g)), libc::EINVAL);
     // The longest period: stopping (a new GENERATE, then close) still returns at once.
     g.batch = MAX_GENERATE_BATCH;
     g.period_ns = MAX_GENERATE_PERIOD_NS;
-    premap::sys::ioctl_ptr(fd.as_fd(), IOC_GENERATE, &mut g).unwrap();
+    ioc(fd.as_fd(), IOC_GENERATE, &mut g).unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let t = Instant::now();
-    premap::sys::ioctl_ptr(fd.as_fd(), IOC_GENERATE, &mut g).unwrap();
+    ioc(fd.as_fd(), IOC_GENERATE, &mut g).unwrap();
     let restart = t.elapsed();
     std::thread::sleep(Duration::from_millis(200));
     let t = Instant::now();
@@ -387,17 +396,14 @@ fn a_user_runs_a_bounded_number_of_generators() {
         sample_size: 40,
     };
     for fd in &fds[..MAX_GENERATORS_PER_USER as usize] {
-        premap::sys::ioctl_ptr(fd.as_fd(), IOC_GENERATE, &mut g).unwrap();
+        ioc(fd.as_fd(), IOC_GENERATE, &mut g).unwrap();
     }
     let last = &fds[MAX_GENERATORS_PER_USER as usize];
-    assert_eq!(
-        errno(premap::sys::ioctl_ptr(last.as_fd(), IOC_GENERATE, &mut g)),
-        libc::EAGAIN
-    );
+    assert_eq!(errno(ioc(last.as_fd(), IOC_GENERATE, &mut g)), libc::EAGAIN);
     // Stopping one frees its slot.
     let mut stop = GenerateParams::default();
-    premap::sys::ioctl_ptr(fds[0].as_fd(), IOC_GENERATE, &mut stop).unwrap();
-    premap::sys::ioctl_ptr(last.as_fd(), IOC_GENERATE, &mut g).unwrap();
+    ioc(fds[0].as_fd(), IOC_GENERATE, &mut stop).unwrap();
+    ioc(last.as_fd(), IOC_GENERATE, &mut g).unwrap();
 }
 
 #[test]
@@ -428,7 +434,7 @@ fn a_write_as_large_as_most_of_the_ring_is_published_whole() {
         std::io::Error::last_os_error()
     );
     let mut stats = BufferStats::default();
-    premap::sys::ioctl_ptr(fd.as_fd(), IOC_STATS, &mut stats).unwrap();
+    ioc(fd.as_fd(), IOC_STATS, &mut stats).unwrap();
     assert_eq!(stats.records, n as u64);
 }
 
@@ -468,7 +474,7 @@ fn poll_follows_the_watermark_in_both_modes() {
     // Overwrite: readable once per watermark's worth written, not forever after the first record.
     let fd = open_device();
     create(&fd, 4, CREATE_OVERWRITE, 1024).unwrap();
-    let _ring = Ring::map(fd.as_fd(), 4, Mode::Overwrite).unwrap();
+    let _ring = map_ring(fd.as_fd(), 4, Mode::Overwrite).unwrap();
     write_samples(&fd, 8); // 512 bytes
     assert!(
         !readable_now(&fd),
@@ -493,9 +499,18 @@ fn poll_follows_the_watermark_in_both_modes() {
     // believed.
     let fd = open_device();
     create(&fd, 4, 0, 1024).unwrap();
-    let ring = Ring::map(fd.as_fd(), 4, Mode::Consume).unwrap();
+    let ring = map_ring(fd.as_fd(), 4, Mode::Consume).unwrap();
     // Forging data_head through the writable control page, as a hostile reader would.
-    ring.control().store_data_head(1 << 20);
+    // SAFETY: the control page is mapped writable and live while `ring` is; data_head is at offset
+    // 1024, 8-aligned; a volatile store of a plain u64 that the driver only ever stores too.
+    unsafe {
+        ring.control()
+            .as_ptr()
+            .cast::<u8>()
+            .add(1024)
+            .cast::<u64>()
+            .write_volatile(1 << 20)
+    };
     assert!(
         !readable_now(&fd),
         "consume: a forged data_head made the ring readable"

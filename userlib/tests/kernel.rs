@@ -418,3 +418,18 @@ fn rings_of_a_wrong_size_are_refused() {
     let format = SampleFormat::new(0);
     let _ = format;
 }
+
+#[test]
+fn an_events_ring_has_one_consumer_at_a_time() {
+    let Some(ev) = open_or_skip(&EventBuilder::new(Event::PAGE_FAULTS).sample_period(1)) else {
+        return;
+    };
+    let ring = ev.ring(1).unwrap();
+    assert!(
+        matches!(ev.ring(1), Err(Error::AlreadyMapped)),
+        "a second consumer of a live ring"
+    );
+    drop(ring);
+    let again = ev.ring(1).expect("a new ring once the first is gone");
+    drop(again);
+}

@@ -5,7 +5,7 @@
 use super::{CallGraph, Options, RecordError, Target};
 use crate::events::EventSpec;
 use premap::abi::attr::*;
-use premap::{Event, EventBuilder, Mode, PerfEvent, Ring};
+use premap::{Event, EventBuilder, PerfEvent, Ring};
 use premap_tools::perfdata::features::EventDesc;
 
 /// x86_64's user registers as perf names them (`--user-regs`), bit = index.
@@ -217,12 +217,8 @@ fn open_one(
             let e = b.clone().pid(pid).cpu(cpu).open_in_group(leader)?;
             ids.push(e.id()?);
             if i == 0 {
-                let mode = if o.overwrite {
-                    Mode::Overwrite
-                } else {
-                    Mode::Consume
-                };
-                rings.push(Ring::map(std::os::fd::AsFd::as_fd(&e), o.pages, mode)?);
+                // Consume or overwrite mode follows the event's write_backward.
+                rings.push(e.ring(o.pages)?);
             } else if let Some(first) = events.first().and_then(|v| v.get(slot)) {
                 e.set_output(first)?;
             }
