@@ -435,27 +435,14 @@ impl PerfEvent {
     /// with `write_backward`, in which case overwrite mode. A ring has one consumer: while the ring
     /// returned lives, another call fails with [`Error::AlreadyMapped`].
     pub fn ring(&self, data_pages: usize) -> Result<Ring> {
-        use std::sync::atomic::Ordering;
         let mode = if self.attr.has_flag(ATTR_FLAG_WRITE_BACKWARD) {
             Mode::Overwrite
         } else {
             Mode::Consume
         };
-        if self.ring_taken.swap(true, Ordering::AcqRel) {
-            return Err(Error::AlreadyMapped);
-        }
-        // SAFETY: `fd` is a perf event, and the flag just taken makes the ring its only consumer in this
-        // process (the descriptor is this value's own; sharing it elsewhere is the caller's unsafe act).
-        match unsafe { Ring::map(self.fd.as_fd(), data_pages, mode) } {
-            Ok(mut r) => {
-                r.set_consumer(self.ring_taken.clone());
-                Ok(r)
-            }
-            Err(e) => {
-                self.ring_taken.store(false, Ordering::Release);
-                Err(e)
-            }
-        }
+        // SAFETY: `fd` is a perf event (this value's own descriptor; sharing it elsewhere is the caller's
+        // unsafe act), and every ring of this value is mapped with its flag.
+        unsafe { Ring::map_once(self.fd.as_fd(), data_pages, mode, &self.ring_taken) }
     }
 }
 

@@ -32,6 +32,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod device;
 pub mod error;
 pub mod event;
 pub mod poll;
@@ -39,6 +40,7 @@ pub mod ring;
 pub mod synthetic;
 pub mod sys;
 
+pub use device::Device;
 pub use error::{Error, Result};
 pub use event::{Event, EventBuilder, PerfEvent};
 pub use poll::{Poller, Readiness};

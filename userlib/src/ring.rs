@@ -199,6 +199,36 @@ impl Ring {
         self.consumer = Some(flag);
     }
 
+    /// Maps `fd`'s ring as the one consumer that `taken` stands for: [`Error::AlreadyMapped`] while
+    /// another ring holds the flag, which the returned ring releases when dropped.
+    ///
+    /// # Safety
+    ///
+    /// As [`Ring::map`], except that the single consumer is the flag's business: every consumer of
+    /// the buffer is mapped through this function with the same flag.
+    pub(crate) unsafe fn map_once(
+        fd: BorrowedFd<'_>,
+        data_pages: usize,
+        mode: Mode,
+        taken: &Arc<std::sync::atomic::AtomicBool>,
+    ) -> Result<Self> {
+        use std::sync::atomic::Ordering;
+        if taken.swap(true, Ordering::AcqRel) {
+            return Err(Error::AlreadyMapped);
+        }
+        // SAFETY: the caller's promise about `fd`; the flag just taken makes this the one consumer.
+        match unsafe { Ring::map(fd, data_pages, mode) } {
+            Ok(mut r) => {
+                r.set_consumer(taken.clone());
+                Ok(r)
+            }
+            Err(e) => {
+                taken.store(false, Ordering::Release);
+                Err(e)
+            }
+        }
+    }
+
     /// Shares a synthetic producer's overwrite-mode pause.
     pub(crate) fn set_pause(&mut self, pause: Arc<crate::synthetic::Pause>) {
         self.pause = Some(pause);

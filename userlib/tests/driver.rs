@@ -413,17 +413,7 @@ fn a_write_as_large_as_most_of_the_ring_is_published_whole() {
     let n = (5 << 20) / 64;
     let mut bytes = Vec::with_capacity(n * 64);
     for i in 0..n as u64 {
-        let mut r = [0u8; 64];
-        r[..8].copy_from_slice(
-            &premap::abi::EventHeader {
-                r#type: RECORD_SAMPLE,
-                misc: 2,
-                size: 64,
-            }
-            .to_bytes(),
-        );
-        r[32..40].copy_from_slice(&i.to_ne_bytes());
-        bytes.extend_from_slice(&r);
+        bytes.extend_from_slice(&premap::synthetic::sample_record(64, i));
     }
     // SAFETY: writing our own buffer to our own descriptor.
     let w = unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
@@ -452,16 +442,7 @@ fn readable_now(fd: &OwnedFd) -> bool {
 
 fn write_samples(fd: &OwnedFd, n: usize) {
     for i in 0..n as u64 {
-        let mut r = [0u8; 64];
-        r[..8].copy_from_slice(
-            &premap::abi::EventHeader {
-                r#type: RECORD_SAMPLE,
-                misc: 2,
-                size: 64,
-            }
-            .to_bytes(),
-        );
-        r[32..40].copy_from_slice(&i.to_ne_bytes());
+        let r = premap::synthetic::sample_record(64, i);
         // SAFETY: writing our own buffer.
         let w = unsafe { libc::write(fd.as_raw_fd(), r.as_ptr().cast(), 64) };
         assert_eq!(w, 64);
@@ -586,4 +567,43 @@ fn allocation_failures_in_create_fail_cleanly() {
         failed >= 60,
         "only {failed} injected failures reached IOC_CREATE"
     );
+}
+
+#[test]
+#[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
+fn the_typed_device_api_creates_maps_once_and_counts() {
+    let dev = premap::Device::open().expect("open /dev/premap");
+    dev.create(&CreateParams {
+        size: 32,
+        data_pages: 4,
+        ..Default::default()
+    })
+    .unwrap();
+    let info = dev.info().unwrap();
+    assert_eq!((info.data_pages, info.mmap_len), (4, 5 * 4096));
+    let mut ring = dev.ring().unwrap();
+    assert!(matches!(dev.ring(), Err(premap::Error::AlreadyMapped)));
+    dev.generate(&GenerateParams {
+        count: 10,
+        period_ns: 0,
+        batch: 10,
+        sample_size: 64,
+    })
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut got = 0;
+    while got < 10 && Instant::now() < deadline {
+        got += ring.drain(|_| {}).unwrap();
+    }
+    assert_eq!(got, 10);
+    assert_eq!(dev.stats().unwrap().records, 10);
+    assert_eq!(
+        dev.page_type(0).unwrap() >> 24,
+        0xfa,
+        "the control page's memdesc type byte"
+    );
+    drop(ring);
+    dev.ring().expect("a ring again once the first is gone");
+    // A regular file is not the device.
+    assert!(premap::Device::open_path(std::path::Path::new("/proc/self/stat")).is_err());
 }
