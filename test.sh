@@ -24,6 +24,8 @@ echo "== rustfmt --check of the driver (the kernel's .rustfmt.toml: edition 2021
 rustfmt --edition 2021 --check driver/premap.rs driver/glue.rs
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo doc -D warnings (the crates' documentation builds clean)"
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p premap -p premap-abi -p premap-tools -p premap-driver-fuzz
 echo "== premap-abi without default features (the kernel's view: no external crate)"
 cargo build -p premap-abi --no-default-features
 echo "== cargo test --workspace"

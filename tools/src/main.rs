@@ -89,7 +89,7 @@ struct RecordArgs {
     /// Frame-pointer call graphs (as --call-graph fp).
     #[arg(short = 'g')]
     g: bool,
-    /// Call graphs: fp, or dwarf[,SIZE] (user registers and SIZE bytes of stack, default 8192).
+    /// Call graphs: fp, or dwarf,SIZE or dwarf (user registers and SIZE bytes of stack, default 8192).
     #[arg(long = "call-graph")]
     call_graph: Option<String>,
     /// Sample these user registers (ax,bx,...,r15).
