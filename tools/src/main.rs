@@ -116,6 +116,10 @@ struct RecordArgs {
     /// No messages but errors.
     #[arg(short = 'q', long = "quiet")]
     quiet: bool,
+    /// Close the file as FILE.TIMESTAMP and start a new one: on SIGUSR2 (`signal`, the default), at a
+    /// size (`100M`) or every so long (`30s`, `5m`).
+    #[arg(long = "switch-output", num_args = 0..=1, default_missing_value = "signal", require_equals = true)]
+    switch_output: Option<String>,
     /// Compress the data with zstd (perf's COMPRESSED records; perf 6.1 reads them).
     #[arg(short = 'z', long = "compression-level", num_args = 0..=1, default_missing_value = "1")]
     compress: Option<u32>,
@@ -199,6 +203,7 @@ fn record_options(a: RecordArgs) -> Result<record::Options, String> {
         filter: a.filter,
         quiet: a.quiet,
         compress: a.compress,
+        switch_output: a.switch_output.as_deref().map(str::parse).transpose()?,
     })
 }
 

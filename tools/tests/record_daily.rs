@@ -428,3 +428,101 @@ fn compressed_recordings_are_read_by_perf_with_every_sample() {
     let out = run(premap().args(["record", "-z", "-o", "-", "true"]));
     assert_eq!(out.status.code(), Some(1), "-z with -o - is refused");
 }
+
+#[test]
+fn switch_output_closes_timestamped_files_perf_reads() {
+    let dir = scratch("switch");
+    let f = dir.join("perf.data");
+    // By size: several files, each complete, together holding every sample.
+    let out = run(premap()
+        .args([
+            "record",
+            "-e",
+            "page-faults",
+            "-c",
+            "1",
+            "--switch-output=128K",
+            "-o",
+        ])
+        .arg(&f)
+        .arg(touch_workload())
+        .arg("20000"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Records the kernel dropped while a file was being closed are counted as lost.
+    let summary = text(&out.stderr);
+    let lost: u64 = summary
+        .lines()
+        .find(|l| l.starts_with("[ premap record: wrote"))
+        .and_then(|l| {
+            l.rsplit_once("; ")?
+                .1
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .expect("summary line");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("perf.data.")
+        })
+        .collect();
+    assert!(files.len() >= 3, "{files:?}");
+    assert!(!f.exists(), "the last file is timestamped too");
+    let mut total = 0;
+    for p in &files {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(
+            name.len(),
+            "perf.data.".len() + 17,
+            "perf.data.YYYYmmddHHMMSSsss: {name}"
+        );
+        let (n, err) = perf_sample_count(p);
+        assert_eq!(err.trim(), "", "{name}: perf complained");
+        total += n;
+    }
+    assert!(
+        total + lost >= 20000,
+        "{total} samples ({lost} lost) over {} files",
+        files.len()
+    );
+    assert!(lost < 2000, "{lost} lost at switches");
+    // By signal (SIGUSR2), as perf's default.
+    let g = dir.join("sig.data");
+    let child = premap()
+        .args([
+            "record",
+            "-q",
+            "-e",
+            "page-faults",
+            "-c",
+            "1",
+            "--switch-output",
+            "-o",
+        ])
+        .arg(&g)
+        .args(["sh", "-c"])
+        .arg(format!(
+            "{0} 2000; sleep 1; {0} 2000",
+            touch_workload().display()
+        ))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGUSR2) };
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let n = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("sig.data."))
+        .count();
+    assert_eq!(n, 2, "one file before SIGUSR2, one after");
+}

@@ -109,6 +109,87 @@ pub struct Options {
     pub quiet: bool,
     /// `-z`: compress the data with zstd at this level (perf's COMPRESSED records).
     pub compress: Option<u32>,
+    /// `--switch-output`: when to close the current file as FILE.TIMESTAMP and start a new one.
+    pub switch_output: Option<Switch>,
+}
+
+/// When `--switch-output` starts a new file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    /// On SIGUSR2 (perf's default).
+    Signal,
+    /// When the file holds this many bytes of data.
+    Size(u64),
+    /// Every so long.
+    Time(Duration),
+}
+
+impl std::str::FromStr for Switch {
+    type Err = String;
+
+    /// `signal`, a size (`100M`, `1G`, `4096`) or a time (`30s`, `5m`, `1h`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "signal" {
+            return Ok(Switch::Signal);
+        }
+        let bad =
+            || format!("--switch-output={s}: use signal, a size (10M, 1G) or a time (30s, 5m, 1h)");
+        let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        if n == 0 {
+            return Err(bad());
+        }
+        let size = |shift: u32| {
+            Ok(Switch::Size(
+                n.checked_shl(shift)
+                    .filter(|v| v >> shift == n)
+                    .ok_or_else(bad)?,
+            ))
+        };
+        match unit {
+            "" | "B" | "b" => size(0),
+            "K" | "k" => size(10),
+            "M" => size(20),
+            "G" | "g" => size(30),
+            "s" => Ok(Switch::Time(Duration::from_secs(n))),
+            "m" => Ok(Switch::Time(Duration::from_secs(n.saturating_mul(60)))),
+            "h" => Ok(Switch::Time(Duration::from_secs(n.saturating_mul(3600)))),
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// Set by SIGUSR2 under `--switch-output`.
+static SWITCH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_switch(_: libc::c_int) {
+    SWITCH.store(true, Ordering::Relaxed);
+}
+
+/// `FILE.YYYYmmddHHMMSSsss`, perf's name for a switched-out file.
+fn timestamped(path: &std::path::Path) -> PathBuf {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() as libc::time_t;
+    // SAFETY: localtime_r fills the struct we pass from a valid time_t.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&secs, &mut tm);
+        tm
+    };
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(
+        ".{:04}{:02}{:02}{:02}{:02}{:02}{:03}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
+        now.subsec_millis()
+    ));
+    PathBuf::from(name)
 }
 
 /// What a recording wrote.
@@ -200,6 +281,11 @@ pub fn check_options(o: &mut Options) -> Result<(), RecordError> {
     if o.period == Some(0) {
         return Err(RecordError(
             "-c 0: the sample period must be at least 1".into(),
+        ));
+    }
+    if o.switch_output.is_some() && matches!(o.output, Output::Stdout) {
+        return Err(RecordError(
+            "--switch-output writes files: it cannot be combined with -o - (pipe mode)".into(),
         ));
     }
     if o.compress.is_some() && matches!(o.output, Output::Stdout) {
@@ -345,6 +431,7 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
                 .push((premap::abi::perf_file::HEADER_TRACING_DATA, t));
         }
     }
+    let descs_again = descs.clone();
     let created = match &opts.output {
         Output::File(path) => Writer::create(path, descs),
         Output::Stdout => std::io::stdout()
@@ -397,23 +484,87 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         }
     }
     let mmap_len = (opts.pages + 1) * premap::sys::page_size();
-    let mut zstd = match opts.compress {
-        Some(level) => Some(drain::Zstd::new(
-            compress::Compressor::new(level as i32, mmap_len)
-                .map_err(|e| RecordError(format!("zstd: {e}")))?,
-            buildid::Scanner::new(first_sample_type, &modules),
-        )),
-        None => None,
+    if opts.switch_output == Some(Switch::Signal) {
+        let action = nix::sys::signal::SigAction::new(
+            nix::sys::signal::SigHandler::Handler(on_switch),
+            nix::sys::signal::SaFlags::SA_RESTART,
+            nix::sys::signal::SigSet::empty(),
+        );
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        let _ = unsafe { nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGUSR2, &action) };
+    }
+    let new_zstd = || -> Result<Option<drain::Zstd<'_>>, RecordError> {
+        opts.compress
+            .map(|level| {
+                Ok(drain::Zstd::new(
+                    compress::Compressor::new(level as i32, mmap_len)
+                        .map_err(|e| RecordError(format!("zstd: {e}")))?,
+                    buildid::Scanner::new(first_sample_type, &modules),
+                ))
+            })
+            .transpose()
     };
-    let loop_result = run_loop(
-        opts,
-        &mut rings,
-        &mut poller,
-        &mut writer,
-        &mut out,
-        child,
-        zstd.as_mut(),
-    );
+    let mut zstd = new_zstd()?;
+    let loop_result = loop {
+        let r = run_loop(
+            opts,
+            &mut rings,
+            &mut poller,
+            &mut writer,
+            &mut out,
+            child,
+            zstd.as_mut(),
+        );
+        let (Ok(true), Output::File(path)) = (&r, &opts.output) else {
+            break r.map(|_| ());
+        };
+        // --switch-output: drain (the flight recorder: its newest records), close this file as
+        // FILE.TIMESTAMP, go on in a fresh FILE.
+        if opts.overwrite {
+            drain::read_newest(
+                &mut rings,
+                &mut writer,
+                &mut out.totals,
+                &opts.output,
+                zstd.as_mut(),
+            )?;
+        } else {
+            while drain::drain_all(
+                &mut rings,
+                &mut writer,
+                &mut out.totals,
+                &opts.output,
+                1,
+                zstd.as_mut(),
+            )? > 0
+            {}
+        }
+        let stamped = timestamped(path);
+        std::fs::rename(path, &stamped)
+            .map_err(|e| RecordError(format!("renaming {}: {e}", path.display())))?;
+        let mut next = Writer::create(path, descs_again.clone())
+            .map_err(|e| RecordError(format!("creating {}: {e}", path.display())))?;
+        next.write_records(&side)
+            .map_err(|e| write_error(&opts.output, e))?;
+        let old = std::mem::replace(&mut writer, next);
+        let old_z = std::mem::replace(&mut zstd, new_zstd()?).map(|z| {
+            (
+                z.comp.feature(opts.compress.unwrap_or(1), mmap_len as u32),
+                z.scan.finish(),
+            )
+        });
+        finish_output(
+            old,
+            facts.clone(),
+            first_sample_type,
+            &modules,
+            &Output::File(stamped.clone()),
+            old_z,
+        )?;
+        if !opts.quiet {
+            eprintln!("[ premap record: dump data: {} ]", stamped.display());
+        }
+    };
     for e in events.iter().flatten() {
         let _ = e.disable();
     }
@@ -446,6 +597,13 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         (feature, z.scan.finish())
     });
     finish_output(writer, facts, first_sample_type, &modules, &opts.output, z)?;
+    if let (Some(_), Output::File(path)) = (opts.switch_output, &opts.output) {
+        // As perf: with --switch-output the last file gets its timestamp too.
+        let stamped = timestamped(path);
+        if std::fs::rename(path, &stamped).is_ok() && !opts.quiet {
+            eprintln!("[ premap record: dump data: {} ]", stamped.display());
+        }
+    }
     let sig = STOP.load(Ordering::Relaxed);
     out.signal = (sig != 0).then_some(sig);
     Ok(out)
@@ -462,7 +620,8 @@ fn run_loop(
     out: &mut Outcome,
     child: Option<i32>,
     mut zstd: Option<&mut drain::Zstd<'_>>,
-) -> Result<(), RecordError> {
+) -> Result<bool, RecordError> {
+    let file_started = Instant::now();
     let tty =
         std::io::stderr().is_terminal() && !opts.quiet && !matches!(opts.output, Output::Stdout);
     let started = Instant::now();
@@ -505,7 +664,16 @@ fn run_loop(
             _ => false,
         };
         if STOP.load(Ordering::Relaxed) != 0 || out.workload.is_some() || target_gone {
-            break Ok(());
+            break Ok(false);
+        }
+        let switch = match opts.switch_output {
+            Some(Switch::Signal) => SWITCH.swap(false, Ordering::Relaxed),
+            Some(Switch::Size(n)) => writer.data_size() >= n,
+            Some(Switch::Time(t)) => file_started.elapsed() >= t,
+            None => false,
+        };
+        if switch {
+            break Ok(true);
         }
         if tty && last_status.elapsed() > Duration::from_millis(500) {
             status_line(&out.totals, started.elapsed().as_secs_f64());
@@ -584,5 +752,28 @@ fn process_alive(pid: i32) -> bool {
             !matches!(state, Some('Z' | 'X') | None)
         }
         Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod switch_tests {
+    use super::*;
+
+    #[test]
+    fn switch_output_takes_perfs_forms() {
+        assert_eq!("signal".parse::<Switch>(), Ok(Switch::Signal));
+        assert_eq!("10M".parse::<Switch>(), Ok(Switch::Size(10 << 20)));
+        assert_eq!("4096".parse::<Switch>(), Ok(Switch::Size(4096)));
+        assert_eq!(
+            "30s".parse::<Switch>(),
+            Ok(Switch::Time(Duration::from_secs(30)))
+        );
+        assert_eq!(
+            "5m".parse::<Switch>(),
+            Ok(Switch::Time(Duration::from_secs(300)))
+        );
+        for bad in ["", "0", "10x", "M", "99999999999999999999G"] {
+            assert!(bad.parse::<Switch>().is_err(), "{bad:?}");
+        }
     }
 }
