@@ -8,6 +8,8 @@
 # workload's own user+sys (getrusage(RUSAGE_SELF), which the workload writes out at exit). The
 # workload's CPU time includes what the kernel spends in it writing samples and waking the recorder,
 # so a recorder that asks for more wakeups shows up there. Medians of RUNS runs.
+# Then the same at -m 8 with call graphs (-g) and with zstd compression (-z), premap against perf
+# (lost records of -z files are not counted: premap dump shows COMPRESSED records as blobs).
 # Usage: bench/recorder.sh [RUNS] (default 3). Needs perf (linux-perf) and a C compiler.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +36,9 @@ done | median)
 echo "workload alone: $pages pages x $rounds rounds, cpu ${alone}s (median of $runs)"
 printf '%-8s %4s %10s %8s %13s %13s %9s %s\n' recorder -m samples lost "recorder cpu" "workload cpu" \
     "size(MB)" "perf script"
-for m in 1 8 64; do
+for case in 1 8 64 "8 -g" "8 -z"; do
+    read -r m opt <<<"$case"
+    extra=(); [ -n "${opt:-}" ] && extra=("$opt")
     for tool in premap perf perf-B; do
         rows=()
         for i in $(seq "$runs"); do
@@ -42,9 +46,9 @@ for m in 1 8 64; do
             ru="$work/ru-$tool-$m-$i"
             w=("$work/touch" $pages $rounds "$ru")
             case $tool in
-                premap) cmd=("$premap" record -e page-faults -c 1 -m "$m" -o "$out" -- "${w[@]}") ;;
-                perf) cmd=(perf record -q -e page-faults -c 1 -m "$m" -o "$out" -- "${w[@]}") ;;
-                perf-B) cmd=(perf record -q -B --no-bpf-event -e page-faults -c 1 -m "$m" -o "$out" -- "${w[@]}") ;;
+                premap) cmd=("$premap" record -q "${extra[@]}" -e page-faults -c 1 -m "$m" -o "$out" -- "${w[@]}") ;;
+                perf) cmd=(perf record -q "${extra[@]}" -e page-faults -c 1 -m "$m" -o "$out" -- "${w[@]}") ;;
+                perf-B) cmd=(perf record -q -B --no-bpf-event "${extra[@]}" -e page-faults -c 1 -m "$m" -o "$out" -- "${w[@]}") ;;
             esac
             total=$(cpu_of "${cmd[@]}")
             wl=$(awk '{printf "%.3f", $1 + $2}' "$ru")
@@ -60,7 +64,7 @@ for m in 1 8 64; do
         # The median run by recorder CPU, and the median of each column on its own.
         col() { printf '%s\n' "${rows[@]}" | awk -v c="$1" '{print $c}' | median; }
         ok=$(printf '%s\n' "${rows[@]}" | awk '$6 != "ok" {bad = 1} END {print bad ? "FAIL" : "ok"}')
-        printf '%-8s %4s %10s %8s %13s %13s %9s %s\n' "$tool" "$m" "$(col 3)" "$(col 4)" "$(col 1)" \
+        printf '%-8s %4s %10s %8s %13s %13s %9s %s\n' "$tool${opt:+ $opt}" "$m" "$(col 3)" "$(col 4)" "$(col 1)" \
             "$(col 2)" "$(col 5)" "$ok"
         printf '    runs:'
         printf ' [%s]' "${rows[@]}"
