@@ -267,10 +267,17 @@ impl DataArea for DataPages<'_> {
 }
 
 impl Buffer {
-    fn control(&self) -> Option<ControlPtr> {
+    /// The control page.
+    ///
+    /// # Safety
+    ///
+    /// The pointer (and its copies) must not be used after `self` is dropped: it points into a page
+    /// the buffer owns.
+    unsafe fn control(&self) -> Option<ControlPtr> {
         let page = self.pages.0.first()?;
         let ptr = core::ptr::NonNull::new(page.addr().cast::<ControlPage>())?;
-        // SAFETY: the control page is a whole, page-aligned page the buffer owns for its lifetime.
+        // SAFETY: the control page is a whole, page-aligned page the buffer owns for its lifetime,
+        // which bounds every use (the caller's contract).
         Some(unsafe { ControlPtr::new(ptr) })
     }
 
@@ -283,7 +290,8 @@ impl Buffer {
     /// wakes pollers: consume mode once the readable bytes reach the watermark, overwrite mode once
     /// the watermark's worth was written since poll last reported it.
     fn produce<'a>(&self, records: impl Iterator<Item = &'a [u8]>) -> usize {
-        let (Some(ctl), Some(geom)) = (self.control(), self.geom) else {
+        // SAFETY: `ctl` is used only within this call, while `self` lives.
+        let (Some(ctl), Some(geom)) = (unsafe { self.control() }, self.geom) else {
             return 0;
         };
         let mut records = records.peekable();
@@ -330,7 +338,8 @@ impl Buffer {
     /// poll's answer. Overwrite mode reports each watermark's worth once (as perf's ring), so an epoll
     /// loop does not spin on an old record.
     fn poll_readable(&self) -> bool {
-        let (Some(ctl), Some(geom)) = (self.control(), self.geom) else {
+        // SAFETY: `ctl` is used only within this call, while `self` lives.
+        let (Some(ctl), Some(geom)) = (unsafe { self.control() }, self.geom) else {
             return false;
         };
         let mut st = self.state.lock();
@@ -393,7 +402,8 @@ impl Buffer {
             }),
             GFP_KERNEL,
         )?;
-        if let Some(ctl) = buf.control() {
+        // SAFETY: `ctl` is used only below, while `buf` lives.
+        if let Some(ctl) = unsafe { buf.control() } {
             let data_size = geom.map_or(0, |g| g.data_size());
             let mut page0 = ControlPage::new_for_ring(PAGE_SIZE as u64, data_size);
             if layout.aux_pages > 0 {
