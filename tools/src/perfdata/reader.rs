@@ -177,13 +177,15 @@ impl PerfFile {
         let FileKind::File(header) = kind else {
             let start = PIPE_HEADER_SIZE as usize;
             let n = bytes.len();
-            return Ok(Self {
+            let mut file = Self {
                 bytes,
                 header: None,
                 attrs: Attrs::default(),
                 features: Vec::new(),
                 data: (start, n),
-            });
+            };
+            file.inflate()?;
+            return Ok(file);
         };
         let mut attrs = Attrs::default();
         let entry = header.attr_size as usize;
@@ -245,7 +247,19 @@ impl PerfFile {
             features,
         };
         file.apply_event_desc()?;
+        file.inflate()?;
         Ok(file)
+    }
+
+    /// `perf record -z` data: the compressed records' contents take their place (appended after the
+    /// file's bytes; the records' offsets are then positions in the inflated data, past the file's end).
+    fn inflate(&mut self) -> Result<(), ReadError> {
+        if let Some(data) = super::compressed::inflate(self.records(), &self.bytes)? {
+            let start = self.bytes.len();
+            self.bytes.extend_from_slice(&data);
+            self.data = (start, self.bytes.len());
+        }
+        Ok(())
     }
 
     /// Names events from the EVENT_DESC feature, when present.
