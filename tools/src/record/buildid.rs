@@ -103,6 +103,8 @@ pub struct Scanner<'m> {
     modules: &'m [ModuleRange],
     maps: HashMap<u32, Vec<(u64, u64, String)>>,
     hits: Hits,
+    /// The last user mapping a sample hit (pid, start, end): most samples hit the same one again.
+    last: Option<(u32, u64, u64)>,
 }
 
 impl<'m> Scanner<'m> {
@@ -113,6 +115,7 @@ impl<'m> Scanner<'m> {
             modules,
             maps: HashMap::new(),
             hits: Hits::default(),
+            last: None,
         }
     }
 
@@ -153,6 +156,7 @@ impl<'m> Scanner<'m> {
         let name = body.get(name_at..).unwrap_or(&[]);
         let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
         if header.misc & 7 == RECORD_MISC_USER && name.first() == Some(&b'/') {
+            self.last = None;
             self.maps.entry(pid).or_default().push((
                 start,
                 start.saturating_add(len),
@@ -182,11 +186,15 @@ impl<'m> Scanner<'m> {
                 None => hits.kernel = true,
             }
         } else if let Some((pid, _)) = self.layout.pid_tid(body) {
+            if matches!(self.last, Some((p, s, e)) if p == pid && ip >= s && ip < e) {
+                return;
+            }
             let found = self
                 .maps
                 .get(&pid)
                 .and_then(|v| v.iter().rev().find(|(s, e, _)| ip >= *s && ip < *e));
-            if let Some((_, _, path)) = found {
+            if let Some((s, e, path)) = found {
+                self.last = Some((pid, *s, *e));
                 if !hits.dsos.contains(path) {
                     hits.dsos.insert(path.clone());
                 }
