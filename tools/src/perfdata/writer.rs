@@ -178,7 +178,8 @@ impl Writer {
         self.data_size
     }
 
-    /// Writes the feature sections and the final header, and syncs the file (pipe mode: flushes).
+    /// Writes the feature sections and the final header (pipe mode: flushes). Like perf, it does not
+    /// fsync: `--switch-output` closes files while the rings fill.
     pub fn finish(mut self, facts: &Facts) -> io::Result<u64> {
         if self.pipe {
             self.file.flush()?;
@@ -214,7 +215,6 @@ impl Writer {
         self.file.write_all(&body)?;
         self.file.seek(SeekFrom::Start(0))?;
         self.file.write_all(&header.to_bytes())?;
-        self.file.sync_all()?;
         Ok(at)
     }
 }

@@ -392,6 +392,17 @@ pub fn record(opts: &Options) -> Result<Outcome, RecordError> {
 fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
     STOP.store(0, Ordering::Relaxed);
     install_signal_handlers();
+    // Before the output exists: a SIGUSR2 sent once it does must find the handler.
+    if opts.switch_output == Some(Switch::Signal) {
+        let action = nix::sys::signal::SigAction::new(
+            nix::sys::signal::SigHandler::Handler(on_switch),
+            nix::sys::signal::SaFlags::SA_RESTART,
+            nix::sys::signal::SigSet::empty(),
+        );
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        let _ = unsafe { nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGUSR2, &action) };
+    }
+
     let workload = match &opts.target {
         Target::Command(argv) | Target::AllCpus(Some(argv)) => Some(Workload::spawn(argv)?),
         _ => None,
@@ -484,15 +495,6 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         }
     }
     let mmap_len = (opts.pages + 1) * premap::sys::page_size();
-    if opts.switch_output == Some(Switch::Signal) {
-        let action = nix::sys::signal::SigAction::new(
-            nix::sys::signal::SigHandler::Handler(on_switch),
-            nix::sys::signal::SaFlags::SA_RESTART,
-            nix::sys::signal::SigSet::empty(),
-        );
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        let _ = unsafe { nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGUSR2, &action) };
-    }
     let new_zstd = || -> Result<Option<drain::Zstd<'_>>, RecordError> {
         opts.compress
             .map(|level| {
