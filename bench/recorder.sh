@@ -36,14 +36,17 @@ done | median)
 echo "workload alone: $pages pages x $rounds rounds, cpu ${alone}s (median of $runs)"
 printf '%-8s %4s %10s %8s %13s %13s %9s %s\n' recorder -m samples lost "recorder cpu" "workload cpu" \
     "size(MB)" "perf script"
-for case in 1 8 64 "8 -g" "8 -z"; do
+for case in ${PREMAP_BENCH_CASES:-1 8 64 8:-g 8:-z}; do
+    case=${case/:/ }
     read -r m opt <<<"$case"
     extra=(); [ -n "${opt:-}" ] && extra=("$opt")
     for tool in premap perf perf-B; do
         rows=()
         for i in $(seq "$runs"); do
-            out="$work/$tool-$m-$i.data"
-            ru="$work/ru-$tool-$m-$i"
+            tag="$tool-$m${opt:-}-$i"
+            out="$work/$tag.data"
+            ru="$work/ru-$tag"
+            rm -f "$ru"
             w=("$work/touch" $pages $rounds "$ru")
             case $tool in
                 premap) cmd=("$premap" record -q "${extra[@]}" -e page-faults -c 1 -m "$m" -o "$out" -- "${w[@]}") ;;

@@ -154,6 +154,8 @@ fn build_ids_sample_times_and_machine_facts_are_in_the_header() {
         "# total memory :",
         "# time of first sample :",
         "# sibling sockets",
+        "# CPU cache info:",
+        "cpu list :",
         "# cmdline :",
     ] {
         assert!(

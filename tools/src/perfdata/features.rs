@@ -47,6 +47,10 @@ pub struct Facts {
     pub total_mem_kb: u64,
     /// CPU_TOPOLOGY's body (sibling lists and per-CPU core/socket ids), when sysfs tells.
     pub cpu_topology: Option<Vec<u8>>,
+    /// NUMA_TOPOLOGY's body (each node's memory and CPUs), when sysfs tells.
+    pub numa: Option<Vec<u8>>,
+    /// CACHE's body (each distinct cache: level, line size, sets, ways, type, size, CPUs).
+    pub caches: Option<Vec<u8>>,
     /// Sections computed from the recording itself (BUILD_ID, SAMPLE_TIME), in bit order with the rest.
     pub extra: Vec<(u32, Vec<u8>)>,
 }
@@ -56,6 +60,95 @@ fn cpuinfo_field(cpuinfo: &str, key: &str) -> Option<String> {
         let (k, v) = l.split_once(':')?;
         (k.trim() == key).then(|| v.trim().to_string())
     })
+}
+
+fn sys_read(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// NUMA_TOPOLOGY as perf writes it: node count, then per node its number, MemTotal and MemFree in
+/// kB, and its CPU list.
+fn numa_topology() -> Option<Vec<u8>> {
+    let online = sys_read("/sys/devices/system/node/online")?;
+    let nodes = premap::event::parse_cpu_list(&online)?;
+    let mut out = (nodes.len() as u32).to_ne_bytes().to_vec();
+    for n in nodes {
+        let meminfo = sys_read(&format!("/sys/devices/system/node/node{n}/meminfo"))?;
+        let kb = |key: &str| -> u64 {
+            meminfo
+                .lines()
+                .find(|l| l.contains(key))
+                .and_then(|l| l.split(':').nth(1)?.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        out.extend_from_slice(&(n as u32).to_ne_bytes());
+        out.extend_from_slice(&kb("MemTotal").to_ne_bytes());
+        out.extend_from_slice(&kb("MemFree").to_ne_bytes());
+        put_string(
+            &mut out,
+            &sys_read(&format!("/sys/devices/system/node/node{n}/cpulist"))?,
+        );
+    }
+    Some(out)
+}
+
+/// CACHE as perf writes it: version 1, then each distinct cache of the CPUs (by level, type and the
+/// CPUs sharing it): level, line size, sets, ways, and the type, size and CPU list as strings.
+fn caches(nr_cpus: u32) -> Option<Vec<u8>> {
+    let mut seen: Vec<(u32, String, String)> = Vec::new();
+    let mut entries: Vec<(u32, Vec<u8>)> = Vec::new();
+    for cpu in 0..nr_cpus {
+        for idx in 0..16 {
+            let dir = format!("/sys/devices/system/cpu/cpu{cpu}/cache/index{idx}");
+            let Some(level) = sys_read(&format!("{dir}/level")).and_then(|l| l.parse::<u32>().ok())
+            else {
+                break;
+            };
+            let ty = sys_read(&format!("{dir}/type")).unwrap_or_default();
+            let map = sys_read(&format!("{dir}/shared_cpu_list")).unwrap_or_default();
+            if seen
+                .iter()
+                .any(|(l, t, m)| *l == level && *t == ty && *m == map)
+            {
+                continue;
+            }
+            let num = |f: &str| {
+                sys_read(&format!("{dir}/{f}"))
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .unwrap_or(0)
+            };
+            let mut body = Vec::new();
+            for v in [
+                level,
+                num("coherency_line_size"),
+                num("number_of_sets"),
+                num("ways_of_associativity"),
+            ] {
+                body.extend_from_slice(&v.to_ne_bytes());
+            }
+            put_string(&mut body, &ty);
+            put_string(
+                &mut body,
+                &sys_read(&format!("{dir}/size")).unwrap_or_default(),
+            );
+            put_string(&mut body, &map);
+            entries.push((level, body));
+            seen.push((level, ty, map));
+        }
+    }
+    if seen.is_empty() {
+        return None;
+    }
+    // By level, CPUs in order within one, as perf lists them.
+    entries.sort_by_key(|(level, _)| *level);
+    let mut out = 1u32.to_ne_bytes().to_vec();
+    out.extend_from_slice(&(entries.len() as u32).to_ne_bytes());
+    for (_, body) in entries {
+        out.extend_from_slice(&body);
+    }
+    Some(out)
 }
 
 /// CPU_TOPOLOGY as perf writes it: the distinct package and core sibling lists, then each CPU's core
@@ -140,6 +233,8 @@ impl Facts {
             cpuid,
             total_mem_kb,
             cpu_topology: cpu_topology(possible),
+            numa: numa_topology(),
+            caches: caches(online),
             extra: Vec::new(),
             hostname: field(|u| u.nodename()),
             osrelease: field(|u| u.release()),
@@ -198,6 +293,12 @@ impl Facts {
         out.push((HEADER_EVENT_DESC, desc));
         if let Some(t) = &self.cpu_topology {
             out.push((HEADER_CPU_TOPOLOGY, t.clone()));
+        }
+        if let Some(n) = &self.numa {
+            out.push((HEADER_NUMA_TOPOLOGY, n.clone()));
+        }
+        if let Some(c) = &self.caches {
+            out.push((HEADER_CACHE, c.clone()));
         }
         out.extend(self.extra.iter().cloned());
         out.sort_by_key(|(bit, _)| *bit);
