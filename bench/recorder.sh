@@ -9,7 +9,7 @@
 # workload's CPU time includes what the kernel spends in it writing samples and waking the recorder,
 # so a recorder that asks for more wakeups shows up there. Medians of RUNS runs.
 # Then the same at -m 8 with call graphs (-g) and with zstd compression (-z), premap against perf
-# (lost records of -z files are not counted: premap dump shows COMPRESSED records as blobs).
+# -B (no build-id pass at the end) against perf's -B: like for like.
 # Usage: bench/recorder.sh [RUNS] (default 3). Needs perf (linux-perf) and a C compiler.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +40,7 @@ for case in ${PREMAP_BENCH_CASES:-1 8 64 8:-g 8:-z}; do
     case=${case/:/ }
     read -r m opt <<<"$case"
     extra=(); [ -n "${opt:-}" ] && extra=("$opt")
-    for tool in premap perf perf-B; do
+    for tool in premap perf premap-B perf-B; do
         rows=()
         for i in $(seq "$runs"); do
             tag="$tool-$m${opt:-}-$i"
@@ -50,6 +50,7 @@ for case in ${PREMAP_BENCH_CASES:-1 8 64 8:-g 8:-z}; do
             w=("$work/touch" $pages $rounds "$ru")
             case $tool in
                 premap) cmd=("$premap" record -q "${extra[@]}" -e page-faults -c 1 -m "$m" -o "$out" -- "${w[@]}") ;;
+                premap-B) cmd=("$premap" record -q -B "${extra[@]}" -e page-faults -c 1 -m "$m" -o "$out" -- "${w[@]}") ;;
                 perf) cmd=(perf record -q "${extra[@]}" -e page-faults -c 1 -m "$m" -o "$out" -- "${w[@]}") ;;
                 perf-B) cmd=(perf record -q -B --no-bpf-event "${extra[@]}" -e page-faults -c 1 -m "$m" -o "$out" -- "${w[@]}") ;;
             esac

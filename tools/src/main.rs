@@ -120,6 +120,9 @@ struct RecordArgs {
     /// size (`100M`) or every so long (`30s`, `5m`).
     #[arg(long = "switch-output", num_args = 0..=1, default_missing_value = "signal", require_equals = true)]
     switch_output: Option<String>,
+    /// No pass over the data at the end: no BUILD_ID (perf buildid-list) and no SAMPLE_TIME, less CPU.
+    #[arg(short = 'B', long = "no-buildid")]
+    no_buildid: bool,
     /// Compress the data with zstd (perf's COMPRESSED records; perf 6.1 reads them).
     #[arg(short = 'z', long = "compression-level", num_args = 0..=1, default_missing_value = "1")]
     compress: Option<u32>,
@@ -203,6 +206,7 @@ fn record_options(a: RecordArgs) -> Result<record::Options, String> {
         filter: a.filter,
         quiet: a.quiet,
         compress: a.compress,
+        no_buildid: a.no_buildid,
         switch_output: a.switch_output.as_deref().map(str::parse).transpose()?,
     })
 }

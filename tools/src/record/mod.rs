@@ -111,6 +111,8 @@ pub struct Options {
     pub compress: Option<u32>,
     /// `--switch-output`: when to close the current file as FILE.TIMESTAMP and start a new one.
     pub switch_output: Option<Switch>,
+    /// `-B`: skip the pass over the data at the end (no BUILD_ID, no SAMPLE_TIME), as perf's -B.
+    pub no_buildid: bool,
 }
 
 /// When `--switch-output` starts a new file.
@@ -562,6 +564,7 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
             &modules,
             &Output::File(stamped.clone()),
             old_z,
+            !opts.no_buildid,
         )?;
         if !opts.quiet {
             eprintln!("[ premap record: dump data: {} ]", stamped.display());
@@ -598,7 +601,15 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         let feature = z.comp.feature(opts.compress.unwrap_or(1), mmap_len as u32);
         (feature, z.scan.finish())
     });
-    finish_output(writer, facts, first_sample_type, &modules, &opts.output, z)?;
+    finish_output(
+        writer,
+        facts,
+        first_sample_type,
+        &modules,
+        &opts.output,
+        z,
+        !opts.no_buildid,
+    )?;
     if let (Some(_), Output::File(path)) = (opts.switch_output, &opts.output) {
         // As perf: with --switch-output the last file gets its timestamp too.
         let stamped = timestamped(path);
@@ -696,8 +707,10 @@ fn finish_output(
     modules: &[buildid::ModuleRange],
     output: &Output,
     zstd: Option<(Vec<u8>, buildid::Hits)>,
+    scan: bool,
 ) -> Result<(), RecordError> {
     use premap::abi::perf_file::{HEADER_BUILD_ID, HEADER_COMPRESSED, HEADER_SAMPLE_TIME};
+
     let hits = match zstd {
         Some((feature, hits)) => {
             facts.extra.push((HEADER_COMPRESSED, feature));
@@ -715,7 +728,7 @@ fn finish_output(
             .transpose()
             .map_err(|e| RecordError(format!("reading back {output}: {e}")))?,
     };
-    if let Some(hits) = hits {
+    if let Some(hits) = hits.filter(|_| scan) {
         let ids = buildid::feature(&hits);
         if !ids.is_empty() {
             facts.extra.push((HEADER_BUILD_ID, ids));
