@@ -156,33 +156,43 @@ fn mmap(out: &mut Vec<u8>, start: u64, len: u64, pgoff: u64, name: &str, trailer
     out.resize(out.len() + trailer, 0);
 }
 
-/// The address of a symbol in /proc/kallsyms text (`ADDR TYPE NAME [module]`).
-fn kallsyms_addr(kallsyms: &str, name: &str) -> Option<u64> {
-    kallsyms.lines().find_map(|l| {
-        let mut it = l.split_whitespace();
-        let (addr, _ty, sym) = (it.next()?, it.next()?, it.next()?);
-        (sym == name && it.next().is_none()).then(|| u64::from_str_radix(addr, 16).ok())?
-    })
+/// `_text` (or `_stext`) from kallsyms text (`ADDR TYPE NAME [module]` lines), read only as far as
+/// needed: both stand near the top, and the kernel generates /proc/kallsyms as it is read (the whole
+/// of it costs tens of milliseconds of system time).
+fn kernel_text(kallsyms: impl std::io::BufRead) -> Option<u64> {
+    let mut stext = None;
+    for line in kallsyms.lines().take(100_000) {
+        let line = line.ok()?;
+        let mut it = line.split_whitespace();
+        let (Some(addr), Some(_ty), Some(sym), None) = (it.next(), it.next(), it.next(), it.next())
+        else {
+            continue;
+        };
+        match sym {
+            "_text" => return u64::from_str_radix(addr, 16).ok(),
+            "_stext" => stext = u64::from_str_radix(addr, 16).ok(),
+            _ if stext.is_some() => return stext, // `_text` comes with `_stext` when it exists
+            _ => {}
+        }
+    }
+    stext
 }
 
 /// The kernel's MMAP as perf synthesizes it (perf_event__synthesize_kernel_mmap): `[kernel.kallsyms]_text`
-/// from `_text` to `_edata` (or to the top of the address space), pgoff the address of `_text`, so that
-/// `perf report` resolves kernel samples against kallsyms. Nothing when kallsyms hides addresses.
-pub fn kernel(out: &mut Vec<u8>, kallsyms: &str, trailer: usize) {
-    let Some(text) = kallsyms_addr(kallsyms, "_text").or_else(|| kallsyms_addr(kallsyms, "_stext"))
-    else {
+/// from `_text` to the top of the address space, pgoff the address of `_text`, so that `perf report`
+/// resolves kernel samples against kallsyms (module maps, synthesized after it, split it). Nothing when
+/// kallsyms hides addresses.
+pub fn kernel(out: &mut Vec<u8>, kallsyms: impl std::io::BufRead, trailer: usize) {
+    let Some(text) = kernel_text(kallsyms) else {
         return;
     };
     if text == 0 {
         return; // kptr_restrict: addresses read as 0
     }
-    let end = kallsyms_addr(kallsyms, "_edata")
-        .filter(|&e| e > text)
-        .unwrap_or(u64::MAX);
     mmap(
         out,
         text,
-        end - text,
+        u64::MAX - text,
         text,
         "[kernel.kallsyms]_text",
         trailer,
@@ -254,9 +264,9 @@ mod tests {
 
     #[test]
     fn the_kernel_and_module_maps_come_from_kallsyms_and_proc_modules() {
-        let kallsyms = "ffffffff81000000 T _stext\nffffffff81000000 T _text\nffffffff83000000 D _edata\nffffffffc0000000 t foo\t[mod]\n";
+        let kallsyms = "0000000000000000 A fixed_percpu_data\nffffffff81000000 T _stext\nffffffff81000000 T _text\nffffffffc0000000 t foo\t[mod]\n";
         let mut out = Vec::new();
-        kernel(&mut out, kallsyms, 0);
+        kernel(&mut out, kallsyms.as_bytes(), 0);
         let mods = modules(
             &mut out,
             "kvm 1236992 1 kvm_intel, Live 0xffffffffc0a00000\nbad line\n",
@@ -273,14 +283,19 @@ mod tests {
             premap_abi::records::Record::Mmap(m) => {
                 assert_eq!(
                     (m.pid, m.addr, m.len, m.pgoff),
-                    (u32::MAX, 0xffffffff81000000, 0x2000000, 0xffffffff81000000)
+                    (
+                        u32::MAX,
+                        0xffffffff81000000,
+                        u64::MAX - 0xffffffff81000000,
+                        0xffffffff81000000
+                    )
                 );
                 assert!(m.filename.eq_bytes(b"[kernel.kallsyms]_text"));
             }
             other => panic!("{other:?}"),
         }
         let mut none = Vec::new();
-        kernel(&mut none, "0000000000000000 T _text\n", 0);
+        kernel(&mut none, "0000000000000000 T _text\n".as_bytes(), 0);
         assert!(none.is_empty(), "hidden addresses give no kernel map");
     }
 

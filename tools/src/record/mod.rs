@@ -329,8 +329,9 @@ pub fn check_options(o: &mut Options) -> Result<(), RecordError> {
 /// processes already running for `-p`/`-t`/`-a`. Returns the records and the modules' ranges.
 fn synthesize(o: &Options, trailer: usize) -> (Vec<u8>, Vec<buildid::ModuleRange>) {
     let mut out = Vec::new();
-    let kallsyms = std::fs::read_to_string("/proc/kallsyms").unwrap_or_default();
-    synth::kernel(&mut out, &kallsyms, trailer);
+    if let Ok(f) = std::fs::File::open("/proc/kallsyms") {
+        synth::kernel(&mut out, std::io::BufReader::new(f), trailer);
+    }
     let modules = synth::modules(
         &mut out,
         &std::fs::read_to_string("/proc/modules").unwrap_or_default(),
