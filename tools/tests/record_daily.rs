@@ -143,6 +143,16 @@ fn build_ids_sample_times_and_machine_facts_are_in_the_header() {
         ids.contains("/ld-linux") || ids.contains("libc.so"),
         "no user DSO: {ids}"
     );
+    // -B skips that pass, as perf's: no build ids.
+    let nb = dir.join("no-buildid.data");
+    let out = run(premap()
+        .args(["record", "-q", "-B", "-e", "page-faults", "-c", "1", "-o"])
+        .arg(&nb)
+        .arg(touch_workload())
+        .arg("100"));
+    assert!(out.status.success());
+    let none = text(&run(perf().args(["buildid-list", "-i"]).arg(&nb)).stdout);
+    assert_eq!(none.trim(), "", "-B wrote build ids: {none}");
     let sliced = run(perf().args(["script", "--time", "10%/1", "-i"]).arg(&f));
     assert!(sliced.status.success(), "{}", text(&sliced.stderr));
     let n = text(&sliced.stdout).lines().count();

@@ -4,7 +4,6 @@
 
 use premap::abi::header::*;
 use premap::abi::sample::SampleLayout;
-use premap::abi::RawData;
 use std::collections::{BTreeSet, HashMap};
 use std::os::unix::fs::FileExt;
 
@@ -124,18 +123,22 @@ impl<'m> Scanner<'m> {
         self.hits
     }
 
-    /// Scans whole records.
+    /// Scans whole records (the recorder's own data: 8-aligned, checked sizes; it stops at the first
+    /// record that does not fit). A plain header walk: this pass runs over every sample of a recording.
     pub fn feed(&mut self, data: &[u8]) {
-        for r in premap::abi::ring::RecordIter::new(RawData::Single(data)) {
-            let Ok(r) = r else { break };
-            let Some(body) = r.body.as_single() else {
-                continue;
+        let mut pos = 0usize;
+        while let Some(h) = data.get(pos..pos + 8) {
+            let header = EventHeader::from_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
+            let size = usize::from(header.size);
+            let Some(body) = data.get(pos + 8..pos + size).filter(|_| size >= 8) else {
+                break;
             };
-            match r.header.r#type {
-                RECORD_MMAP | RECORD_MMAP2 => self.mapping(r.header, body),
-                RECORD_SAMPLE => self.sample(r.header, body),
+            match header.r#type {
+                RECORD_SAMPLE => self.sample(header, body),
+                RECORD_MMAP | RECORD_MMAP2 => self.mapping(header, body),
                 _ => {}
             }
+            pos += size;
         }
     }
 

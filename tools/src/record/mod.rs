@@ -717,6 +717,7 @@ fn finish_output(
             facts.extra.push((HEADER_COMPRESSED, feature));
             Some(hits)
         }
+        None if !scan => None,
         None => writer
             .read_data()
             .map(|data| {
