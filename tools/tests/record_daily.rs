@@ -152,7 +152,14 @@ fn build_ids_sample_times_and_machine_facts_are_in_the_header() {
         .arg("100"));
     assert!(out.status.success());
     let none = text(&run(perf().args(["buildid-list", "-i"]).arg(&nb)).stdout);
-    assert_eq!(none.trim(), "", "-B wrote build ids: {none}");
+    // (perf lists the DSOs it finds itself, with blank ids.)
+    assert!(
+        !none.lines().any(|l| l
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.len() == 40 && w.bytes().all(|b| b.is_ascii_hexdigit()))),
+        "-B wrote build ids: {none}"
+    );
     let sliced = run(perf().args(["script", "--time", "10%/1", "-i"]).arg(&f));
     assert!(sliced.status.success(), "{}", text(&sliced.stderr));
     let n = text(&sliced.stdout).lines().count();
