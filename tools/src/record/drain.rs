@@ -138,6 +138,22 @@ pub fn drain_all(
     Ok(most)
 }
 
+/// Everything the rings still hold, at the end of a file: until they are empty (consume mode), or the
+/// newest records (overwrite mode).
+pub fn drain_rest(
+    rings: &mut [Ring],
+    writer: &mut Writer,
+    totals: &mut Totals,
+    opts: &super::Options,
+    mut z: Option<&mut Zstd<'_>>,
+) -> Result<(), RecordError> {
+    if opts.overwrite {
+        return read_newest(rings, writer, totals, &opts.output, z);
+    }
+    while drain_all(rings, writer, totals, &opts.output, 1, z.as_deref_mut())? > 0 {}
+    Ok(())
+}
+
 /// Overwrite mode: the newest records of every ring, read once at the end.
 pub fn read_newest(
     rings: &mut [Ring],

@@ -525,25 +525,13 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         };
         // --switch-output: drain (the flight recorder: its newest records), close this file as
         // FILE.TIMESTAMP, go on in a fresh FILE.
-        if opts.overwrite {
-            drain::read_newest(
-                &mut rings,
-                &mut writer,
-                &mut out.totals,
-                &opts.output,
-                zstd.as_mut(),
-            )?;
-        } else {
-            while drain::drain_all(
-                &mut rings,
-                &mut writer,
-                &mut out.totals,
-                &opts.output,
-                1,
-                zstd.as_mut(),
-            )? > 0
-            {}
-        }
+        drain::drain_rest(
+            &mut rings,
+            &mut writer,
+            &mut out.totals,
+            opts,
+            zstd.as_mut(),
+        )?;
         let stamped = timestamped(path);
         std::fs::rename(path, &stamped)
             .map_err(|e| RecordError(format!("renaming {}: {e}", path.display())))?;
@@ -578,25 +566,13 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         out.workload = workload::terminate(pid);
     }
     loop_result?;
-    if opts.overwrite {
-        drain::read_newest(
-            &mut rings,
-            &mut writer,
-            &mut out.totals,
-            &opts.output,
-            zstd.as_mut(),
-        )?;
-    } else {
-        while drain::drain_all(
-            &mut rings,
-            &mut writer,
-            &mut out.totals,
-            &opts.output,
-            1,
-            zstd.as_mut(),
-        )? > 0
-        {}
-    }
+    drain::drain_rest(
+        &mut rings,
+        &mut writer,
+        &mut out.totals,
+        opts,
+        zstd.as_mut(),
+    )?;
     out.totals.bytes = writer.data_size();
     let z = zstd.map(|z| {
         let feature = z.comp.feature(opts.compress.unwrap_or(1), mmap_len as u32);
