@@ -123,22 +123,19 @@ impl<'m> Scanner<'m> {
         self.hits
     }
 
-    /// Scans whole records (the recorder's own data: 8-aligned, checked sizes; it stops at the first
-    /// record that does not fit). A plain header walk: this pass runs over every sample of a recording.
+    /// Scans whole records, with the ring's record walker (the one header check); it stops at the
+    /// first malformed record.
     pub fn feed(&mut self, data: &[u8]) {
-        let mut pos = 0usize;
-        while let Some(h) = data.get(pos..pos + 8) {
-            let header = EventHeader::from_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
-            let size = usize::from(header.size);
-            let Some(body) = data.get(pos + 8..pos + size).filter(|_| size >= 8) else {
-                break;
+        for r in premap::abi::ring::RecordIter::new(premap::abi::RawData::Single(data)) {
+            let Ok(r) = r else { break };
+            let Some(body) = r.body.as_single() else {
+                continue;
             };
-            match header.r#type {
-                RECORD_SAMPLE => self.sample(header, body),
-                RECORD_MMAP | RECORD_MMAP2 => self.mapping(header, body),
+            match r.header.r#type {
+                RECORD_SAMPLE => self.sample(r.header, body),
+                RECORD_MMAP | RECORD_MMAP2 => self.mapping(r.header, body),
                 _ => {}
             }
-            pos += size;
         }
     }
 

@@ -28,6 +28,14 @@ impl<'m> Zstd<'m> {
         }
     }
 
+    /// Ends the stream of one file: its COMPRESSED feature and what its samples hit.
+    pub fn close(self, opts: &super::Options, mmap_len: usize) -> (Vec<u8>, super::buildid::Hits) {
+        let feature = self
+            .comp
+            .feature(opts.compress.unwrap_or(1), mmap_len as u32);
+        (feature, self.scan.finish())
+    }
+
     /// Copies a ring's records out (it cannot be written from the mapping: it is compressed first),
     /// compresses them and writes COMPRESSED records. Returns the ring bytes taken.
     fn drain_ring(

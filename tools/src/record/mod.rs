@@ -540,12 +540,7 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         next.write_records(&side)
             .map_err(|e| write_error(&opts.output, e))?;
         let old = std::mem::replace(&mut writer, next);
-        let old_z = std::mem::replace(&mut zstd, new_zstd()?).map(|z| {
-            (
-                z.comp.feature(opts.compress.unwrap_or(1), mmap_len as u32),
-                z.scan.finish(),
-            )
-        });
+        let old_z = std::mem::replace(&mut zstd, new_zstd()?).map(|z| z.close(opts, mmap_len));
         finish_output(
             old,
             facts.clone(),
@@ -574,10 +569,7 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         zstd.as_mut(),
     )?;
     out.totals.bytes = writer.data_size();
-    let z = zstd.map(|z| {
-        let feature = z.comp.feature(opts.compress.unwrap_or(1), mmap_len as u32);
-        (feature, z.scan.finish())
-    });
+    let z = zstd.map(|z| z.close(opts, mmap_len));
     finish_output(
         writer,
         facts,
