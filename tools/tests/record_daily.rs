@@ -47,17 +47,19 @@ fn workload_comm() -> String {
 fn kernel_samples_resolve_to_the_same_symbols_as_in_perfs_own_recording() {
     let dir = scratch("ksyms");
     let (mine, theirs) = (dir.join("premap.data"), dir.join("perf.data"));
-    let out = run(premap()
-        .args(["record", "-q", "-e", "page-faults", "-c", "1", "-o"])
-        .arg(&mine)
-        .arg(touch_workload())
-        .arg("2000"));
+    let out = record_touch(
+        premap(),
+        &["-q", "-e", "page-faults", "-c", "1"],
+        &mine,
+        "2000",
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = run(perf()
-        .args(["record", "-q", "-e", "page-faults", "-c", "1", "-o"])
-        .arg(&theirs)
-        .arg(touch_workload())
-        .arg("2000"));
+    let out = record_touch(
+        perf(),
+        &["-q", "-e", "page-faults", "-c", "1"],
+        &theirs,
+        "2000",
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     // One sample per page fault: both runs fault in the same code, up to page-cache and address-layout
     // noise (which functions share a page differs between runs): the kernel's symbols resolve, and the
@@ -130,11 +132,7 @@ fn frame_pointer_and_dwarf_call_graphs_show_in_perf_script_as_in_perfs_recording
 fn build_ids_sample_times_and_machine_facts_are_in_the_header() {
     let dir = scratch("header");
     let f = dir.join("perf.data");
-    let out = run(premap()
-        .args(["record", "-q", "-e", "page-faults", "-c", "1", "-o"])
-        .arg(&f)
-        .arg(touch_workload())
-        .arg("500"));
+    let out = record_touch(premap(), &["-q", "-e", "page-faults", "-c", "1"], &f, "500");
     assert!(out.status.success());
     let ids = run(perf().args(["buildid-list", "-i"]).arg(&f));
     let ids = text(&ids.stdout);
@@ -145,11 +143,12 @@ fn build_ids_sample_times_and_machine_facts_are_in_the_header() {
     );
     // -B skips that pass, as perf's: no build ids.
     let nb = dir.join("no-buildid.data");
-    let out = run(premap()
-        .args(["record", "-q", "-B", "-e", "page-faults", "-c", "1", "-o"])
-        .arg(&nb)
-        .arg(touch_workload())
-        .arg("100"));
+    let out = record_touch(
+        premap(),
+        &["-q", "-B", "-e", "page-faults", "-c", "1"],
+        &nb,
+        "100",
+    );
     assert!(out.status.success());
     let none = text(&run(perf().args(["buildid-list", "-i"]).arg(&nb)).stdout);
     // (perf lists the DSOs it finds itself, with blank ids.)
@@ -187,11 +186,12 @@ fn perfs_event_syntax() {
     let dir = scratch("events");
     let f = dir.join("perf.data");
     // :u records user space only.
-    let out = run(premap()
-        .args(["record", "-q", "-e", "page-faults:u", "-c", "1", "-o"])
-        .arg(&f)
-        .arg(touch_workload())
-        .arg("200"));
+    let out = record_touch(
+        premap(),
+        &["-q", "-e", "page-faults:u", "-c", "1"],
+        &f,
+        "200",
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&run(perf().args(["script", "-F", "ip,sym,dso", "-i"]).arg(&f)).stdout);
     assert!(s.lines().count() >= 200);
@@ -201,11 +201,7 @@ fn perfs_event_syntax() {
     );
     // Lists and groups: two events perf tells apart.
     for spec in ["page-faults,cpu-clock", "{cpu-clock,page-faults}"] {
-        let out = run(premap()
-            .args(["record", "-q", "-e", spec, "-o"])
-            .arg(&f)
-            .arg(touch_workload())
-            .arg("300"));
+        let out = record_touch(premap(), &["-q", "-e", spec], &f, "300");
         assert!(out.status.success(), "{spec}: {}", text(&out.stderr));
         let ev = text(&run(perf().args(["evlist", "-i"]).arg(&f)).stdout);
         assert!(
@@ -214,11 +210,12 @@ fn perfs_event_syntax() {
         );
     }
     // Tracepoints, decoded by perf script from the file's TRACING_DATA.
-    let out = run(premap()
-        .args(["record", "-q", "-e", "sched:sched_process_exec", "-o"])
-        .arg(&f)
-        .arg(touch_workload())
-        .arg("10"));
+    let out = record_touch(
+        premap(),
+        &["-q", "-e", "sched:sched_process_exec"],
+        &f,
+        "10",
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&run(perf().args(["script", "-i"]).arg(&f)).stdout);
     assert!(
@@ -420,18 +417,15 @@ fn an_unprivileged_user_records_user_space_as_perf_allows() {
 fn compressed_recordings_are_read_by_perf_with_every_sample() {
     let dir = scratch("zstd");
     let (z, plain) = (dir.join("z.data"), dir.join("plain.data"));
-    let out = run(premap()
-        .args(["record", "-z", "-e", "page-faults", "-c", "1", "-o"])
-        .arg(&z)
-        .arg(touch_workload())
-        .arg("20000"));
+    let out = record_touch(
+        premap(),
+        &["-z", "-e", "page-faults", "-c", "1"],
+        &z,
+        "20000",
+    );
     let written = judged_by_perf(&out, &z);
     assert!(written >= 20000, "{written}");
-    let out = run(premap()
-        .args(["record", "-e", "page-faults", "-c", "1", "-o"])
-        .arg(&plain)
-        .arg(touch_workload())
-        .arg("20000"));
+    let out = record_touch(premap(), &["-e", "page-faults", "-c", "1"], &plain, "20000");
     assert!(out.status.success());
     let (zs, ps) = (
         std::fs::metadata(&z).unwrap().len(),

@@ -118,3 +118,14 @@ pub fn judged_by_perf(out: &Output, file: &Path) -> u64 {
     assert_eq!(counted, written, "perf counts what premap wrote");
     written
 }
+
+/// `TOOL record ARGS -o OUT <touch workload> PAGES` (TOOL premap or perf), run with the time limit.
+pub fn record_touch(mut tool: Command, args: &[&str], out: &Path, pages: &str) -> Output {
+    run(tool
+        .arg("record")
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .arg(touch_workload())
+        .arg(pages))
+}
