@@ -1,25 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Every call into the kernel's C API that premap makes, each behind a small safe wrapper with its
-//! `// SAFETY:` proof. Linux 6.12 has no Rust abstractions for miscdevice, VMAs, poll or kthreads, so
-//! these wrappers use `kernel::bindings` directly (with the rust/bindings + rust/helpers backport in
-//! driver/kernel/*.patch) in the shape later mainline's `miscdevice.rs` and `mm/virt.rs` took.
+//! `// SAFETY:` proof. The wrappers use `kernel::bindings` as mainline names them (the bindings and
+//! helpers come from driver/kernel/mainline/*.patch on mainline and driver/kernel/6.12/*.patch, which
+//! also backports mainline's `UserPtr` and renamed calls, on 6.12), so this one source builds on both.
+//! Linux 6.12 has no Rust abstractions for miscdevice, VMAs or poll; mainline has `MiscDevice` and
+//! `VmaNew` but no vm_ops, PFN map or poll for them, so these wrappers take the shape those
+//! abstractions have until patches add the missing parts.
 //!
 //! Lock order: `FileState::inner` (a file's mutex) before `Buffer::state` (the producer's mutex); the
 //! wait queue's spinlock is taken inside both by `wake_up`.
 
 use core::ffi::{c_int, c_void};
 
-/// The kernel's `unsigned long` (the `ffi` crate maps it to `usize`).
+/// The kernel's `unsigned long` and `long` (the `ffi` crate maps them to `usize`/`isize`).
 #[allow(non_camel_case_types)]
 type c_ulong = usize;
+#[allow(non_camel_case_types)]
+type c_long = isize;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::error::{code::*, Error, Result};
-use kernel::init::PinInit;
+use kernel::prelude::*;
+use kernel::str::CStr;
 use kernel::sync::Arc;
 use kernel::types::Opaque;
-use kernel::{pin_init, prelude::pin_data};
 
 /// The page size of this kernel.
 pub(crate) const PAGE_SIZE: usize = bindings::PAGE_SIZE;
@@ -107,10 +112,8 @@ impl OwnedPage {
     /// mapping; the ring protocol publishes the bytes only afterwards, with a Release store of
     /// `data_head`.)
     pub(crate) unsafe fn write(&self, offset: usize, bytes: &[u8]) {
-        if offset
-            .checked_add(bytes.len())
-            .map_or(true, |e| e > PAGE_SIZE)
-        {
+        // (`Option::is_none_or` is newer than 6.12's minimum Rust; mainline's clippy refuses `map_or`.)
+        if !matches!(offset.checked_add(bytes.len()), Some(e) if e <= PAGE_SIZE) {
             return;
         }
         // SAFETY: the range lies inside the page (checked above), which we own; no other kernel writer
@@ -166,7 +169,7 @@ impl WaitQueue {
             // SAFETY: `slot` is valid, pinned memory for a wait_queue_head that nobody uses yet; the name
             // is a static C string and the lockdep key is a static that lives forever.
             wq <- Opaque::ffi_init(|slot| unsafe {
-                bindings::__init_waitqueue_head(slot, c"premap".as_ptr().cast(), WQ_KEY.0.get())
+                bindings::__init_waitqueue_head(slot, kernel::c_str!("premap").as_char_ptr(), WQ_KEY.0.get())
             }),
         })
     }
@@ -288,9 +291,7 @@ impl NewVma<'_> {
         prot: bindings::pgprot_t,
     ) -> Result {
         if addr < self.start()
-            || addr
-                .checked_add(PAGE_SIZE as c_ulong)
-                .map_or(true, |e| e > self.end())
+            || !matches!(addr.checked_add(PAGE_SIZE as c_ulong), Some(e) if e <= self.end())
         {
             return Err(EINVAL);
         }
@@ -312,8 +313,8 @@ impl NewVma<'_> {
         if end > start {
             let len = end - start;
             // SAFETY: the range lies inside the VMA (clamped above), which is write-locked (type
-            // invariant); zap_vma_ptes refuses (does nothing for) a VMA that is not VM_PFNMAP.
-            unsafe { bindings::zap_vma_ptes(self.0, start, len) };
+            // invariant); zap_special_vma_range refuses (does nothing for) a VMA that is not VM_PFNMAP.
+            unsafe { bindings::zap_special_vma_range(self.0, start, len) };
         }
     }
 
@@ -358,7 +359,7 @@ pub(crate) unsafe fn fault_pgoff(vmf: *mut bindings::vm_fault) -> u64 {
 
 /// `VM_FAULT_SIGBUS`.
 pub(crate) const VM_FAULT_SIGBUS: bindings::vm_fault_t =
-    bindings::vm_fault_reason_VM_FAULT_SIGBUS as _;
+    bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t;
 
 /// A kernel thread, stopped and joined on drop.
 ///
@@ -390,7 +391,7 @@ impl Kthread {
                 Some(f),
                 data,
                 bindings::NUMA_NO_NODE,
-                c"premap-gen".as_ptr().cast(),
+                kernel::c_str!("premap-gen").as_char_ptr(),
             )
         };
         if kernel::error::from_err_ptr(task).is_err() {
@@ -434,7 +435,7 @@ pub(crate) fn sleep_interruptible_ns(ns: u64) {
     let jiffies = unsafe { bindings::nsecs_to_jiffies(ns) };
     if jiffies >= 2 {
         // SAFETY: sleeping is allowed in process context (the generator kthread); the timeout is bounded.
-        unsafe { bindings::schedule_timeout_interruptible(jiffies as _) };
+        unsafe { bindings::schedule_timeout_interruptible(jiffies as c_long) };
     } else if ns >= 1000 {
         let us = (ns / 1000) as c_ulong;
         // SAFETY: as above; `us` is below two jiffies, so the sum cannot overflow.
@@ -513,6 +514,9 @@ impl KernelParam {
     /// The entry for `param`, named `name`, mode 0644.
     pub(crate) const fn ulong(name: &'static core::ffi::CStr, param: &'static ParamUlong) -> Self {
         Self(bindings::kernel_param {
+            // `CStr::as_char_ptr` is not a `const fn` on mainline (a trait method there); the pointer
+            // goes to the C `const char *name` as is.
+            #[allow(clippy::disallowed_methods)]
             name: name.as_ptr().cast(),
             // Only addresses are taken: the module's own `struct module`, the kernel's ulong ops.
             mod_: core::ptr::addr_of_mut!(bindings::__this_module),
@@ -557,7 +561,7 @@ unsafe impl Sync for MiscRegistration {}
 impl MiscRegistration {
     /// Registers `/dev/NAME` with `fops` (copied into the pinned registration).
     pub(crate) fn register(
-        name: &'static core::ffi::CStr,
+        name: &'static CStr,
         fops: bindings::file_operations,
     ) -> Result<core::pin::Pin<kernel::alloc::KBox<Self>>> {
         let reg = kernel::alloc::KBox::pin(
@@ -573,7 +577,7 @@ impl MiscRegistration {
             let dev = reg.dev.get();
             core::ptr::write_bytes(dev, 0, 1);
             (*dev).minor = bindings::MISC_DYNAMIC_MINOR as c_int;
-            (*dev).name = name.as_ptr().cast();
+            (*dev).name = name.as_char_ptr();
             (*dev).fops = reg.fops.get();
             (*dev).mode = 0o666;
             bindings::misc_register(dev)

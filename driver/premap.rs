@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! premap: a perf-style ring buffer whose pages are all mapped at mmap time ("perf: map pages in
-//! advance", LKML, November 2024), as a misc device `/dev/premap` for Linux 6.12.
+//! advance", LKML, November 2024), as a misc device `/dev/premap` for Linux 6.12 LTS and mainline.
 //!
 //! An open file is configured with `PREMAP_IOC_CREATE`; mmap then maps every page at once with
 //! `remap_pfn_range` (VM_IO | VM_PFNMAP, read-only PTEs, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
@@ -41,7 +41,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
-use kernel::uaccess::UserSlice;
+use kernel::uaccess::{UserPtr, UserSlice};
 
 #[allow(
     unused_attributes,
@@ -69,7 +69,6 @@ use premap_abi::ring::RingGeometry;
 module! {
     type: PremapModule,
     name: "premap",
-    author: "premap developers",
     description: "perf-style ring buffer with every page mapped in advance",
     license: "GPL",
 }
@@ -87,6 +86,13 @@ struct Usage {
     uid: u32,
     pages: u64,
     generators: u32,
+}
+
+impl Usage {
+    /// Whether the entry charges nothing (and may be reused for another user).
+    fn is_free(&self) -> bool {
+        self.pages == 0 && self.generators == 0
+    }
 }
 
 /// Every user's [`Usage`], under one mutex (module-global, owned by [`PremapModule`]).
@@ -109,33 +115,32 @@ fn users() -> Result<&'static Users> {
 }
 
 impl Users {
-    /// Changes `uid`'s usage with `f` (which sees the entry, created empty if missing) and drops empty
-    /// entries.
+    /// Changes `uid`'s usage with `f` (which sees the entry, created empty if missing). An entry whose
+    /// usage drops to nothing is free for the next new user, so the table never holds more entries
+    /// than the most users that held something at once.
     fn update(&self, uid: u32, f: impl FnOnce(&mut Usage) -> Result) -> Result {
         let mut t = self.table.lock();
         let i = match t.iter().position(|u| u.uid == uid) {
             Some(i) => i,
-            None => {
-                t.push(
-                    Usage {
-                        uid,
-                        pages: 0,
-                        generators: 0,
-                    },
-                    GFP_KERNEL,
-                )?;
-                t.len() - 1
-            }
+            None => match t.iter().position(Usage::is_free) {
+                Some(i) => {
+                    t[i].uid = uid;
+                    i
+                }
+                None => {
+                    t.push(
+                        Usage {
+                            uid,
+                            pages: 0,
+                            generators: 0,
+                        },
+                        GFP_KERNEL,
+                    )?;
+                    t.len() - 1
+                }
+            },
         };
-        let r = f(&mut t[i]);
-        if t[i].pages == 0 && t[i].generators == 0 {
-            // Remove the empty entry: swap it with the last and shrink (KVec has no swap_remove in 6.12).
-            let last = t.len() - 1;
-            t.swap(i, last);
-            // SAFETY: `last` < len; the element at `last` is a plain value (no drop) being discarded.
-            unsafe { t.set_len(last) };
-        }
-        r
+        f(&mut t[i])
     }
 }
 
@@ -211,7 +216,7 @@ struct Pages(KVVec<OwnedPage>);
 
 impl Drop for Pages {
     fn drop(&mut self) {
-        let pages = core::mem::replace(&mut self.0, KVVec::new());
+        let pages = core::mem::take(&mut self.0);
         for (i, page) in pages.into_iter().enumerate() {
             drop(page);
             if i % 1024 == 1023 {
@@ -462,6 +467,11 @@ unsafe extern "C" fn generator_thread(data: *mut c_void) -> c_int {
         while seq < p.count && !should_stop() {
             let batch_end = seq.saturating_add(batch).min(p.count);
             while seq < batch_end {
+                // A stop request ends even a long batch within 256 samples: a close never waits for
+                // a whole batch on a slow (or emulated, or contended) CPU.
+                if seq % 256 == 255 && should_stop() {
+                    break;
+                }
                 sample[24..32].copy_from_slice(&glue::ktime_ns().to_ne_bytes());
                 sample[32..40].copy_from_slice(&seq.to_ne_bytes());
                 ctx.buffer.produce(core::iter::once(&sample[..]));
@@ -596,12 +606,16 @@ unsafe extern "C" fn premap_release(
 
 fn copy_in<const N: usize>(arg: c_ulong) -> Result<[u8; N]> {
     let mut b = [0u8; N];
-    UserSlice::new(arg, N).reader().read_slice(&mut b)?;
+    UserSlice::new(UserPtr::from_addr(arg), N)
+        .reader()
+        .read_slice(&mut b)?;
     Ok(b)
 }
 
 fn copy_out(arg: c_ulong, bytes: &[u8]) -> Result {
-    UserSlice::new(arg, bytes.len()).writer().write_slice(bytes)
+    UserSlice::new(UserPtr::from_addr(arg), bytes.len())
+        .writer()
+        .write_slice(bytes)
 }
 
 fn ioctl(st: &FileState, cmd: u32, arg: c_ulong) -> Result<c_long> {
@@ -675,7 +689,9 @@ fn ioctl(st: &FileState, cmd: u32, arg: c_ulong) -> Result<c_long> {
                 },
                 GFP_KERNEL,
             )?;
-            let data = (&*ctx as *const GenCtx).cast_mut().cast::<c_void>();
+            let data = core::ptr::from_ref::<GenCtx>(&ctx)
+                .cast_mut()
+                .cast::<c_void>();
             // SAFETY: `ctx` is stored next to the thread in `Generator`, whose field order stops the thread
             // before the context is freed.
             let thread = unsafe { Kthread::spawn(generator_thread, data) }?;
@@ -750,7 +766,7 @@ unsafe extern "C" fn premap_write(
         // Copy the user's bytes once (kvmalloc: a write may be as large as the ring, which was charged),
         // validate the copy, then publish: no record of a refused write is published.
         let mut bytes = KVVec::from_elem(0u8, count, GFP_KERNEL_ACCOUNT | __GFP_NOWARN)?;
-        UserSlice::new(ubuf as usize, count)
+        UserSlice::new(UserPtr::from_ptr(ubuf.cast_mut().cast()), count)
             .reader()
             .read_slice(&mut bytes)?;
         premap_abi::produce::validate_records(&bytes, geom.data_size() as usize)
@@ -883,9 +899,9 @@ impl kernel::Module for PremapModule {
             open: Some(premap_open),
             release: Some(premap_release),
             unlocked_ioctl: Some(premap_ioctl),
-            // 32-bit callers: the pointer argument goes through compat_ptr().
-            #[cfg(CONFIG_COMPAT)]
-            compat_ioctl: Some(bindings::compat_ptr_ioctl),
+            // 32-bit callers: the pointer argument goes through compat_ptr() (None without
+            // CONFIG_COMPAT).
+            compat_ioctl: bindings::compat_ptr_ioctl,
             write: Some(premap_write),
             poll: Some(premap_poll),
             mmap: Some(premap_mmap),
@@ -896,8 +912,11 @@ impl kernel::Module for PremapModule {
             pin_init!(Users { table <- kernel::new_mutex!(KVec::new(), "premap_users") }),
             GFP_KERNEL,
         )?;
-        USERS.store((&*users as *const Users).cast_mut(), Ordering::Release);
-        let reg = match glue::MiscRegistration::register(c"premap", fops) {
+        USERS.store(
+            core::ptr::from_ref::<Users>(&users).cast_mut(),
+            Ordering::Release,
+        );
+        let reg = match glue::MiscRegistration::register(kernel::c_str!("premap"), fops) {
             Ok(r) => r,
             Err(e) => {
                 USERS.store(core::ptr::null_mut(), Ordering::Release);
@@ -917,7 +936,13 @@ impl Drop for PremapModule {
     fn drop(&mut self) {
         // Runs before the fields drop: no file is open (each pins the module), so nothing uses USERS.
         USERS.store(core::ptr::null_mut(), Ordering::Release);
-        let held = self.users.table.lock().len();
+        let held = self
+            .users
+            .table
+            .lock()
+            .iter()
+            .filter(|u| !u.is_free())
+            .count();
         if held != 0 {
             pr_err!("LEAK: {} users still charged at unload\n", held);
         }

@@ -339,7 +339,7 @@ fn regs<'a>(c: &mut Cursor<'a>, mask: u64, field: &'static str) -> Result<Regs<'
     let n = if abi == 0 {
         0
     } else {
-        mask.count_ones() as u64
+        u64::from(mask.count_ones())
     };
     let regs = U64Array::new(c.take_array(n, 8, field)?);
     Ok(Regs { abi, mask, regs })
