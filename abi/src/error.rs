@@ -72,6 +72,14 @@ pub enum ParseError {
         /// The declared size.
         size: u32,
     },
+    /// Bytes left over after a block that should fill its buffer exactly (a counter read that does
+    /// not match its `read_format`).
+    TrailingBytes {
+        /// The block.
+        field: &'static str,
+        /// Bytes left over.
+        extra: u64,
+    },
 }
 
 impl fmt::Display for ParseError {
@@ -109,6 +117,9 @@ impl fmt::Display for ParseError {
             ),
             Self::BadGeometry(why) => write!(f, "invalid ring geometry: {why}"),
             Self::BadAttrSize { size } => write!(f, "perf_event_attr size {size} is not valid"),
+            Self::TrailingBytes { field, extra } => {
+                write!(f, "{extra} bytes left over after {field}")
+            }
             Self::ForbiddenType { r#type } => {
                 write!(f, "record type {type} may not be written into a ring", type = r#type)
             }

@@ -42,7 +42,7 @@ pub mod sys;
 
 pub use device::Device;
 pub use error::{Error, Result};
-pub use event::{Event, EventBuilder, PerfEvent};
+pub use event::{Counts, Event, EventBuilder, PerfEvent};
 pub use poll::{Poller, Readiness};
 pub use premap_abi as abi;
 pub use ring::{Batch, Mode, NewestBatch, Record, Ring, RingStats, WriteSummary};

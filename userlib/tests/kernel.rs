@@ -433,3 +433,94 @@ fn an_events_ring_has_one_consumer_at_a_time() {
     let again = ev.ring(1).expect("a new ring once the first is gone");
     drop(again);
 }
+
+#[test]
+fn counter_reads_are_decoded_as_read_format_says() {
+    let child = Child::spawn(touch_pages);
+    let b = EventBuilder::new(Event::PAGE_FAULTS)
+        .pid(child.pid)
+        .sample_period(0)
+        .read_format(FORMAT_TOTAL_TIME_ENABLED | FORMAT_TOTAL_TIME_RUNNING | FORMAT_ID);
+    let Some(ev) = open_or_skip(&b) else {
+        return;
+    };
+    ev.enable().unwrap();
+    child.go();
+    child.wait();
+    let c = ev.read_counts().unwrap();
+    assert_eq!(c.values.len(), 1);
+    let v = c.values[0];
+    assert!(v.value >= FRESH_PAGES as u64, "{v:?}");
+    assert_eq!(v.id, Some(ev.id().unwrap()));
+    assert_eq!(v.lost, None);
+    let (enabled, running) = (c.time_enabled.unwrap(), c.time_running.unwrap());
+    assert!(running > 0 && running <= enabled, "{c:?}");
+    // A software event is never multiplexed: scaling changes nothing.
+    assert_eq!(c.scaled(0), Some(v.value));
+    assert_eq!(c.value(), Some(v.value));
+}
+
+#[test]
+fn a_group_read_returns_every_members_value_by_id() {
+    let child = Child::spawn(touch_pages);
+    let leader = EventBuilder::new(Event::PAGE_FAULTS)
+        .pid(child.pid)
+        .sample_period(0)
+        .read_format(FORMAT_GROUP | FORMAT_ID | FORMAT_TOTAL_TIME_ENABLED);
+    let Some(leader) = open_or_skip(&leader) else {
+        return;
+    };
+    let member = EventBuilder::new(Event::MINOR_FAULTS)
+        .pid(child.pid)
+        .sample_period(0)
+        .disabled(false)
+        .read_format(FORMAT_GROUP | FORMAT_ID | FORMAT_TOTAL_TIME_ENABLED)
+        .open_in_group(Some(&leader))
+        .unwrap();
+    let idle = EventBuilder::new(Event::CONTEXT_SWITCHES)
+        .pid(child.pid)
+        .sample_period(0)
+        .disabled(false)
+        .read_format(FORMAT_GROUP | FORMAT_ID | FORMAT_TOTAL_TIME_ENABLED)
+        .open_in_group(Some(&leader))
+        .unwrap();
+    leader.enable().unwrap();
+    child.go();
+    child.wait();
+    let c = leader.read_counts().unwrap();
+    assert_eq!(c.values.len(), 3, "{c:?}");
+    assert!(c.time_enabled.unwrap() > 0);
+    assert_eq!(c.time_running, None);
+    let faults = c.by_id(leader.id().unwrap()).unwrap().value;
+    let minor = c.by_id(member.id().unwrap()).unwrap().value;
+    assert!(faults >= FRESH_PAGES as u64, "{c:?}");
+    assert!(minor >= FRESH_PAGES as u64 && minor <= faults, "{c:?}");
+    assert!(c.by_id(idle.id().unwrap()).is_some());
+    // The leader's value comes first, as the kernel lays a group read out.
+    assert_eq!(c.value(), Some(faults));
+}
+
+#[test]
+fn a_group_larger_than_the_first_read_buffer_is_read_whole() {
+    let rf = FORMAT_GROUP | FORMAT_ID | FORMAT_LOST;
+    let b = EventBuilder::new(Event::CONTEXT_SWITCHES)
+        .sample_period(0)
+        .read_format(rf);
+    let Some(leader) = open_or_skip(&b) else {
+        return;
+    };
+    // read_counts starts with room for 16 members: 40 make the kernel say ENOSPC and the read grow.
+    let members: Vec<PerfEvent> = (0..40)
+        .map(|_| {
+            b.clone()
+                .disabled(false)
+                .open_in_group(Some(&leader))
+                .unwrap()
+        })
+        .collect();
+    let c = leader.read_counts().unwrap();
+    assert_eq!(c.values.len(), 41);
+    for m in &members {
+        assert_eq!(c.by_id(m.id().unwrap()).unwrap().lost, Some(0));
+    }
+}
