@@ -2,11 +2,14 @@
 
 use crate::perfdata::reader::{read_string, PerfFile, ReadError};
 use crate::render::{self, Fields};
-use premap_abi::header::{RECORD_HEADER_ATTR, RECORD_HEADER_FEATURE, RECORD_SAMPLE};
+use premap_abi::attr::SAMPLE_READ;
+use premap_abi::header::{
+    RECORD_HEADER_ATTR, RECORD_HEADER_FEATURE, RECORD_LOST_SAMPLES, RECORD_SAMPLE,
+};
 use premap_abi::perf_file::*;
 use premap_abi::raw::{Cursor, RawData};
 use premap_abi::records::Record;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -195,6 +198,120 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
     w.write_all(&out)?;
     w.flush()?;
     result.map(|()| summary)
+}
+
+/// What `premap dump --stats` counts: `perf report --stats`'s table.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Records by type, the compressed containers included (as perf counts them).
+    pub by_type: BTreeMap<u32, u64>,
+    /// Per event (file order): its name, its SAMPLE records and its LOST_SAMPLES records.
+    pub by_event: Vec<(String, u64, u64)>,
+}
+
+impl Stats {
+    /// All records.
+    pub fn total(&self) -> u64 {
+        self.by_type.values().sum()
+    }
+
+    /// Writes the table as `perf report --stats` prints it (perf's `events_stats__fprintf` layout:
+    /// types by number, empty ones left out, then each event that has samples).
+    pub fn write(&self, w: &mut impl Write) -> io::Result<()> {
+        let total = self.total();
+        writeln!(w, "\nAggregated stats:")?;
+        writeln!(w, "{:>16} events: {total:>10}", "TOTAL")?;
+        for (&ty, &n) in &self.by_type {
+            let name = render::type_name(ty);
+            if total > 0 {
+                let pct = 100.0 * n as f64 / total as f64;
+                writeln!(w, "{name:>16} events: {n:>10}  ({pct:4.1}%)")?;
+            } else {
+                writeln!(w, "{name:>16} events: {n:>10}")?;
+            }
+        }
+        for (name, samples, lost) in &self.by_event {
+            if *samples == 0 && *lost == 0 {
+                continue;
+            }
+            writeln!(w, "{name} stats:")?;
+            if *samples > 0 {
+                writeln!(w, "{:>16} events: {samples:>10}", "SAMPLE")?;
+            }
+            if *lost > 0 {
+                writeln!(w, "{:>16} events: {lost:>10}", "LOST_SAMPLES")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Counts the records of `path` by type and the samples of each event (`premap dump --stats`).
+pub fn stats(path: &Path) -> Result<Stats, DumpError> {
+    let file = PerfFile::open(path)?;
+    let mut attrs = file.attrs.clone();
+    let mut st = Stats {
+        by_type: file.containers.clone(),
+        by_event: Vec::new(),
+    };
+    let mut per_event: Vec<(u64, u64)> = Vec::new();
+    let mut count = |i: usize, lost: bool| {
+        if per_event.len() <= i {
+            per_event.resize(i + 1, (0, 0));
+        }
+        if lost {
+            per_event[i].1 += 1;
+        } else {
+            per_event[i].0 += 1;
+        }
+    };
+    // PERF_SAMPLE_READ: perf delivers one sample per read value whose counter moved since that id's
+    // previous value (session.c's deliver_sample_value), to the event owning the id.
+    let mut last_value: HashMap<u64, u64> = HashMap::new();
+    for rec in file.records() {
+        let rec = rec?;
+        let ty = rec.header.r#type;
+        *st.by_type.entry(ty).or_default() += 1;
+        if ty == RECORD_SAMPLE || ty == RECORD_LOST_SAMPLES {
+            let Some(ev) = attrs.event_of(&rec.header, rec.body) else {
+                continue;
+            };
+            let format = ev.attr.sample_format();
+            if ty == RECORD_SAMPLE && format.sample_type & SAMPLE_READ != 0 {
+                if let Record::Sample(s) = rec.parse(&format)?.record {
+                    for v in s.read.iter().flat_map(|r| r.values.iter()) {
+                        let Some(i) = v.id.and_then(|id| attrs.index_of_id(id)) else {
+                            continue;
+                        };
+                        let prev = last_value.insert(v.id.unwrap_or(0), v.value).unwrap_or(0);
+                        if v.value != prev {
+                            count(i, false);
+                        }
+                    }
+                }
+                continue;
+            }
+            if let Some(i) = attrs.events.iter().position(|x| std::ptr::eq(x, ev)) {
+                count(i, ty == RECORD_LOST_SAMPLES);
+            }
+        } else if ty == RECORD_HEADER_ATTR {
+            // Pipe mode: the events arrive as records.
+            let format = attrs.events.first().map(|e| e.attr.sample_format());
+            if let Record::HeaderAttr(a) = rec.parse(&format.unwrap_or_default())?.record {
+                attrs.push(a.attr, a.ids.iter().collect());
+            }
+        }
+    }
+    st.by_event = attrs
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let (s, l) = per_event.get(i).copied().unwrap_or((0, 0));
+            (e.name.clone(), s, l)
+        })
+        .collect();
+    Ok(st)
 }
 
 /// Why a dump failed.

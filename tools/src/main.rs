@@ -47,6 +47,9 @@ enum Cmd {
         /// One JSON object per line instead of text.
         #[arg(long)]
         json: bool,
+        /// Only the count of records per type and of samples per event, as `perf report --stats`.
+        #[arg(long, conflicts_with = "json")]
+        stats: bool,
     },
 }
 
@@ -328,7 +331,24 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Cmd::Dump { file, json } => {
+        Cmd::Dump {
+            file, stats: true, ..
+        } => {
+            let mut out = std::io::stdout().lock();
+            match dump::stats(&file).map(|st| st.write(&mut out)) {
+                Ok(Ok(())) => ExitCode::SUCCESS,
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Ok(Err(e)) => {
+                    eprintln!("premap dump: writing output: {e}");
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("premap dump: {}: {e}", file.display());
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Cmd::Dump { file, json, .. } => {
             let format = if json {
                 dump::Format::Json
             } else {

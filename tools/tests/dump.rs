@@ -320,3 +320,70 @@ fn a_missing_file_or_a_non_perf_file_is_an_error() {
         "{err}"
     );
 }
+
+/// `perf report --stats` on `file`, as it prints it.
+fn perf_stats(file: &Path) -> String {
+    let out = run(perf().args(["report", "--stats", "-i"]).arg(file));
+    assert!(
+        out.status.success(),
+        "perf report --stats: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn dump_stats_prints_the_table_perf_report_stats_prints() {
+    let dir = scratch("dump-stats");
+    let touch = touch_workload().to_str().unwrap();
+    // Modes that change what is counted: pipe mode (header records), -z (COMPRESSED containers),
+    // several events, a sample-read group (perf counts a member sample per moved counter), premap's
+    // own files.
+    let cases: &[(&str, &[&str])] = &[
+        ("file", &["-e", "page-faults", "-c", "1"]),
+        ("pipe", &["-e", "page-faults", "-c", "1"]),
+        ("z", &["-z", "-e", "page-faults", "-c", "1"]),
+        (
+            "several",
+            &["-e", "page-faults", "-e", "minor-faults", "-c", "7"],
+        ),
+        ("group", &["-e", "{cpu-clock,page-faults}:S", "-F", "2000"]),
+        ("premap", &["-e", "page-faults", "-c", "1", "-g"]),
+    ];
+    for (name, args) in cases {
+        let file = dir.join(format!("{name}.data"));
+        let mut cmd = if *name == "premap" { premap() } else { perf() };
+        cmd.arg("record").arg("-q").args(*args).arg("-o");
+        if *name == "pipe" {
+            cmd.arg("-");
+        } else {
+            cmd.arg(&file);
+        }
+        cmd.args(["--", touch, "3000"]);
+        let out = run(&mut cmd);
+        assert!(
+            out.status.success(),
+            "{name}: record: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if *name == "pipe" {
+            std::fs::write(&file, &out.stdout).unwrap();
+        }
+        let (ok, _, ours, err) = dump(&["--stats"], &file);
+        assert!(ok, "{name}: {err}");
+        let theirs = perf_stats(&file);
+        assert!(theirs.contains("SAMPLE events:"), "{name}: {theirs}");
+        assert_eq!(
+            ours, theirs,
+            "{name}: premap dump --stats differs from perf report --stats"
+        );
+    }
+    // A corrupt file is an error, not a partial table.
+    let bad = dir.join("bad.data");
+    let mut bytes = std::fs::read(dir.join("file.data")).unwrap();
+    let n = bytes.len();
+    bytes.truncate(n - 3);
+    std::fs::write(&bad, bytes).unwrap();
+    let (ok, _, out, err) = dump(&["--stats"], &bad);
+    assert!(!ok && out.is_empty() && !err.is_empty(), "{out} {err}");
+}

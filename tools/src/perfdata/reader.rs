@@ -9,7 +9,7 @@ use premap_abi::raw::{Cursor, RawData};
 use premap_abi::records::{ParsedRecord, Record};
 use premap_abi::sample::SampleFormat;
 use premap_abi::{EventHeader, ParseError};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
@@ -93,6 +93,11 @@ impl Attrs {
         self.events.push(EventAttr { attr, ids, name });
     }
 
+    /// The position (in [`Attrs::events`]) of the event with sample id `id`.
+    pub fn index_of_id(&self, id: u64) -> Option<usize> {
+        self.by_id.get(&id).copied()
+    }
+
     /// The event a record belongs to: by its id when several events exist, else the only one.
     pub fn event_of(&self, header: &EventHeader, body: &[u8]) -> Option<&EventAttr> {
         let first = self.events.first()?;
@@ -139,6 +144,9 @@ pub struct PerfFile {
     pub attrs: Attrs,
     /// Feature sections found: `(bit, file offset, bytes)`.
     pub features: Vec<(u32, u64, Vec<u8>)>,
+    /// The records that held others (COMPRESSED, COMPRESSED2) by type, counted before their contents
+    /// took their place in [`PerfFile::records`].
+    pub containers: BTreeMap<u32, u64>,
     data: (usize, usize),
 }
 
@@ -182,6 +190,7 @@ impl PerfFile {
                 header: None,
                 attrs: Attrs::default(),
                 features: Vec::new(),
+                containers: BTreeMap::new(),
                 data: (start, n),
             };
             file.inflate()?;
@@ -245,6 +254,7 @@ impl PerfFile {
             header: Some(header),
             attrs,
             features,
+            containers: BTreeMap::new(),
         };
         file.apply_event_desc()?;
         file.inflate()?;
@@ -254,6 +264,17 @@ impl PerfFile {
     /// `perf record -z` data: the compressed records' contents take their place (appended after the
     /// file's bytes; the records' offsets are then positions in the inflated data, past the file's end).
     fn inflate(&mut self) -> Result<(), ReadError> {
+        let mut containers = BTreeMap::new();
+        for r in self.records() {
+            let ty = r?.header.r#type;
+            if ty == RECORD_COMPRESSED || ty == RECORD_COMPRESSED2 {
+                *containers.entry(ty).or_default() += 1;
+            }
+        }
+        self.containers = containers;
+        if self.containers.is_empty() {
+            return Ok(());
+        }
         if let Some(data) = super::compressed::inflate(self.records(), &self.bytes)? {
             let start = self.bytes.len();
             self.bytes.extend_from_slice(&data);
