@@ -9,6 +9,7 @@ cd "$(dirname "$0")"
 
 need_pkgs=()
 command -v cc >/dev/null || need_pkgs+=(gcc libc6-dev)
+command -v c++ >/dev/null || need_pkgs+=(g++)
 [ -f /usr/include/linux/perf_event.h ] || need_pkgs+=(linux-libc-dev)
 command -v perf >/dev/null || need_pkgs+=(linux-perf)
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <string.h>
 #define PREMAP_DEVICE_NAME "premap"
 #define PREMAP_DEVICE_PATH "/dev/premap"
 
@@ -1329,6 +1330,48 @@
 #define PREMAP_MAX_RECORD_SIZE 65535
 
 /**
+ * `PERF_CONTEXT_HV`: the callchain entries that follow are hypervisor addresses. The `CONTEXT_*`
+ * markers are callchain entries, not addresses: each says in which context the next entries are.
+ */
+#define PREMAP_CONTEXT_HV (uint64_t)-32ll
+
+/**
+ * `PERF_CONTEXT_KERNEL`: kernel addresses follow.
+ */
+#define PREMAP_CONTEXT_KERNEL (uint64_t)-128ll
+
+/**
+ * `PERF_CONTEXT_USER`: user addresses follow.
+ */
+#define PREMAP_CONTEXT_USER (uint64_t)-512ll
+
+/**
+ * `PERF_CONTEXT_USER_DEFERRED`: the user part of this callchain comes later, in a
+ * `CALLCHAIN_DEFERRED` record (Linux 6.17+).
+ */
+#define PREMAP_CONTEXT_USER_DEFERRED (uint64_t)-640ll
+
+/**
+ * `PERF_CONTEXT_GUEST`: guest addresses follow.
+ */
+#define PREMAP_CONTEXT_GUEST (uint64_t)-2048ll
+
+/**
+ * `PERF_CONTEXT_GUEST_KERNEL`: guest kernel addresses follow.
+ */
+#define PREMAP_CONTEXT_GUEST_KERNEL (uint64_t)-2176ll
+
+/**
+ * `PERF_CONTEXT_GUEST_USER`: guest user addresses follow.
+ */
+#define PREMAP_CONTEXT_GUEST_USER (uint64_t)-2560ll
+
+/**
+ * `PERF_CONTEXT_MAX`: callchain entries at or above this value are markers, not addresses.
+ */
+#define PREMAP_CONTEXT_MAX (uint64_t)-4095ll
+
+/**
  * Which area of a ring mapping a page belongs to.
  */
 enum premap_page_kind
@@ -1749,3 +1792,77 @@ struct premap_page_info {
 };
 
 #endif  /* PREMAP_ABI_H */
+
+/*
+ * Reading a ring from C: a perf_event_open(2) ring or one of /dev/premap.
+ *
+ * Ordering (as <linux/perf_event.h> describes for data_head): the producer writes records, then
+ * stores data_head with release semantics. A reader loads data_head with acquire semantics
+ * (premap_ring_load_head), reads the records between data_tail and data_head, then stores data_tail
+ * with release semantics (premap_ring_store_tail), after which the producer may overwrite them. The
+ * positions never wrap: the byte at position p is at offset p & (data_size - 1) of the data area, so
+ * a record may continue at the start of the area (premap_ring_read_record copies it whole).
+ * A read-only (PROT_READ) mapping is an overwrite-mode ring: never store data_tail there.
+ */
+
+/* data_head, loaded with acquire semantics: every record before it is then visible. */
+static inline uint64_t premap_ring_load_head(const struct premap_control_page *cp)
+{
+  return __atomic_load_n(&cp->data_head, __ATOMIC_ACQUIRE);
+}
+
+/* data_tail as this reader last stored it. */
+static inline uint64_t premap_ring_load_tail(const struct premap_control_page *cp)
+{
+  return __atomic_load_n(&cp->data_tail, __ATOMIC_RELAXED);
+}
+
+/* Gives the bytes before `tail` back to the producer, with release semantics: the reads before it
+ * are done before the producer can overwrite what they read. */
+static inline void premap_ring_store_tail(struct premap_control_page *cp, uint64_t tail)
+{
+  __atomic_store_n(&cp->data_tail, tail, __ATOMIC_RELEASE);
+}
+
+/* The data area of a ring whose control page is mapped at `cp` (data_offset, or one page after the
+ * control page on kernels older than 4.1, which leave it 0). */
+static inline const unsigned char *premap_ring_data(const struct premap_control_page *cp, size_t page_size)
+{
+  return (const unsigned char *)cp + (cp->data_offset ? cp->data_offset : page_size);
+}
+
+/*
+ * Copies the record at position `pos` (< `head`) of a data area of `data_size` bytes (a power of
+ * two) into `buf` (`cap` bytes, 8-byte aligned), across the end of the area if it wraps. Returns the
+ * record's size (the next record is at pos + size), or 0 for a header that cannot be right (size
+ * below 8 or not a multiple of 8, past `head`, larger than the area) or a record larger than `cap`:
+ * a reader then stops and reports a corrupt ring rather than guess.
+ */
+static inline size_t premap_ring_read_record(const unsigned char *data, uint64_t data_size,
+                                             uint64_t pos, uint64_t head, void *buf, size_t cap)
+{
+  struct premap_event_header h;
+  uint64_t off = pos & (data_size - 1), first;
+  size_t size;
+  unsigned char *out = (unsigned char *)buf;
+
+  if (head - pos < sizeof(h) || cap < sizeof(h))
+    return 0;
+  first = data_size - off;
+  if (first >= sizeof(h)) {
+    memcpy(&h, data + off, sizeof(h));
+  } else {
+    memcpy(&h, data + off, (size_t)first);
+    memcpy((unsigned char *)&h + first, data, sizeof(h) - (size_t)first);
+  }
+  size = h.size;
+  if (size < sizeof(h) || size % 8 != 0 || size > head - pos || size > data_size || size > cap)
+    return 0;
+  if (first >= size) {
+    memcpy(out, data + off, size);
+  } else {
+    memcpy(out, data + off, (size_t)first);
+    memcpy(out + first, data, size - (size_t)first);
+  }
+  return size;
+}

@@ -89,3 +89,71 @@ fn c_program_agrees_with_linux_perf_event_h() {
         &dir.join("abi_matches_uapi"),
     );
 }
+
+#[test]
+fn c_example_reads_a_real_perf_ring_with_the_header_s_helpers() {
+    // abi/examples/c/read_perf_ring.c: perf_event_open + mmap + premap_ring_* only, against this
+    // machine's kernel; its 8-page ring wraps while it samples 4000 page faults in four rounds.
+    let dir = std::env::temp_dir().join(format!("premap-abi-c-ex-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = dir.join("read_perf_ring");
+    let status = Command::new(cc())
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-O2",
+        ])
+        .arg("-I")
+        .arg(crate_dir().join("include"))
+        .arg(crate_dir().join("examples/c/read_perf_ring.c"))
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("run the C compiler");
+    assert!(status.success());
+    let out = Command::new(&exe).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n: Vec<u64> = text
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let [samples, lost, wraps] = n[..] else {
+        panic!("unexpected output: {text}");
+    };
+    assert!(samples >= 4000 && lost == 0 && wraps >= 1, "{text}");
+}
+
+#[test]
+fn the_header_compiles_as_cxx() {
+    let dir = std::env::temp_dir().join(format!("premap-abi-cxx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("t.cc");
+    std::fs::write(
+        &src,
+        "#include \"premap_abi.h\"\nint main() { return 0; }\n",
+    )
+    .unwrap();
+    let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".to_string());
+    let status = Command::new(cxx)
+        .args([
+            "-std=c++17",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-fsyntax-only",
+            "-I",
+        ])
+        .arg(crate_dir().join("include"))
+        .arg(&src)
+        .status()
+        .expect("run the C++ compiler (install g++ or set CXX)");
+    assert!(status.success());
+}
