@@ -3,7 +3,7 @@
 use premap_abi::header::record_type_name;
 use premap_abi::raw::{RawData, U64Array};
 use premap_abi::records::{Mmap2FileId, ParsedRecord, Record, SampleId};
-use premap_abi::sample::Sample;
+use premap_abi::sample::{context_name, ReadValues, Sample};
 use std::io::{self, Write};
 
 /// A field value.
@@ -17,8 +17,12 @@ pub enum Value<'a> {
     S(RawData<'a>),
     /// Raw bytes shown in hex.
     B(RawData<'a>),
-    /// A list of words shown in hex (callchains).
+    /// A list of words shown in hex (registers).
     L(U64Array<'a>),
+    /// A callchain: addresses in hex, `PERF_CONTEXT_*` markers by name (`kernel`, `user`, ...).
+    Chain(U64Array<'a>),
+    /// A read-format block: the times and every value with its id and lost count.
+    Read(ReadValues<'a>),
     /// Text made while rendering (decoded feature sections).
     Text(String),
 }
@@ -41,7 +45,7 @@ fn sample_fields<'a>(s: &Sample<'a>, f: &mut Fields<'a>) {
     opt("period", s.period.map(Value::U));
     opt("id", s.id.or(s.identifier).map(Value::U));
     opt("stream_id", s.stream_id.map(Value::U));
-    opt("callchain", s.callchain.map(Value::L));
+    opt("callchain", s.callchain.map(Value::Chain));
     opt("raw", s.raw.map(Value::B));
     opt("weight", s.weight.map(Value::U));
     opt("data_src", s.data_src.map(Value::X));
@@ -50,9 +54,7 @@ fn sample_fields<'a>(s: &Sample<'a>, f: &mut Fields<'a>) {
     opt("cgroup", s.cgroup.map(Value::U));
     opt("data_page_size", s.data_page_size.map(Value::U));
     opt("code_page_size", s.code_page_size.map(Value::U));
-    if let Some(r) = s.read {
-        opt("read_values", Some(Value::U(r.values.len() as u64)));
-    }
+    opt("read", s.read.map(Value::Read));
     if let Some(r) = s.regs_user {
         opt("regs_user", Some(Value::L(r.regs)));
     }
@@ -352,6 +354,20 @@ pub fn text_line(
                 }
                 out.push(b']');
             }
+            Value::Chain(l) => {
+                out.push(b'[');
+                for (i, w) in l.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    match context_name(w) {
+                        Some(name) => out.extend_from_slice(name.as_bytes()),
+                        None => put_hex(out, w),
+                    }
+                }
+                out.push(b']');
+            }
+            Value::Read(r) => put_read(out, &r, false),
         }
     }
     out.push(b'\n');
@@ -410,9 +426,80 @@ pub fn json_line(
                 }
                 out.push(b']');
             }
+            Value::Chain(l) => {
+                out.push(b'[');
+                for (i, w) in l.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.push(b'"');
+                    match context_name(w) {
+                        Some(name) => out.extend_from_slice(name.as_bytes()),
+                        None => put_hex(out, w),
+                    }
+                    out.push(b'"');
+                }
+                out.push(b']');
+            }
+            Value::Read(r) => put_read(out, &r, true),
         }
     }
     out.extend_from_slice(b"}\n");
+}
+
+/// A read-format block: text `{enabled=E,running=R,values=[{value=V,id=I,lost=L},...]}`, JSON
+/// `{"time_enabled":E,"time_running":R,"values":[{"value":V,"id":I,"lost":L},...]}`, each field only
+/// when `read_format` has it.
+fn put_read(out: &mut Vec<u8>, r: &ReadValues<'_>, json: bool) {
+    let key = |out: &mut Vec<u8>, first: bool, k: &str| {
+        if !first {
+            out.push(b',');
+        }
+        if json {
+            out.push(b'"');
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(b"\":");
+        } else {
+            out.extend_from_slice(k.as_bytes());
+            out.push(b'=');
+        }
+    };
+    out.push(b'{');
+    let mut first = true;
+    for (k, v) in [
+        (
+            if json { "time_enabled" } else { "enabled" },
+            r.time_enabled,
+        ),
+        (
+            if json { "time_running" } else { "running" },
+            r.time_running,
+        ),
+    ] {
+        if let Some(v) = v {
+            key(out, first, k);
+            put_u64(out, v);
+            first = false;
+        }
+    }
+    key(out, first, "values");
+    out.push(b'[');
+    for (i, v) in r.values.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'{');
+        key(out, true, "value");
+        put_u64(out, v.value);
+        for (k, x) in [("id", v.id), ("lost", v.lost)] {
+            if let Some(x) = x {
+                key(out, false, k);
+                put_u64(out, x);
+            }
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}");
 }
 
 /// Writes `buf` to `w` and clears it once it holds more than `threshold` bytes.

@@ -387,3 +387,80 @@ fn dump_stats_prints_the_table_perf_report_stats_prints() {
     let (ok, _, out, err) = dump(&["--stats"], &bad);
     assert!(!ok && out.is_empty() && !err.is_empty(), "{out} {err}");
 }
+
+#[test]
+fn group_read_values_and_callchain_markers_are_decoded() {
+    let dir = scratch("dump-decode");
+    let file = dir.join("group.data");
+    let touch = touch_workload().to_str().unwrap();
+    let out = run(perf()
+        .args([
+            "record",
+            "-q",
+            "-g",
+            "-e",
+            "{cpu-clock,page-faults}:S",
+            "-c",
+            "100000",
+            "-o",
+        ])
+        .arg(&file)
+        .args(["--", touch, "3000"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (ok, _, text, err) = dump(&[], &file);
+    assert!(ok, "{err}");
+    // The ids of the two events, from the header lines.
+    let ids: Vec<String> = text
+        .lines()
+        .filter(|l| l.starts_with("# event "))
+        .filter_map(|l| l.split("ids=[").nth(1))
+        .flat_map(|l| {
+            l.trim_end_matches(']')
+                .split(", ")
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(ids.len() >= 2, "{ids:?}");
+    let (ok, _, json, _) = dump(&["--json"], &file);
+    assert!(ok);
+    let samples: Vec<&str> = json
+        .lines()
+        .filter(|l| l.contains("\"type\":\"SAMPLE\""))
+        .collect();
+    assert!(!samples.is_empty());
+    for s in &samples {
+        // A group read: both members' values, each with its id (read_format has ID).
+        let read = s.split("\"read\":").nth(1).expect("a read block");
+        let entries = read.matches("{\"value\":").count();
+        assert_eq!(entries, 2, "{s}");
+        let read_ids: Vec<&str> = read
+            .split("\"id\":")
+            .skip(1)
+            .map(|x| x.split(|c: char| !c.is_ascii_digit()).next().unwrap())
+            .collect();
+        assert!(
+            read_ids.iter().all(|id| ids.iter().any(|x| x == id)),
+            "{s} {ids:?}"
+        );
+        // Callchains name their context markers and never show them as addresses.
+        let chain = s.split("\"callchain\":[").nth(1).expect("a callchain");
+        let chain = &chain[..chain.find(']').unwrap()];
+        assert!(
+            chain.starts_with("\"kernel\"") || chain.starts_with("\"user\""),
+            "{chain}"
+        );
+        assert!(!chain.contains("0xfffffffffffffe00") && !chain.contains("0xffffffffffffff80"));
+    }
+    // Text mode shows the same.
+    let line = text.lines().find(|l| l.contains(" SAMPLE ")).unwrap();
+    assert!(line.contains("read={values=[{value="), "{line}");
+    assert!(
+        line.contains("callchain=[kernel,") || line.contains("callchain=[user,"),
+        "{line}"
+    );
+}
