@@ -15,6 +15,7 @@
 //! | [`raw`] | [`raw::RawData`], a byte view that may be split at the ring's end, and its cursor |
 //! | [`records`] | typed, borrowed views of every record body and the `sample_id` trailer |
 //! | [`sample`] | the `PERF_RECORD_SAMPLE` parser, in the order of perf's `evsel__parse_sample` |
+//! | [`regs`] | the register bits of sampled registers and their names, per architecture |
 //! | [`produce`] | the producer side of the protocol, over any data area, and validation of user records |
 //! | [`ring`] | ring geometry, free-running positions and record iteration across the wrap |
 //! | [`memdesc`] | the page-type memdesc of every page of a mapping |
@@ -34,6 +35,7 @@ pub mod perf_file;
 pub mod produce;
 pub mod raw;
 pub mod records;
+pub mod regs;
 pub mod ring;
 pub mod sample;
 

@@ -9,6 +9,7 @@ use premap_abi::header::{
 use premap_abi::perf_file::*;
 use premap_abi::raw::{Cursor, RawData};
 use premap_abi::records::Record;
+use premap_abi::regs::RegArch;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::path::Path;
@@ -54,6 +55,12 @@ fn feature_text(bit: u32, bytes: &[u8]) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// The register architecture named by an ARCH feature's string.
+fn arch_of(bytes: &[u8]) -> Option<RegArch> {
+    let name = read_string(&mut Cursor::new(RawData::Single(bytes))).ok()?;
+    RegArch::from_machine(&name)
 }
 
 /// Pipe mode carries features as records: `{u64 feat_id; data}`.
@@ -116,6 +123,13 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
         header_lines(&file, path, &mut out);
     }
     let mut attrs = file.attrs.clone();
+    // The architecture names sampled registers: from the ARCH feature (a section in file mode, a
+    // FEATURE record in pipe mode).
+    let mut arch = file
+        .features
+        .iter()
+        .find(|(bit, ..)| *bit == HEADER_ARCH)
+        .and_then(|(_, _, bytes)| arch_of(bytes));
     let mut summary = Summary::default();
     let mut fields: Fields<'_> = Vec::with_capacity(32);
     let mut counts = [0u64; 128];
@@ -140,10 +154,15 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
                 Some(rec.parse(&sample_format)?)
             };
             if let Some(p) = &parsed {
-                render::fields(p, &mut fields);
+                render::fields_for(p, arch, &mut fields);
             }
             if ty == RECORD_HEADER_FEATURE {
                 feature_record_fields(rec.body, &mut fields);
+                if let Some((id, data)) = rec.body.split_first_chunk::<8>() {
+                    if u64::from_ne_bytes(*id) == u64::from(HEADER_ARCH) {
+                        arch = arch_of(data).or(arch);
+                    }
+                }
             }
             if !rec.payload.is_empty() {
                 fields.push(("payload_size", render::Value::U(rec.payload.len() as u64)));

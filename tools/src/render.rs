@@ -3,7 +3,8 @@
 use premap_abi::header::record_type_name;
 use premap_abi::raw::{RawData, U64Array};
 use premap_abi::records::{Mmap2FileId, ParsedRecord, Record, SampleId};
-use premap_abi::sample::{context_name, ReadValues, Sample};
+use premap_abi::regs::RegArch;
+use premap_abi::sample::{context_name, ReadValues, Regs, Sample, UserStack};
 use std::io::{self, Write};
 
 /// A field value.
@@ -23,6 +24,10 @@ pub enum Value<'a> {
     Chain(U64Array<'a>),
     /// A read-format block: the times and every value with its id and lost count.
     Read(ReadValues<'a>),
+    /// Sampled registers, by name when the file's architecture is known.
+    Regs(Regs<'a>, Option<RegArch>),
+    /// A user stack dump: its size and the part the kernel says is used (`dyn_size`).
+    Stack(UserStack<'a>),
     /// Text made while rendering (decoded feature sections).
     Text(String),
 }
@@ -30,7 +35,7 @@ pub enum Value<'a> {
 /// Fields of a record, reused across records to avoid allocating per record.
 pub type Fields<'a> = Vec<(&'static str, Value<'a>)>;
 
-fn sample_fields<'a>(s: &Sample<'a>, f: &mut Fields<'a>) {
+fn sample_fields<'a>(s: &Sample<'a>, arch: Option<RegArch>, f: &mut Fields<'a>) {
     let mut opt = |name, v: Option<Value<'a>>| {
         if let Some(v) = v {
             f.push((name, v));
@@ -55,15 +60,9 @@ fn sample_fields<'a>(s: &Sample<'a>, f: &mut Fields<'a>) {
     opt("data_page_size", s.data_page_size.map(Value::U));
     opt("code_page_size", s.code_page_size.map(Value::U));
     opt("read", s.read.map(Value::Read));
-    if let Some(r) = s.regs_user {
-        opt("regs_user", Some(Value::L(r.regs)));
-    }
-    if let Some(r) = s.regs_intr {
-        opt("regs_intr", Some(Value::L(r.regs)));
-    }
-    if let Some(st) = s.stack_user {
-        opt("stack_user_size", Some(Value::U(st.data.len() as u64)));
-    }
+    opt("regs_user", s.regs_user.map(|r| Value::Regs(r, arch)));
+    opt("regs_intr", s.regs_intr.map(|r| Value::Regs(r, arch)));
+    opt("stack_user", s.stack_user.map(Value::Stack));
     if let Some(b) = s.branch_stack {
         opt("branches", Some(Value::U(b.len() as u64)));
     }
@@ -72,11 +71,16 @@ fn sample_fields<'a>(s: &Sample<'a>, f: &mut Fields<'a>) {
     }
 }
 
-/// Appends the fields of `rec` to `f`.
+/// Appends the fields of `rec` to `f` (registers by bit, as the architecture is not known).
 pub fn fields<'a>(rec: &ParsedRecord<'a>, f: &mut Fields<'a>) {
+    fields_for(rec, None, f)
+}
+
+/// Appends the fields of `rec` to `f`, naming sampled registers as `arch` does.
+pub fn fields_for<'a>(rec: &ParsedRecord<'a>, arch: Option<RegArch>, f: &mut Fields<'a>) {
     use Value::*;
     match rec.record {
-        Record::Sample(ref s) => sample_fields(s, f),
+        Record::Sample(ref s) => sample_fields(s, arch, f),
         Record::Mmap(m) => f.extend([
             ("pid", U(m.pid.into())),
             ("tid", U(m.tid.into())),
@@ -368,6 +372,8 @@ pub fn text_line(
                 out.push(b']');
             }
             Value::Read(r) => put_read(out, &r, false),
+            Value::Regs(r, arch) => put_regs(out, &r, arch, false),
+            Value::Stack(st) => put_stack(out, &st, false),
         }
     }
     out.push(b'\n');
@@ -442,28 +448,92 @@ pub fn json_line(
                 out.push(b']');
             }
             Value::Read(r) => put_read(out, &r, true),
+            Value::Regs(r, arch) => put_regs(out, &r, arch, true),
+            Value::Stack(st) => put_stack(out, &st, true),
         }
     }
     out.extend_from_slice(b"}\n");
+}
+
+/// `key=` (text) or `"key":` (JSON), after a comma unless `first`.
+fn put_key(out: &mut Vec<u8>, first: bool, k: &str, json: bool) {
+    if !first {
+        out.push(b',');
+    }
+    if json {
+        out.push(b'"');
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b"\":");
+    } else {
+        out.extend_from_slice(k.as_bytes());
+        out.push(b'=');
+    }
+}
+
+/// A hex value: bare in text, a string in JSON.
+fn put_hex_value(out: &mut Vec<u8>, v: u64, json: bool) {
+    if json {
+        out.push(b'"');
+    }
+    put_hex(out, v);
+    if json {
+        out.push(b'"');
+    }
+}
+
+/// Sampled registers: `{abi=2,AX=0x..,...}` by name (a bit without a name as `r<bit>`), or
+/// `{abi=2,mask=0x..,regs=[...]}` when the architecture is not known; JSON alike, values as hex
+/// strings.
+fn put_regs(out: &mut Vec<u8>, r: &Regs<'_>, arch: Option<RegArch>, json: bool) {
+    out.push(b'{');
+    put_key(out, true, "abi", json);
+    put_u64(out, r.abi);
+    match arch {
+        Some(arch) => {
+            let mut bits = (0..64u32).filter(|b| r.mask & (1u64 << b) != 0);
+            for (name, v) in arch.named(r.mask, r.regs.iter()) {
+                let bit = bits.next().unwrap_or(0);
+                match name {
+                    Some(n) => put_key(out, false, n, json),
+                    None => put_key(out, false, &format!("r{bit}"), json),
+                }
+                put_hex_value(out, v, json);
+            }
+        }
+        None => {
+            put_key(out, false, "mask", json);
+            put_hex_value(out, r.mask, json);
+            put_key(out, false, "regs", json);
+            out.push(b'[');
+            for (i, v) in r.regs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                put_hex_value(out, v, json);
+            }
+            out.push(b']');
+        }
+    }
+    out.push(b'}');
+}
+
+/// A user stack dump: `{size=N,dyn_size=M}` (the bytes themselves are not printed).
+fn put_stack(out: &mut Vec<u8>, st: &UserStack<'_>, json: bool) {
+    out.push(b'{');
+    put_key(out, true, "size", json);
+    put_u64(out, st.data.len() as u64);
+    if let Some(d) = st.dyn_size {
+        put_key(out, false, "dyn_size", json);
+        put_u64(out, d);
+    }
+    out.push(b'}');
 }
 
 /// A read-format block: text `{enabled=E,running=R,values=[{value=V,id=I,lost=L},...]}`, JSON
 /// `{"time_enabled":E,"time_running":R,"values":[{"value":V,"id":I,"lost":L},...]}`, each field only
 /// when `read_format` has it.
 fn put_read(out: &mut Vec<u8>, r: &ReadValues<'_>, json: bool) {
-    let key = |out: &mut Vec<u8>, first: bool, k: &str| {
-        if !first {
-            out.push(b',');
-        }
-        if json {
-            out.push(b'"');
-            out.extend_from_slice(k.as_bytes());
-            out.extend_from_slice(b"\":");
-        } else {
-            out.extend_from_slice(k.as_bytes());
-            out.push(b'=');
-        }
-    };
+    let key = |out: &mut Vec<u8>, first: bool, k: &str| put_key(out, first, k, json);
     out.push(b'{');
     let mut first = true;
     for (k, v) in [

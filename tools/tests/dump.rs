@@ -464,3 +464,74 @@ fn group_read_values_and_callchain_markers_are_decoded() {
         "{line}"
     );
 }
+
+#[test]
+fn dwarf_samples_show_registers_by_name_and_the_stack_sizes() {
+    let dir = scratch("dump-dwarf");
+    let touch = touch_workload().to_str().unwrap();
+    for pipe in [false, true] {
+        let file = dir.join(format!("dwarf-{pipe}.data"));
+        let mut cmd = perf();
+        cmd.args([
+            "record",
+            "-q",
+            "--call-graph",
+            "dwarf,2048",
+            "-e",
+            "page-faults",
+            "-c",
+            "100",
+            "-o",
+        ]);
+        if pipe {
+            cmd.arg("-");
+        } else {
+            cmd.arg(&file);
+        }
+        let out = run(cmd.args(["--", touch, "2000"]));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if pipe {
+            std::fs::write(&file, &out.stdout).unwrap();
+        }
+        let (ok, _, text, err) = dump(&[], &file);
+        assert!(ok, "{err}");
+        let samples: Vec<&str> = text.lines().filter(|l| l.contains(" SAMPLE ")).collect();
+        assert!(samples.len() >= 10, "pipe={pipe}");
+        // The file's ARCH feature is this machine's: perf's register names for it.
+        let (first, sp, ip) = if cfg!(target_arch = "aarch64") {
+            ("x0", "sp", "pc")
+        } else {
+            ("AX", "SP", "IP")
+        };
+        for s in samples {
+            assert!(
+                s.contains(&format!("regs_user={{abi=2,{first}=0x")),
+                "pipe={pipe}: {s}"
+            );
+            assert!(
+                s.contains(&format!(",{sp}=0x")) && s.contains(&format!(",{ip}=0x")),
+                "{s}"
+            );
+            let st = s.split("stack_user={size=").nth(1).expect("stack_user");
+            assert!(st.starts_with("2048,dyn_size="), "{s}");
+        }
+        let (ok, _, json, _) = dump(&["--json"], &file);
+        assert!(ok);
+        let s = json
+            .lines()
+            .find(|l| l.contains("\"type\":\"SAMPLE\""))
+            .unwrap();
+        assert!(
+            s.contains(&format!("\"regs_user\":{{\"abi\":2,\"{first}\":\"0x")),
+            "{s}"
+        );
+        assert!(
+            s.contains("\"stack_user\":{\"size\":2048,\"dyn_size\":"),
+            "{s}"
+        );
+    }
+}
