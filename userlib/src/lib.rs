@@ -35,6 +35,7 @@
 pub mod device;
 pub mod error;
 pub mod event;
+pub mod percpu;
 pub mod poll;
 pub mod ring;
 pub mod synthetic;
@@ -43,6 +44,7 @@ pub mod sys;
 pub use device::Device;
 pub use error::{Error, Result};
 pub use event::{Counts, Event, EventBuilder, PerfEvent};
+pub use percpu::{CpuLost, CpuRings};
 pub use poll::{Poller, Readiness};
 pub use premap_abi as abi;
 pub use ring::{Batch, Mode, NewestBatch, Record, Ring, RingStats, WriteSummary};

@@ -524,3 +524,143 @@ fn a_group_larger_than_the_first_read_buffer_is_read_whole() {
         assert_eq!(c.by_id(m.id().unwrap()).unwrap().lost, Some(0));
     }
 }
+
+#[test]
+fn per_cpu_rings_hand_each_record_with_its_cpu_and_merge_them_in_time_order() {
+    use premap::CpuRings;
+    let child = Child::spawn(touch_pages);
+    let b = faults_on(child.pid).sample_type(SAMPLE_TID | SAMPLE_TIME | SAMPLE_CPU | SAMPLE_IP);
+    if open_or_skip(&b).is_none() {
+        return;
+    }
+    let mut rings = CpuRings::open(&b, 512).unwrap();
+    let cpus = rings.cpus();
+    assert_eq!(cpus, premap::event::online_cpus().unwrap());
+    rings.enable().unwrap();
+    child.go();
+    child.wait();
+    rings.disable().unwrap();
+    let format = b.attr().sample_format();
+    let mut per_cpu = std::collections::BTreeMap::new();
+    let n = rings
+        .drain(|cpu, r| {
+            if let Rec::Sample(s) = r.parse(&format).unwrap().record {
+                // The ring of CPU c holds what ran on CPU c.
+                assert_eq!(s.cpu, Some(cpu as u32));
+                *per_cpu.entry(cpu).or_insert(0u64) += 1;
+            }
+        })
+        .unwrap();
+    let total: u64 = per_cpu.values().sum();
+    assert!(n >= total && total >= FRESH_PAGES as u64, "{per_cpu:?}");
+    assert!(
+        rings.lost().iter().all(|l| l.lost == 0),
+        "{:?}",
+        rings.lost()
+    );
+}
+
+#[test]
+fn per_cpu_time_ordered_reading_yields_every_record_oldest_first() {
+    use premap::CpuRings;
+    let child = Child::spawn(touch_pages);
+    let b = faults_on(child.pid)
+        .sample_type(SAMPLE_TID | SAMPLE_TIME | SAMPLE_CPU)
+        .sample_id_all(true)
+        .task(true);
+    if open_or_skip(&b).is_none() {
+        return;
+    }
+    let mut rings = CpuRings::open(&b, 64).unwrap();
+    rings.enable().unwrap();
+    child.go();
+    let format = b.attr().sample_format();
+    let mut times = Vec::new();
+    let mut take = |_cpu: i32, bytes: &[u8]| {
+        let h = premap::abi::EventHeader::from_bytes(bytes[..8].try_into().unwrap());
+        let body = premap::abi::raw::RawData::Single(&bytes[8..]);
+        let p = premap::abi::records::Record::parse(h, body, &format).unwrap();
+        let t = match p.record {
+            Rec::Sample(s) => s.time,
+            _ => p.sample_id.and_then(|i| i.time),
+        };
+        times.push(t.unwrap());
+    };
+    // Read in rounds while the child runs (64-page rings would overflow otherwise), then finish.
+    let mut done = false;
+    while !done {
+        done = {
+            let mut status = 0;
+            // SAFETY: polls our own child without blocking.
+            unsafe { libc::waitpid(child.pid, &mut status, libc::WNOHANG) == child.pid }
+        };
+        rings.drain_ordered(&mut take).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    rings.disable().unwrap();
+    rings.drain_ordered(&mut take).unwrap();
+    rings.finish_ordered(&mut take);
+    let lost: u64 = rings.lost().iter().map(|l| l.lost).sum();
+    assert!(
+        times.len() as u64 + lost >= FRESH_PAGES as u64,
+        "{} records, {lost} lost",
+        times.len()
+    );
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "not in time order");
+}
+
+#[test]
+fn per_cpu_rings_system_wide_merge_every_cpu_in_time_order() {
+    use premap::CpuRings;
+    let b = EventBuilder::new(Event::CONTEXT_SWITCHES)
+        .pid(-1)
+        .sample_period(1)
+        .sample_type(SAMPLE_TID | SAMPLE_TIME | SAMPLE_CPU)
+        .sample_id_all(true);
+    // System-wide: root (CI) or perf_event_paranoid <= 0.
+    if open_or_skip(&b.clone().cpu(0)).is_none() {
+        return;
+    }
+    let mut rings = CpuRings::open(&b, 16).unwrap();
+    rings.enable().unwrap();
+    // Threads that sleep and wake keep every CPU switching.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            })
+        })
+        .collect();
+    let layout = premap::abi::sample::SampleLayout::new(b.attr().sample_type);
+    let (mut last, mut n, mut out_of_order) = (0u64, 0u64, 0u64);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut take = |cpu: i32, bytes: &[u8]| {
+        if let Some(t) = layout.time(&bytes[8..]) {
+            out_of_order += u64::from(t < last);
+            last = t;
+        }
+        n += 1;
+        seen.insert(cpu);
+    };
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_millis(300) {
+        std::thread::sleep(Duration::from_millis(1));
+        rings.drain_ordered(&mut take).unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    workers.into_iter().for_each(|w| w.join().unwrap());
+    rings.disable().unwrap();
+    rings.drain_ordered(&mut take).unwrap();
+    rings.finish_ordered(&mut take);
+    assert!(n > 100, "{n} context switches in 300 ms");
+    assert_eq!(out_of_order, 0);
+    let cpus = rings.cpus().len();
+    assert!(
+        seen.len() >= cpus.min(2),
+        "records from {seen:?} of {cpus} CPUs"
+    );
+}
