@@ -35,13 +35,13 @@ cargo fmt --all --check
 echo "== rustfmt --check of the driver (the kernel's .rustfmt.toml: edition 2021, default widths)"
 rustfmt --edition 2021 --check driver/premap.rs driver/glue.rs
 echo "== cargo clippy -D warnings"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --features premap/tokio -- -D warnings
 echo "== cargo doc -D warnings (the crates' documentation builds clean)"
-RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p premap -p premap-abi -p premap-tools -p premap-driver-fuzz
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps --features premap/tokio -p premap -p premap-abi -p premap-tools -p premap-driver-fuzz
 echo "== premap-abi without default features (the kernel's view: no external crate)"
 cargo build -p premap-abi --no-default-features
-echo "== cargo test --workspace"
-cargo test --workspace
+echo "== cargo test --workspace (with premap's tokio feature: the async reader's tests and example)"
+cargo test --workspace --features premap/tokio
 echo "== Miri: premap-abi's unit tests and the synthetic-ring tests (the reader, the producer, two threads)"
 if [ "${PREMAP_SKIP_MIRI:-}" = 1 ]; then
     echo "== Miri SKIPPED (PREMAP_SKIP_MIRI=1)"

@@ -45,6 +45,8 @@ pub enum Error {
     Corrupt(ParseError),
     /// A ring was asked for with an invalid size, or used in the wrong mode.
     BadRingSize(String),
+    /// The kernel refuses to map this event's ring (perf_mmap's EINVAL), for the reason given.
+    NotMappable(&'static str),
     /// The buffer already has a consumer (a live [`crate::Ring`]): a ring has exactly one, or the
     /// producer could overwrite records it is reading.
     AlreadyMapped,
@@ -95,6 +97,7 @@ impl fmt::Display for Error {
             Error::Sys { call, source } => write!(f, "{call} failed: {source}"),
             Error::Corrupt(e) => write!(f, "corrupt ring: {e}"),
             Error::BadRingSize(why) => write!(f, "invalid ring use: {why}"),
+            Error::NotMappable(why) => write!(f, "this event's ring cannot be mapped: {why}"),
             Error::AlreadyMapped => write!(
                 f,
                 "the buffer is already read by a live Ring: a ring has one consumer (drop it first)"

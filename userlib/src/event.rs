@@ -361,6 +361,7 @@ impl EventBuilder {
         Ok(PerfEvent {
             fd,
             attr: self.attr,
+            cpu: self.cpu,
             ring_taken: Default::default(),
         })
     }
@@ -396,6 +397,8 @@ impl EventBuilder {
 pub struct PerfEvent {
     fd: OwnedFd,
     attr: PerfEventAttr,
+    /// The CPU it was opened on (-1: any).
+    cpu: i32,
     /// Whether a live [`Ring`] reads this event's buffer (one consumer per ring).
     ring_taken: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
@@ -536,6 +539,13 @@ impl PerfEvent {
     /// with `write_backward`, in which case overwrite mode. A ring has one consumer: while the ring
     /// returned lives, another call fails with [`Error::AlreadyMapped`].
     pub fn ring(&self, data_pages: usize) -> Result<Ring> {
+        if self.cpu == -1 && self.attr.has_flag(ATTR_FLAG_INHERIT) {
+            // perf_mmap() refuses it: every child would write into the one buffer.
+            return Err(Error::NotMappable(
+                "an inherited per-task event (inherit with cpu -1) has no ring of its own; open \
+                 one event per CPU (premap::CpuRings, as perf record does) or drop inherit",
+            ));
+        }
         let mode = if self.attr.has_flag(ATTR_FLAG_WRITE_BACKWARD) {
             Mode::Overwrite
         } else {

@@ -32,6 +32,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "tokio")]
+pub mod async_ring;
 pub mod device;
 pub mod error;
 pub mod event;
@@ -41,6 +43,8 @@ pub mod ring;
 pub mod synthetic;
 pub mod sys;
 
+#[cfg(feature = "tokio")]
+pub use async_ring::AsyncRing;
 pub use device::Device;
 pub use error::{Error, Result};
 pub use event::{Counts, Event, EventBuilder, PerfEvent};

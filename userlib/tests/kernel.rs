@@ -664,3 +664,20 @@ fn per_cpu_rings_system_wide_merge_every_cpu_in_time_order() {
         "records from {seen:?} of {cpus} CPUs"
     );
 }
+
+#[test]
+fn an_inherited_per_task_event_has_no_ring_and_says_why() {
+    let b = EventBuilder::new(Event::PAGE_FAULTS)
+        .sample_period(1)
+        .exclude_kernel(true)
+        .inherit(true);
+    let Some(ev) = open_or_skip(&b) else {
+        return;
+    };
+    let e = ev.ring(8).unwrap_err();
+    assert!(matches!(e, Error::NotMappable(_)), "{e:?}");
+    assert!(e.to_string().contains("CpuRings"), "{e}");
+    // The same event per CPU maps (what perf record does for an inherited workload).
+    let on_cpu0 = b.clone().cpu(0).open().unwrap();
+    assert!(on_cpu0.ring(8).is_ok());
+}

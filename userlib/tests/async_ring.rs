@@ -1,0 +1,93 @@
+//! `AsyncRing` (feature `tokio`) against this machine's kernel: woken at the watermark, every sample
+//! read, and a hangup ends the wait when the event's task exits.
+
+use premap::abi::attr::*;
+use premap::abi::header::RECORD_SAMPLE;
+use premap::{AsyncRing, Event, EventBuilder};
+use std::time::Duration;
+
+const PAGES: usize = 2000;
+
+fn fresh_pages(n: usize) -> *mut u8 {
+    // SAFETY: a private anonymous mapping, no pointers passed in.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            n * 4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(p, libc::MAP_FAILED);
+    p.cast()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_async_ring_is_woken_at_its_watermark_and_reads_every_sample() {
+    // This thread's page faults (the current-thread runtime runs here), user space only.
+    let ev = EventBuilder::new(Event::PAGE_FAULTS)
+        .sample_period(1)
+        .sample_type(SAMPLE_IP | SAMPLE_TID)
+        .exclude_kernel(true)
+        .wakeup_events(100)
+        .open()
+        .expect("perf_event_open (root or perf_event_paranoid <= 2)");
+    let mut ring = AsyncRing::new(ev.ring(64).unwrap()).unwrap();
+    ev.enable().unwrap();
+    let mem = fresh_pages(PAGES);
+    let mut samples = 0u64;
+    for chunk in 0..PAGES / 200 {
+        for i in 0..200 {
+            // SAFETY: inside the mapping made above; each page written once.
+            unsafe { mem.add((chunk * 200 + i) * 4096).write_volatile(1) };
+        }
+        // 200 faults passed the 100-sample watermark: the wait must end, promptly.
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            ring.drain(|r| samples += u64::from(r.header.r#type == RECORD_SAMPLE)),
+        )
+        .await
+        .expect("woken within 5 s")
+        .unwrap();
+    }
+    ev.disable().unwrap();
+    ring.ring()
+        .drain(|r| samples += u64::from(r.header.r#type == RECORD_SAMPLE))
+        .unwrap();
+    assert!(
+        samples >= PAGES as u64,
+        "{samples} samples for {PAGES} pages"
+    );
+    assert_eq!(ring.ring().stats().lost, 0);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn waiting_on_the_ring_of_a_task_that_exits_ends() {
+    let mut child = std::process::Command::new("sleep")
+        .arg("0.2")
+        .spawn()
+        .unwrap();
+    let ev = EventBuilder::new(Event::CONTEXT_SWITCHES)
+        .pid(child.id() as i32)
+        .sample_period(1_000_000)
+        .exclude_kernel(true)
+        .disabled(false)
+        .open()
+        .expect("perf_event_open on a child");
+    let mut ring = AsyncRing::new(ev.ring(1).unwrap()).unwrap();
+    // Nothing reaches the watermark: only the task's exit (EPOLLHUP) ends the wait.
+    let n = tokio::time::timeout(Duration::from_secs(10), ring.drain(|_| {}))
+        .await
+        .expect("the hangup ends the wait")
+        .unwrap();
+    assert_eq!(n, 0);
+    assert!(child.wait().unwrap().success());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_ring_without_a_descriptor_is_refused() {
+    let (_producer, ring) = premap::synthetic::synthetic_ring(1, premap::Mode::Consume, 0).unwrap();
+    assert!(AsyncRing::new(ring).is_err());
+}
