@@ -16,6 +16,9 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => panic!("unexpected error {e}"),
     };
+    // Records of a -z file live in the inflated data appended after the file's bytes.
+    let len = file.buffer_len();
+    assert!(len >= data.len() as u64);
     let attrs = file.attrs.clone();
     let mut fields = Vec::new();
     let mut out = Vec::new();

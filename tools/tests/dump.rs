@@ -535,3 +535,25 @@ fn dwarf_samples_show_registers_by_name_and_the_stack_sizes() {
         );
     }
 }
+
+#[test]
+fn fuzz_regression_an_empty_compressed_record_inflates_to_the_records_around_it() {
+    // fuzz/regressions/perf_data/crash-acdfdacf: a perf file whose data section holds a COMPRESSED
+    // record with no payload. The records around it are read from the inflated copy (offsets past
+    // the file's end, within the reader's buffer); the fuzz target once asserted they were in the file.
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions/perf_data/crash-acdfdacf77b0233911aeda7029338ef48f165000");
+    let bytes = std::fs::read(&file).unwrap();
+    let f = premap_tools::perfdata::reader::PerfFile::from_bytes(bytes.clone()).unwrap();
+    assert!(f.buffer_len() > bytes.len() as u64);
+    let mut n = 0;
+    for r in f.records() {
+        let r = r.unwrap();
+        assert!(r.offset + u64::from(r.header.size) <= f.buffer_len());
+        n += 1;
+    }
+    assert!(n > 0);
+    let (ok, _, text, err) = dump(&[], &file);
+    assert!(ok, "{err}");
+    assert!(text.contains("# SAMPLE: "), "{text}");
+}

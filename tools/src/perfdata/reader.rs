@@ -261,6 +261,12 @@ impl PerfFile {
         Ok(file)
     }
 
+    /// The bytes records and error offsets refer to: the file's, plus the inflated data of `perf
+    /// record -z` files appended after them (whose records have offsets past the file's end).
+    pub fn buffer_len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
     /// `perf record -z` data: the compressed records' contents take their place (appended after the
     /// file's bytes; the records' offsets are then positions in the inflated data, past the file's end).
     fn inflate(&mut self) -> Result<(), ReadError> {
