@@ -434,13 +434,19 @@ fn an_events_ring_has_one_consumer_at_a_time() {
     drop(again);
 }
 
+/// A counting (not sampling) event on `pid` with `read_format`.
+fn counting(event: Event, pid: i32, read_format: u64) -> EventBuilder {
+    EventBuilder::new(event)
+        .pid(pid)
+        .sample_period(0)
+        .read_format(read_format)
+}
+
 #[test]
 fn counter_reads_are_decoded_as_read_format_says() {
     let child = Child::spawn(touch_pages);
-    let b = EventBuilder::new(Event::PAGE_FAULTS)
-        .pid(child.pid)
-        .sample_period(0)
-        .read_format(FORMAT_TOTAL_TIME_ENABLED | FORMAT_TOTAL_TIME_RUNNING | FORMAT_ID);
+    let rf = FORMAT_TOTAL_TIME_ENABLED | FORMAT_TOTAL_TIME_RUNNING | FORMAT_ID;
+    let b = counting(Event::PAGE_FAULTS, child.pid, rf);
     let Some(ev) = open_or_skip(&b) else {
         return;
     };
@@ -463,25 +469,17 @@ fn counter_reads_are_decoded_as_read_format_says() {
 #[test]
 fn a_group_read_returns_every_members_value_by_id() {
     let child = Child::spawn(touch_pages);
-    let leader = EventBuilder::new(Event::PAGE_FAULTS)
-        .pid(child.pid)
-        .sample_period(0)
-        .read_format(FORMAT_GROUP | FORMAT_ID | FORMAT_TOTAL_TIME_ENABLED);
+    let rf = FORMAT_GROUP | FORMAT_ID | FORMAT_TOTAL_TIME_ENABLED;
+    let leader = counting(Event::PAGE_FAULTS, child.pid, rf);
     let Some(leader) = open_or_skip(&leader) else {
         return;
     };
-    let member = EventBuilder::new(Event::MINOR_FAULTS)
-        .pid(child.pid)
-        .sample_period(0)
+    let member = counting(Event::MINOR_FAULTS, child.pid, rf)
         .disabled(false)
-        .read_format(FORMAT_GROUP | FORMAT_ID | FORMAT_TOTAL_TIME_ENABLED)
         .open_in_group(Some(&leader))
         .unwrap();
-    let idle = EventBuilder::new(Event::CONTEXT_SWITCHES)
-        .pid(child.pid)
-        .sample_period(0)
+    let idle = counting(Event::CONTEXT_SWITCHES, child.pid, rf)
         .disabled(false)
-        .read_format(FORMAT_GROUP | FORMAT_ID | FORMAT_TOTAL_TIME_ENABLED)
         .open_in_group(Some(&leader))
         .unwrap();
     leader.enable().unwrap();
