@@ -45,6 +45,7 @@ fn feature_text(bit: u32, bytes: &[u8]) -> Option<String> {
             Some(format!("{online} online, {avail} available"))
         }
         HEADER_TOTAL_MEM => c.read_u64("total_mem").ok().map(|k| format!("{k} kB")),
+        HEADER_BUILD_ID => build_ids_text(bytes),
         HEADER_CMDLINE => {
             let n = c.read_u32("cmdline.nr").ok()?;
             let mut args = Vec::new();
@@ -54,6 +55,76 @@ fn feature_text(bit: u32, bytes: &[u8]) -> Option<String> {
             Some(args.join(" "))
         }
         _ => None,
+    }
+}
+
+/// The BUILD_ID feature: `perf_record_header_build_id` entries (header, pid, 24 id bytes of which
+/// the first 20, or `size` when misc has PERF_RECORD_MISC_BUILD_ID_SIZE, then the NUL-padded file
+/// name), as `N: <hex> <file>, ...`.
+fn build_ids_text(bytes: &[u8]) -> Option<String> {
+    const MISC_BUILD_ID_SIZE: u16 = 1 << 15;
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let (h, _) = rest.split_first_chunk::<8>()?;
+        let header = premap_abi::EventHeader::from_bytes(*h);
+        let size = usize::from(header.size);
+        let entry = rest.get(..size).filter(|_| size >= 36)?;
+        let id = &entry[12..36];
+        let len = if header.misc & MISC_BUILD_ID_SIZE != 0 {
+            usize::from(id[20]).min(20)
+        } else {
+            20
+        };
+        let name = &entry[36..];
+        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+        let hex: String = id[..len].iter().map(|b| format!("{b:02x}")).collect();
+        out.push(format!("{hex} {}", String::from_utf8_lossy(name)));
+        rest = &rest[size..];
+    }
+    Some(format!("{} entries: {}", out.len(), out.join(", ")))
+}
+
+/// JSON lines for the file itself: `{"file":..}`, one `{"feature":..}` per feature section and one
+/// `{"attr":..}` per event, before the records (what text mode prints as `#` lines).
+fn json_header_lines(file: &PerfFile, out: &mut Vec<u8>) {
+    let mode = if file.is_pipe() { "pipe" } else { "file" };
+    writeln!(
+        out,
+        "{{\"file\":{{\"mode\":\"{mode}\",\"features\":{},\"events\":{}}}}}",
+        file.features.len(),
+        file.attrs.events.len()
+    )
+    .ok();
+    for (bit, off, bytes) in &file.features {
+        write!(
+            out,
+            "{{\"feature\":{{\"id\":{bit},\"name\":\"{}\",\"offset\":{off},\"size\":{}",
+            feature_name(*bit),
+            bytes.len()
+        )
+        .ok();
+        if let Some(t) = feature_text(*bit, bytes) {
+            out.extend_from_slice(b",\"value\":");
+            render::json_string(out, &t);
+        }
+        out.extend_from_slice(b"}}\n");
+    }
+    for e in &file.attrs.events {
+        out.extend_from_slice(b"{\"attr\":{\"name\":");
+        render::json_string(out, &e.name);
+        write!(
+            out,
+            ",\"type\":{},\"config\":\"{:#x}\",\"sample_type\":\"{:#x}\",\"read_format\":\"{:#x}\",\"sample_id_all\":{},\"ids\":{:?}}}}}",
+            e.attr.r#type,
+            e.attr.config,
+            e.attr.sample_type,
+            e.attr.read_format,
+            e.attr.sample_format().sample_id_all,
+            e.ids
+        )
+        .ok();
+        out.push(b'\n');
     }
 }
 
@@ -119,8 +190,9 @@ fn header_lines(file: &PerfFile, path: &Path, out: &mut Vec<u8>) {
 pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, DumpError> {
     let file = PerfFile::open(path)?;
     let mut out = Vec::with_capacity(1 << 16);
-    if format == Format::Text {
-        header_lines(&file, path, &mut out);
+    match format {
+        Format::Text => header_lines(&file, path, &mut out),
+        Format::Json => json_header_lines(&file, &mut out),
     }
     let mut attrs = file.attrs.clone();
     // The architecture names sampled registers: from the ARCH feature (a section in file mode, a

@@ -279,6 +279,11 @@ fn put_hex(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(&buf[i..]);
 }
 
+/// Appends `s` as a JSON string (escaped; invalid UTF-8 replaced).
+pub fn json_string(out: &mut Vec<u8>, s: &str) {
+    put_json_str(out, s.bytes());
+}
+
 fn put_json_str(out: &mut Vec<u8>, s: impl Iterator<Item = u8> + Clone) {
     out.push(b'"');
     // Fast path: plain ASCII needs no escaping and no UTF-8 decoding.

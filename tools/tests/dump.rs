@@ -557,3 +557,37 @@ fn fuzz_regression_an_empty_compressed_record_inflates_to_the_records_around_it(
     assert!(ok, "{err}");
     assert!(text.contains("# SAMPLE: "), "{text}");
 }
+
+#[test]
+fn the_build_id_feature_lists_what_perf_buildid_list_lists() {
+    let dir = scratch("dump-buildid");
+    let file = dir.join("b.data");
+    let touch = touch_workload().to_str().unwrap();
+    let out = run(perf()
+        .args(["record", "-q", "-e", "page-faults", "-c", "1", "-o"])
+        .arg(&file)
+        .args(["--", touch, "100"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = run(perf().args(["buildid-list", "-i"]).arg(&file));
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let (ok, _, text, err) = dump(&[], &file);
+    assert!(ok, "{err}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("# BUILD_ID: "))
+        .expect("the BUILD_ID feature decoded");
+    let mut n = 0;
+    for l in listed.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(line.contains(l.trim()), "{l} missing from {line}");
+        n += 1;
+    }
+    assert!(n >= 2, "{listed}");
+    assert!(
+        line.contains(&format!("# BUILD_ID: {n} entries: ")),
+        "{line}"
+    );
+}
