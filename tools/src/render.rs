@@ -131,10 +131,11 @@ pub fn fields_for<'a>(rec: &ParsedRecord<'a>, arch: Option<RegArch>, f: &mut Fie
             ("stream_id", U(t.stream_id)),
         ]),
         Record::Read(r) => {
-            f.extend([("pid", U(r.pid.into())), ("tid", U(r.tid.into()))]);
-            if let Some(v) = r.values.values.iter().next() {
-                f.push(("value", U(v.value)));
-            }
+            f.extend([
+                ("pid", U(r.pid.into())),
+                ("tid", U(r.tid.into())),
+                ("read", Read(r.values)),
+            ]);
         }
         Record::Aux(a) => f.extend([
             ("aux_offset", X(a.aux_offset)),
@@ -180,7 +181,7 @@ pub fn fields_for<'a>(rec: &ParsedRecord<'a>, arch: Option<RegArch>, f: &mut Fie
         ]),
         Record::AuxOutputHwId { hw_id } => f.push(("hw_id", U(hw_id))),
         Record::CallchainDeferred(c) => {
-            f.extend([("cookie", U(c.cookie)), ("callchain", L(c.ips))])
+            f.extend([("cookie", U(c.cookie)), ("callchain", Chain(c.ips))])
         }
         Record::HeaderAttr(a) => f.extend([
             ("attr_type", U(a.attr.r#type.into())),

@@ -591,3 +591,31 @@ fn the_build_id_feature_lists_what_perf_buildid_list_lists() {
         "{line}"
     );
 }
+
+#[test]
+fn read_records_show_their_times_ids_and_values() {
+    // perf record -s: a READ record per exiting child with the counter's times, id and lost count.
+    let dir = scratch("dump-read");
+    let file = dir.join("s.data");
+    let touch = touch_workload().to_str().unwrap();
+    let out = run(perf()
+        .args(["record", "-q", "-s", "-e", "page-faults", "-c", "1", "-o"])
+        .arg(&file)
+        .args(["--", "sh", "-c", &format!("{touch} 50; true")]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (ok, _, text, err) = dump(&[], &file);
+    assert!(ok, "{err}");
+    let reads: Vec<&str> = text.lines().filter(|l| l.contains(" READ ")).collect();
+    assert!(!reads.is_empty(), "no READ record");
+    for r in reads {
+        assert!(r.contains(" read={enabled="), "{r}");
+        assert!(
+            r.contains(",running=") && r.contains(",id=") && r.contains(",lost="),
+            "{r}"
+        );
+    }
+}
