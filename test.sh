@@ -56,7 +56,11 @@ elif rustup run nightly rustc --version >/dev/null 2>&1 \
 else
     echo "== Miri SKIPPED: no nightly toolchain with the miri component here (rustup +nightly component add miri)"
 fi
-echo "== fuzz smoke (every target, ${PREMAP_FUZZ_SECS:-30} s each)"
+# CI's budget (a cold run under 45 minutes with two kernels) sets the smoke lengths: 20 s per fuzz
+# target, 40 s of the driver fuzzer per kernel; fuzz/campaign.sh and driver/fuzz-campaign run long ones.
+export PREMAP_FUZZ_SECS=${PREMAP_FUZZ_SECS:-20}
+export PREMAP_DRIVER_FUZZ_SECS=${PREMAP_DRIVER_FUZZ_SECS:-40}
+echo "== fuzz smoke (every target, ${PREMAP_FUZZ_SECS} s each)"
 fuzz/smoke.sh
 if [ "${PREMAP_SKIP_VM:-}" = 1 ]; then
     echo "== driver/vmtest SKIPPED (PREMAP_SKIP_VM=1): the driver was not tested"

@@ -467,10 +467,14 @@ unsafe extern "C" fn generator_thread(data: *mut c_void) -> c_int {
         while seq < p.count && !should_stop() {
             let batch_end = seq.saturating_add(batch).min(p.count);
             while seq < batch_end {
-                // A stop request ends even a long batch within 256 samples: a close never waits for
-                // a whole batch on a slow (or emulated, or contended) CPU.
-                if seq % 256 == 255 && should_stop() {
-                    break;
+                // Every 256 samples: a stop request ends even a long batch, and the CPU is offered
+                // to whoever waits for it (a closing task, the other generators' stops), so that a
+                // close never waits for whole batches on a slow (or emulated, or contended) CPU.
+                if seq % 256 == 255 {
+                    if should_stop() {
+                        break;
+                    }
+                    glue::cond_resched();
                 }
                 sample[24..32].copy_from_slice(&glue::ktime_ns().to_ne_bytes());
                 sample[32..40].copy_from_slice(&seq.to_ne_bytes());

@@ -136,7 +136,9 @@ static void generators_at_full_speed(void)
 	for (i = 0; i <= PREMAP_MAX_GENERATORS_PER_USER; i++)
 		close(fds[i]);
 	t = now() - t;
-	CHECK(t < 2.0, "closing %d generating files took %.3f s", started, t);
+	/* Prompt, not instant: under QEMU's TCG with KASAN each stop waits for a kthread to be scheduled. */
+	CHECK(t < 5.0, "closing %d generating files took %.3f s", started, t);
+	printf("hostile: closing %d generating files took %.0f ms\n", started, t * 1e3);
 }
 
 /* A 5 MiB write into an 8 MiB ring is one copy of bounded size, published whole. */

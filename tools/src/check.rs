@@ -510,21 +510,28 @@ fn b4_no_faults(s: &Subject) -> (Verdict, i64) {
         Ok(v) => v,
         Err(e) => return (fail(e), -1),
     };
-    let m = match src.map(17, true) {
-        Ok(m) => m,
-        Err(e) => return (fail(errname(e)), -1),
-    };
     // Warm up the code and stack the count uses (the touch loop runs once over memory already present:
-    // its own text page may not be yet), then count faults over the first touch of every page.
+    // its own text page may not be yet), then count faults over the first touch of every page of a
+    // fresh mapping. ru_minflt counts the whole process, so a stray fault elsewhere (a code page of
+    // this program, seen once on 6.12) can add one: the least of three fresh mappings is the ring's.
+    // A ring that faults pages in shows 17 every time.
     let warm = vec![1u8; 17 * PAGE];
     // SAFETY: `warm` holds 17 pages.
     std::hint::black_box(unsafe { probe::touch_pages(warm.as_ptr(), 17) });
-    let _ = probe::minflt();
-    let before = probe::minflt();
-    // SAFETY: `m` is a live readable mapping of 17 pages.
-    let sum = unsafe { probe::touch_pages(m.ptr, 17) };
-    let faults = probe::minflt() - before;
-    std::hint::black_box(sum);
+    let mut faults = i64::MAX;
+    for _ in 0..3 {
+        let m = match src.map(17, true) {
+            Ok(m) => m,
+            Err(e) => return (fail(errname(e)), -1),
+        };
+        let _ = probe::minflt();
+        let before = probe::minflt();
+        // SAFETY: `m` is a live readable mapping of 17 pages.
+        let sum = unsafe { probe::touch_pages(m.ptr, 17) };
+        faults = faults.min(probe::minflt() - before);
+        std::hint::black_box(sum);
+        drop(m);
+    }
     let v = if faults == 0 {
         ok("0 page faults on the first touch of 17 pages")
     } else {
