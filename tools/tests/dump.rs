@@ -392,20 +392,15 @@ fn dump_stats_prints_the_table_perf_report_stats_prints() {
 fn group_read_values_and_callchain_markers_are_decoded() {
     let dir = scratch("dump-decode");
     let file = dir.join("group.data");
-    let touch = touch_workload().to_str().unwrap();
-    let out = run(perf()
-        .args([
-            "record",
-            "-q",
-            "-g",
-            "-e",
-            "{cpu-clock,page-faults}:S",
-            "-c",
-            "100000",
-            "-o",
-        ])
-        .arg(&file)
-        .args(["--", touch, "3000"]));
+    let args = [
+        "-q",
+        "-g",
+        "-e",
+        "{cpu-clock,page-faults}:S",
+        "-c",
+        "100000",
+    ];
+    let out = record_touch(perf(), &args, &file, "3000");
     assert!(
         out.status.success(),
         "{}",
@@ -562,11 +557,12 @@ fn fuzz_regression_an_empty_compressed_record_inflates_to_the_records_around_it(
 fn the_build_id_feature_lists_what_perf_buildid_list_lists() {
     let dir = scratch("dump-buildid");
     let file = dir.join("b.data");
-    let touch = touch_workload().to_str().unwrap();
-    let out = run(perf()
-        .args(["record", "-q", "-e", "page-faults", "-c", "1", "-o"])
-        .arg(&file)
-        .args(["--", touch, "100"]));
+    let out = record_touch(
+        perf(),
+        &["-q", "-e", "page-faults", "-c", "1"],
+        &file,
+        "100",
+    );
     assert!(
         out.status.success(),
         "{}",
