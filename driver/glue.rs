@@ -29,6 +29,9 @@ use kernel::types::Opaque;
 /// The page size of this kernel.
 pub(crate) const PAGE_SIZE: usize = bindings::PAGE_SIZE;
 
+/// The kernel's `PGTY_driver_ring` type byte (premap's kernel series).
+pub(crate) const PGTY_DRIVER_RING: u32 = bindings::pagetype_PGTY_driver_ring;
+
 /// Pages the driver holds now: incremented by [`OwnedPage::alloc`], decremented when one is freed. At
 /// module exit every buffer is gone (open files and mappings pin the module through their file), so
 /// anything but 0 is a leak; the module says so on the console and driver/vmtest fails.
@@ -88,19 +91,38 @@ impl OwnedPage {
         unsafe { bindings::page_to_pfn(self.page.as_ptr()) }
     }
 
-    /// Sets the page's `page_type` word (premap's memdesc). `&mut self`: only the owner writes it, before
-    /// the page is shared or mapped, and the mm never interprets it for a VM_PFNMAP mapping.
+    /// Makes the page a `PGTY_driver_ring` page (`__SetPageDriverRing`) whose owner bits are those of
+    /// `word` (premap's memdesc: type byte [`PGTY_DRIVER_RING`] and the owner bits). A word with another
+    /// type byte is ignored. `&mut self`: only the owner types the page, before it is shared or mapped.
     pub(crate) fn set_type(&mut self, word: u32) {
-        // SAFETY: we own the page exclusively (type invariant, `&mut self`); `page_type` shares a union
-        // with `_mapcount`, which nothing else uses for a page the driver owns and maps only with
-        // remap_pfn_range.
-        unsafe { (*self.page.as_ptr()).__bindgen_anon_2.page_type = word };
+        if word >> 24 != PGTY_DRIVER_RING {
+            return;
+        }
+        let page = self.page.as_ptr();
+        // SAFETY: we own the page exclusively (type invariant, `&mut self`), it is untyped or already a
+        // driver-ring page, and it is not mapped yet: nothing else reads its `_mapcount`/`page_type`.
+        unsafe { bindings::__SetPageDriverRing(page) };
+        // SAFETY: as above; the kernel leaves the low 24 bits of a typed page to its owner, and the type
+        // byte written is the one __SetPageDriverRing just set.
+        unsafe { (*page).__bindgen_anon_2.page_type = word };
     }
 
     /// Reads the page's `page_type` word.
     pub(crate) fn page_type(&self) -> u32 {
         // SAFETY: the page is valid (type invariant); a u32 read of the union is always initialised.
         unsafe { (*self.page.as_ptr()).__bindgen_anon_2.page_type }
+    }
+
+    /// Whether the page is a `PGTY_driver_ring` page (`PageDriverRing`).
+    pub(crate) fn is_driver_ring(&self) -> bool {
+        // SAFETY: the page is valid (type invariant); the test reads the type byte only.
+        unsafe { bindings::PageDriverRing(self.page.as_ptr()) != 0 }
+    }
+
+    /// The page's reference count (`page_ref_count`): 1 (ours) unless something else holds the page.
+    pub(crate) fn refcount(&self) -> i32 {
+        // SAFETY: the page is valid (type invariant); an atomic read.
+        unsafe { bindings::page_ref_count(self.page.as_ptr()) }
     }
 
     /// Copies `bytes` to `offset` in the page (offset + len <= PAGE_SIZE, checked).
@@ -129,10 +151,61 @@ impl OwnedPage {
     }
 }
 
+/// The `struct page` pointer of a page a buffer owns (its [`OwnedPage`] lives as long as the buffer), laid
+/// out as an element of the `struct page **` arrays the mm takes.
+///
+/// # Invariants
+///
+/// Points to a valid page for as long as the buffer that holds this value.
+#[repr(transparent)]
+pub(crate) struct PagePtr(NonNull<bindings::page>);
+
+// SAFETY: a page address, only passed to the mm; the page is plain memory owned by the buffer.
+unsafe impl Send for PagePtr {}
+// SAFETY: as above; `&PagePtr` gives out the pointer only.
+unsafe impl Sync for PagePtr {}
+
+impl PagePtr {
+    /// The pointer of `page`.
+    pub(crate) fn of(page: &OwnedPage) -> Self {
+        // INVARIANT: the buffer keeps `page` with this value.
+        Self(page.page)
+    }
+
+    /// The raw pointer.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::page {
+        self.0.as_ptr()
+    }
+
+    /// The pointers as the `struct page *` array the mm takes.
+    pub(crate) fn slice(ptrs: &[PagePtr]) -> &[*mut bindings::page] {
+        // SAFETY: `PagePtr` is `repr(transparent)` over `NonNull<page>`, itself `repr(transparent)` over a
+        // `*const page`, which has the layout of `*mut page`; the length and lifetime are the input's.
+        unsafe {
+            core::slice::from_raw_parts(ptrs.as_ptr().cast::<*mut bindings::page>(), ptrs.len())
+        }
+    }
+}
+
 impl Drop for OwnedPage {
     fn drop(&mut self) {
+        // No mapping holds a reference (neither strategy takes one), so ours is the only one; anything
+        // else means a reference the mm should have refused (a GUP pin). `__free_pages` only drops our
+        // reference then, so the page stays valid for the other holder, but say so: driver/vmtest fails
+        // on this line.
+        let refs = self.refcount();
+        if refs != 1 {
+            kernel::pr_err!(
+                "premap: REFCOUNT {} on a page being freed (expected 1)\n",
+                refs
+            );
+        }
         // The page must leave untyped: the allocator checks `_mapcount == -1` (page_type UINT_MAX).
-        self.set_type(u32::MAX);
+        if self.is_driver_ring() {
+            // SAFETY: we own the page and it is a driver-ring page (checked); no mapping refers to it
+            // any more, so nothing reads its type concurrently.
+            unsafe { bindings::__ClearPageDriverRing(self.page.as_ptr()) };
+        }
         // SAFETY: we own the page (type invariant) and no mapping refers to it any more: mappings hold a
         // reference to the buffer that owns this page.
         unsafe { bindings::__free_pages(self.page.as_ptr(), 0) };
@@ -277,6 +350,46 @@ impl NewVma<'_> {
         unsafe { bindings::vm_get_page_prot(self.flags() & !(bindings::VM_SHARED as c_ulong)) }
     }
 
+    /// The page protection of the VMA's own flags (`vm_get_page_prot(flags)`): shared and writable when
+    /// the VMA is writable. Inside `f_op->mmap` `vm_page_prot` is not final yet, so it is computed here.
+    pub(crate) fn own_prot(&self) -> bindings::pgprot_t {
+        // SAFETY: vm_get_page_prot is a pure table lookup.
+        unsafe { bindings::vm_get_page_prot(self.flags()) }
+    }
+
+    /// Maps `pages` at `addr` with `vm_insert_pages_prot`: all of them or none (the call unmaps what it
+    /// mapped on failure). The pages must be `PGTY_driver_ring` pages (EINVAL otherwise); the PTEs take
+    /// neither a reference nor a mapcount; the VMA becomes VM_MIXEDMAP.
+    ///
+    /// # Safety
+    ///
+    /// Every page is one the caller owns and keeps alive (and does not free or reuse) for as long as this
+    /// VMA or any copy of it exists: the PTEs take no reference on them.
+    pub(crate) unsafe fn insert_typed(
+        &self,
+        addr: c_ulong,
+        pages: &[*mut bindings::page],
+        prot: bindings::pgprot_t,
+    ) -> Result {
+        // SAFETY: the VMA is write-locked (type invariant); vm_insert_pages_prot checks that the range
+        // lies inside it and that each page is a driver-ring page, and reads `pages.len()` pointers; the
+        // pages' lifetime is the caller's promise.
+        let r = unsafe {
+            bindings::vm_insert_pages_prot(
+                self.0,
+                addr,
+                pages.as_ptr().cast_mut(),
+                pages.len() as c_ulong,
+                prot,
+            )
+        };
+        if r < 0 {
+            Err(Error::from_errno(r))
+        } else {
+            Ok(())
+        }
+    }
+
     /// Maps one page at `addr` (checked to lie inside the VMA) with `remap_pfn_range`, which makes the
     /// VMA VM_IO | VM_PFNMAP.
     ///
@@ -356,6 +469,90 @@ pub(crate) unsafe fn fault_pgoff(vmf: *mut bindings::vm_fault) -> u64 {
     // SAFETY: the caller guarantees a valid vm_fault.
     unsafe { (*vmf).__bindgen_anon_1.pgoff as u64 }
 }
+
+/// A page fault in one of our VMAs, for the duration of the `vm_ops->fault` call.
+///
+/// # Invariants
+///
+/// The pointer is the `vm_fault` the mm passed to `vm_ops->fault`, valid for the call; its VMA is one of
+/// ours and is locked (mmap lock or per-VMA lock) for reading.
+pub(crate) struct Fault(*mut bindings::vm_fault);
+
+impl Fault {
+    /// Wraps the `vm_fault` of a `vm_ops->fault` call.
+    ///
+    /// # Safety
+    ///
+    /// `vmf` is the `vm_fault` the mm passed to `vm_ops->fault`; the value must not outlive the call.
+    pub(crate) unsafe fn from_raw(vmf: *mut bindings::vm_fault) -> Self {
+        // INVARIANT: the caller's contract.
+        Self(vmf)
+    }
+
+    /// The faulting page's offset in the file, in pages.
+    pub(crate) fn pgoff(&self) -> u64 {
+        // SAFETY: valid vm_fault (type invariant).
+        unsafe { (*self.0).__bindgen_anon_1.pgoff as u64 }
+    }
+
+    /// The VMA's private data (the raw `Arc` installed by [`NewVma::install`]).
+    pub(crate) fn private(&self) -> *const c_void {
+        // SAFETY: valid vm_fault whose VMA is one of ours (type invariant).
+        unsafe { vma_private((*self.0).__bindgen_anon_1.vma) }
+    }
+
+    /// The VMA's page protection for a page user space may write (its own flags) or not.
+    pub(crate) fn prot(&self, writable: bool) -> bindings::pgprot_t {
+        // SAFETY: valid vm_fault (type invariant); the VMA's flags are stable under its read lock.
+        let mut flags =
+            unsafe { (*(*self.0).__bindgen_anon_1.vma).__bindgen_anon_2.vm_flags as c_ulong };
+        if !writable {
+            flags &= !(bindings::VM_SHARED as c_ulong);
+        }
+        // SAFETY: vm_get_page_prot is a pure table lookup.
+        unsafe { bindings::vm_get_page_prot(flags) }
+    }
+
+    /// Maps `page` at the faulting address with `vm_insert_pages_prot` again (after MADV_DONTNEED zapped
+    /// it, say) and returns the fault's result: NOPAGE when the page is mapped (by this call or by a
+    /// concurrent fault), OOM when a page table could not be allocated, SIGBUS otherwise.
+    ///
+    /// # Safety
+    ///
+    /// `page` is a driver-ring page the caller keeps alive for as long as the VMA or any copy of it
+    /// exists.
+    pub(crate) unsafe fn insert(
+        &self,
+        page: *mut bindings::page,
+        prot: bindings::pgprot_t,
+    ) -> bindings::vm_fault_t {
+        // SAFETY: valid vm_fault (type invariant).
+        let (vma, addr) = unsafe {
+            (
+                (*self.0).__bindgen_anon_1.vma,
+                (*self.0).__bindgen_anon_1.address,
+            )
+        };
+        let mut one = [page];
+        // SAFETY: the VMA is ours and read-locked, and already VM_MIXEDMAP (set by the insert at mmap),
+        // so vm_insert_pages_prot changes no VMA flag; `addr` is the page-aligned faulting address inside
+        // it; the page's lifetime is the caller's promise.
+        let r = unsafe { bindings::vm_insert_pages_prot(vma, addr, one.as_mut_ptr(), 1, prot) };
+        match r {
+            0 => VM_FAULT_NOPAGE,
+            r if r == EBUSY.to_errno() => VM_FAULT_NOPAGE,
+            r if r == ENOMEM.to_errno() => VM_FAULT_OOM,
+            _ => VM_FAULT_SIGBUS,
+        }
+    }
+}
+
+/// `VM_FAULT_NOPAGE`: the handler installed the PTE itself.
+pub(crate) const VM_FAULT_NOPAGE: bindings::vm_fault_t =
+    bindings::vm_fault_reason_VM_FAULT_NOPAGE as bindings::vm_fault_t;
+/// `VM_FAULT_OOM`.
+pub(crate) const VM_FAULT_OOM: bindings::vm_fault_t =
+    bindings::vm_fault_reason_VM_FAULT_OOM as bindings::vm_fault_t;
 
 /// `VM_FAULT_SIGBUS`.
 pub(crate) const VM_FAULT_SIGBUS: bindings::vm_fault_t =

@@ -243,6 +243,9 @@ struct Buffer {
     #[pin]
     wq: WaitQueue,
     pages: Pages,
+    /// The typed strategy (`CREATE_TYPED_PAGES`): every page's `struct page` pointer, in file order, for
+    /// `vm_insert_pages_prot`. Empty for the PFN map.
+    page_ptrs: KVVec<glue::PagePtr>,
     layout: BufferLayout,
     geom: Option<RingGeometry>,
     flags: u32,
@@ -380,6 +383,13 @@ impl Buffer {
             pages.push(page, GFP_KERNEL)?;
         }
         let pages = Pages(pages);
+        let mut page_ptrs = KVVec::new();
+        if params.flags & abi_ioctl::CREATE_TYPED_PAGES != 0 {
+            page_ptrs = KVVec::with_capacity(total, GFP_KERNEL_ACCOUNT | __GFP_NOWARN)?;
+            for p in pages.0.iter() {
+                page_ptrs.push(glue::PagePtr::of(p), GFP_KERNEL)?;
+            }
+        }
         let geom = if layout.data_pages > 0 {
             Some(
                 RingGeometry::for_pages(u64::from(layout.data_pages), PAGE_SIZE as u64)
@@ -398,6 +408,7 @@ impl Buffer {
                 state <- kernel::new_mutex!(State { producer, wakeups: 0, unreported: 0 }, "premap_buffer"),
                 wq <- WaitQueue::new(),
                 pages,
+                page_ptrs,
                 layout,
                 geom,
                 flags: params.flags,
@@ -515,6 +526,43 @@ static VM_OPS: VmOps = VmOps(bindings::vm_operations_struct {
     // SAFETY: all-zero is a valid vm_operations_struct (every other callback absent).
     ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
 });
+
+/// The typed strategy's VMAs: the same callbacks plus `fault`, which maps a page again after something
+/// (MADV_DONTNEED, say) zapped its PTE, so that a mapped ring never loses a page.
+static VM_OPS_TYPED: VmOps = VmOps(bindings::vm_operations_struct {
+    open: Some(vma_open),
+    close: Some(vma_close),
+    may_split: Some(vma_may_split),
+    pfn_mkwrite: Some(vma_pfn_mkwrite),
+    fault: Some(vma_fault),
+    // SAFETY: all-zero is a valid vm_operations_struct (every other callback absent).
+    ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+});
+
+/// Maps the faulting page of a typed buffer again, with the protection mmap gave it (the control page of
+/// a writable mapping writable, every other page read-only).
+///
+/// # Safety
+///
+/// Called by the mm only (through [`VM_OPS_TYPED`]) with a valid `vm_fault` for one of our VMAs, whose
+/// private data is a raw `Arc<Buffer>`.
+unsafe extern "C" fn vma_fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
+    // SAFETY: the mm passes a valid vm_fault for one of our VMAs, for this call only.
+    let fault = unsafe { glue::Fault::from_raw(vmf) };
+    // SAFETY: the VMA's private data is its `Arc<Buffer>` reference, alive while the VMA is (we only
+    // borrow it here).
+    let buf = unsafe { &*fault.private().cast::<Buffer>() };
+    let pgoff = fault.pgoff();
+    let Some(page) = usize::try_from(pgoff)
+        .ok()
+        .and_then(|i| buf.page_ptrs.get(i))
+    else {
+        return glue::VM_FAULT_SIGBUS;
+    };
+    let prot = fault.prot(pgoff == 0 && !buf.layout.overwrite);
+    // SAFETY: the page belongs to `buf`, which this VMA (and every copy of it) keeps alive.
+    unsafe { fault.insert(page.as_ptr(), prot) }
+}
 
 /// Takes another reference to the buffer behind a VMA (fork with MADV_DOFORK is refused, so this runs
 /// for mremap's copy of a moved VMA).
@@ -711,17 +759,24 @@ fn ioctl(st: &FileState, cmd: u32, arg: c_ulong) -> Result<c_long> {
             Ok(0)
         }
         abi_ioctl::IOC_PAGE_INFO => {
-            let b = copy_in::<8>(arg)?;
+            let b = copy_in::<16>(arg)?;
             let pgoff = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+            if b[12..16] != [0; 4] {
+                return Err(EINVAL);
+            }
             let buf = st.inner.lock().buffer.clone().ok_or(ENODEV)?;
             let page = buf.pages.0.get(pgoff as usize).ok_or(EINVAL)?;
             let info = abi_ioctl::PageInfo {
                 pgoff,
                 page_type: page.page_type(),
+                refcount: page.refcount(),
+                reserved: 0,
             };
-            let mut out = [0u8; 8];
+            let mut out = [0u8; 16];
             out[..4].copy_from_slice(&info.pgoff.to_ne_bytes());
-            out[4..].copy_from_slice(&info.page_type.to_ne_bytes());
+            out[4..8].copy_from_slice(&info.page_type.to_ne_bytes());
+            out[8..12].copy_from_slice(&info.refcount.to_ne_bytes());
+            out[12..].copy_from_slice(&info.reserved.to_ne_bytes());
             copy_out(arg, &out)?;
             Ok(0)
         }
@@ -844,17 +899,35 @@ fn mmap(st: &FileState, vma: &NewVma<'_>) -> Result {
     vma.set_flags(
         (bindings::VM_DONTCOPY | bindings::VM_DONTEXPAND | bindings::VM_DONTDUMP) as c_ulong,
     );
-    let prot = vma.readonly_prot();
     let start = vma.start();
+    if buf.page_ptrs.is_empty() {
+        map_pfn(&buf, vma, start, first, nr)?;
+    } else {
+        map_typed(&buf, vma, start, first, nr, writable)?;
+    }
+    buf.mappings.fetch_add(1, Ordering::Relaxed);
+    let ops = if buf.page_ptrs.is_empty() {
+        &VM_OPS
+    } else {
+        &VM_OPS_TYPED
+    };
+    vma.install(ops, buf);
+    Ok(())
+}
+
+/// The PFN map: one `remap_pfn_range` per page (VM_IO | VM_PFNMAP), every PTE read-only (a write to
+/// the control page goes through `pfn_mkwrite`). Nothing stays mapped on failure.
+fn map_pfn(buf: &Buffer, vma: &NewVma<'_>, start: c_ulong, first: u64, nr: u64) -> Result {
+    let prot = vma.readonly_prot();
     for i in 0..nr {
         let addr = start + (i as c_ulong) * PAGE_SIZE as c_ulong;
         let r = if i % 512 == 511 && glue::fatal_signal_pending() {
             Err(EINTR)
         } else {
             match buf.pages.0.get((first + i) as usize) {
-                // SAFETY: the page belongs to `buf`, whose reference this VMA keeps (installed below, or
-                // the page is zapped on failure) and every copy of it takes (vma_open), so the page lives
-                // as long as any PTE to it.
+                // SAFETY: the page belongs to `buf`, whose reference this VMA keeps (installed by the
+                // caller, or the page is zapped on failure) and every copy of it takes (vma_open), so
+                // the page lives as long as any PTE to it.
                 Some(p) => unsafe { vma.remap_page(addr, p.pfn(), prot) },
                 None => Err(EINVAL),
             }
@@ -868,9 +941,60 @@ fn mmap(st: &FileState, vma: &NewVma<'_>) -> Result {
             glue::cond_resched();
         }
     }
-    buf.mappings.fetch_add(1, Ordering::Relaxed);
-    vma.install(&VM_OPS, buf);
     Ok(())
+}
+
+/// The typed insert: `vm_insert_pages_prot` per 512 pages (a page table each), no reference and no
+/// mapcount taken, VM_MIXEDMAP. The control page of a writable mapping is mapped writable at once (no
+/// write fault later); every other page read-only. Nothing stays mapped on failure.
+fn map_typed(
+    buf: &Buffer,
+    vma: &NewVma<'_>,
+    start: c_ulong,
+    first: u64,
+    nr: u64,
+    writable: bool,
+) -> Result {
+    const CHUNK: u64 = 512;
+    let first = usize::try_from(first).map_err(|_| EINVAL)?;
+    let nr = usize::try_from(nr).map_err(|_| EINVAL)?;
+    let ptrs = first
+        .checked_add(nr)
+        .and_then(|end| buf.page_ptrs.get(first..end))
+        .ok_or(EINVAL)?;
+    let ro = vma.readonly_prot();
+    let mut done = 0usize;
+    let mut addr = start;
+    let mut result = Ok(());
+    while done < nr {
+        if done > 0 {
+            glue::cond_resched();
+            if glue::fatal_signal_pending() {
+                result = Err(EINTR);
+                break;
+            }
+        }
+        // The control page alone when it is writable, then up to a page table's worth at a time.
+        let (n, prot) = if first + done == 0 && writable {
+            (1, vma.own_prot())
+        } else {
+            ((nr - done).min(CHUNK as usize), ro)
+        };
+        let chunk = glue::PagePtr::slice(&ptrs[done..done + n]);
+        // SAFETY: the pages belong to `buf`, whose reference this VMA keeps (installed by the caller, or
+        // the pages are zapped on failure) and every copy of it takes (vma_open).
+        if let Err(e) = unsafe { vma.insert_typed(addr, chunk, prot) } {
+            result = Err(e);
+            break;
+        }
+        done += n;
+        addr += (n * PAGE_SIZE) as c_ulong;
+    }
+    if result.is_err() {
+        // vm_insert_pages_prot unmapped its own part; remove the chunks mapped before it.
+        vma.zap(start, (done * PAGE_SIZE) as c_ulong);
+    }
+    result
 }
 
 /// # Safety

@@ -1039,9 +1039,21 @@
 #define PREMAP_CREATE_OVERWRITE (1 << 0)
 
 /**
+ * Create flag: map the buffer with the typed-page strategy: every page is a `PGTY_driver_ring` page
+ * (see [`crate::memdesc`]) that mmap maps with `vm_insert_pages_prot()` (one call per up to 512 pages,
+ * one page-table lock per page table), without a reference or a mapcount, in a `VM_MIXEDMAP` VMA (not
+ * `VM_PFNMAP | VM_IO`) that GUP refuses because `vm_normal_page()` does. The control page of a
+ * consume-mode mapping is mapped writable from the start. Without the flag the buffer is mapped with
+ * one `remap_pfn_range()` per page (`VM_PFNMAP | VM_IO`, as perf since 6.14). The driver needs the
+ * kernel's typed-page series (driver/kernel/) to build at all, so both are always available. What
+ * differs between the two is listed in docs/typed-pages.md.
+ */
+#define PREMAP_CREATE_TYPED_PAGES (1 << 1)
+
+/**
  * Every create flag this ABI version defines.
  */
-#define PREMAP_CREATE_ALL_FLAGS PREMAP_CREATE_OVERWRITE
+#define PREMAP_CREATE_ALL_FLAGS (PREMAP_CREATE_OVERWRITE | PREMAP_CREATE_TYPED_PAGES)
 
 /**
  * The largest number of data (or AUX) pages one buffer may have: 2^20 pages (4 GiB with 4 KiB pages).
@@ -1091,7 +1103,7 @@
 /**
  * `_IOWR(IOC_MAGIC, 5, struct premap_page_info)`: read the memdesc of one page.
  */
-#define PREMAP_IOC_PAGE_INFO 3221805573
+#define PREMAP_IOC_PAGE_INFO 3222329861
 
 /**
  * Shift of the type byte in a `page_type` word (6.12 `PAGE_TYPE_SHIFT`).
@@ -1139,15 +1151,26 @@
 #define PREMAP_PGTY_UNACCEPTED 247
 
 /**
+ * mainline's `PGTY_large_kmalloc` (7.x).
+ */
+#define PREMAP_PGTY_LARGE_KMALLOC 248
+
+/**
  * 6.12 `PGTY_mapcount_underflow`: a `page_type` of `0xff......` means "no type".
  */
 #define PREMAP_PGTY_NONE 255
 
 /**
- * premap's ring-page type byte. 0xf0..0xf7 are 6.12's; 0xf8 was taken by later mainline
- * (`PGTY_large_kmalloc`), so premap proposes the next free value.
+ * premap's ring-page type byte: the kernel's `PGTY_driver_ring` as premap's kernel series defines it
+ * (`PageDriverRing()`, named `driver_ring` by `dump_page()`, `KPF_DRIVER_RING` in `/proc/kpageflags`).
  */
-#define PREMAP_PGTY_PREMAP_RING 250
+#define PREMAP_PGTY_PREMAP_RING 249
+
+/**
+ * The `/proc/kpageflags` bit premap's kernel series adds for `PGTY_driver_ring` pages
+ * (`KPF_DRIVER_RING`).
+ */
+#define PREMAP_KPF_DRIVER_RING 27
 
 /**
  * Shift of the 2-bit area kind in the owner bits.
@@ -1777,8 +1800,10 @@ struct premap_generate {
 };
 
 /**
- * `struct premap_page_info`: argument of [`IOC_PAGE_INFO`]: user space fills `pgoff`, the driver returns
- * the page's `page_type` word (see [`crate::memdesc`]).
+ * `struct premap_page_info`: argument of [`IOC_PAGE_INFO`]: user space fills `pgoff` (and zeroes the
+ * rest), the driver returns the page's `page_type` word (see [`crate::memdesc`]) and its reference
+ * count. Errors: `ENODEV` before create, `EINVAL` for a `pgoff` past the buffer or a non-zero
+ * `reserved`, `EFAULT` for a bad pointer.
  */
 struct premap_page_info {
   /**
@@ -1789,6 +1814,16 @@ struct premap_page_info {
    * Out: the `page_type` word of that page.
    */
   uint32_t page_type;
+  /**
+   * Out: the page's reference count (`page_ref_count()`): 1, the driver's own, whether the page is
+   * mapped or not, with either strategy (neither mapping takes a reference), unless something else
+   * (a GUP pin the strategy failed to refuse) holds the page.
+   */
+  int32_t refcount;
+  /**
+   * In: must be 0. Out: 0.
+   */
+  uint32_t reserved;
 };
 
 #endif  /* PREMAP_ABI_H */

@@ -135,8 +135,17 @@ pub const IOC_MAGIC: u8 = 0xDA;
 /// Create flag: overwrite mode. The producer ignores `data_tail` and overwrites the oldest data, writing
 /// backward (`write_backward` semantics); the mapping must be `PROT_READ` only.
 pub const CREATE_OVERWRITE: u32 = 1 << 0;
+/// Create flag: map the buffer with the typed-page strategy: every page is a `PGTY_driver_ring` page
+/// (see [`crate::memdesc`]) that mmap maps with `vm_insert_pages_prot()` (one call per up to 512 pages,
+/// one page-table lock per page table), without a reference or a mapcount, in a `VM_MIXEDMAP` VMA (not
+/// `VM_PFNMAP | VM_IO`) that GUP refuses because `vm_normal_page()` does. The control page of a
+/// consume-mode mapping is mapped writable from the start. Without the flag the buffer is mapped with
+/// one `remap_pfn_range()` per page (`VM_PFNMAP | VM_IO`, as perf since 6.14). The driver needs the
+/// kernel's typed-page series (driver/kernel/) to build at all, so both are always available. What
+/// differs between the two is listed in docs/typed-pages.md.
+pub const CREATE_TYPED_PAGES: u32 = 1 << 1;
 /// Every create flag this ABI version defines.
-pub const CREATE_ALL_FLAGS: u32 = CREATE_OVERWRITE;
+pub const CREATE_ALL_FLAGS: u32 = CREATE_OVERWRITE | CREATE_TYPED_PAGES;
 
 /// The largest number of data (or AUX) pages one buffer may have: 2^20 pages (4 GiB with 4 KiB pages).
 pub const MAX_AREA_PAGES: u32 = 1 << 20;
@@ -274,8 +283,10 @@ pub struct GenerateParams {
     pub sample_size: u32,
 }
 
-/// `struct premap_page_info`: argument of [`IOC_PAGE_INFO`]: user space fills `pgoff`, the driver returns
-/// the page's `page_type` word (see [`crate::memdesc`]).
+/// `struct premap_page_info`: argument of [`IOC_PAGE_INFO`]: user space fills `pgoff` (and zeroes the
+/// rest), the driver returns the page's `page_type` word (see [`crate::memdesc`]) and its reference
+/// count. Errors: `ENODEV` before create, `EINVAL` for a `pgoff` past the buffer or a non-zero
+/// `reserved`, `EFAULT` for a bad pointer.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(
@@ -292,6 +303,12 @@ pub struct PageInfo {
     pub pgoff: u32,
     /// Out: the `page_type` word of that page.
     pub page_type: u32,
+    /// Out: the page's reference count (`page_ref_count()`): 1, the driver's own, whether the page is
+    /// mapped or not, with either strategy (neither mapping takes a reference), unless something else
+    /// (a GUP pin the strategy failed to refuse) holds the page.
+    pub refcount: i32,
+    /// In: must be 0. Out: 0.
+    pub reserved: u32,
 }
 
 /// The longest pause between two generator batches: 1 s.
@@ -313,13 +330,13 @@ pub const IOC_STATS: u32 = 0x8030_DA03;
 /// `_IOW(IOC_MAGIC, 4, struct premap_generate)`: start (or stop) the in-kernel sample generator.
 pub const IOC_GENERATE: u32 = 0x4018_DA04;
 /// `_IOWR(IOC_MAGIC, 5, struct premap_page_info)`: read the memdesc of one page.
-pub const IOC_PAGE_INFO: u32 = 0xC008_DA05;
+pub const IOC_PAGE_INFO: u32 = 0xC010_DA05;
 
 const _: () = assert!(size_of::<CreateParams>() == 32);
 const _: () = assert!(size_of::<BufferInfo>() == 32);
 const _: () = assert!(size_of::<BufferStats>() == 48);
 const _: () = assert!(size_of::<GenerateParams>() == 24);
-const _: () = assert!(size_of::<PageInfo>() == 8);
+const _: () = assert!(size_of::<PageInfo>() == 16);
 const _: () = assert!(IOC_CREATE == iow(IOC_MAGIC, 1, size_of::<CreateParams>()));
 const _: () = assert!(IOC_INFO == ior(IOC_MAGIC, 2, size_of::<BufferInfo>()));
 const _: () = assert!(IOC_STATS == ior(IOC_MAGIC, 3, size_of::<BufferStats>()));

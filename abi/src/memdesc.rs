@@ -2,9 +2,13 @@
 //!
 //! The LKML thread proposes that driver-owned ring pages carry a distinct page type, so that
 //! `vm_insert_pages()` need not touch their refcount or mapcount and `vm_normal_page()`/GUP refuse them.
-//! Linux 6.12 keeps `page->page_type` as a type in the top byte (`PGTY_*`, 0xf0..0xf7 in use, 0xff for
-//! "no type") and leaves the low 24 bits to the owner. premap's type byte is [`PGTY_PREMAP_RING`]; the
-//! owner bits say which area the page belongs to, whether user space may write it, and its index there:
+//! Linux keeps `page->page_type` as a type in the top byte (`PGTY_*`; 0xff for "no type") and leaves the
+//! low 24 bits to the owner. premap's kernel series (driver/kernel/*/, the mm patches) adds the type the thread asks
+//! for, `PGTY_driver_ring` (0xf9, the first slot mainline 7.3 leaves free), whose pages
+//! `vm_insert_pages_prot()` maps without refcount or mapcount and `vm_normal_page()`/GUP refuse. Every
+//! page of a premap buffer carries it, whichever strategy maps it ([`crate::ioctl::CREATE_TYPED_PAGES`]);
+//! premap's memdesc lives in the owner bits: which area the page belongs to, whether user space may
+//! write it, and its index there:
 //!
 //! ```text
 //!  31        24 23  22 21 20                     0
@@ -31,11 +35,16 @@ pub const PGTY_SLAB: u8 = 0xf5;
 pub const PGTY_ZSMALLOC: u8 = 0xf6;
 /// 6.12 `PGTY_unaccepted`.
 pub const PGTY_UNACCEPTED: u8 = 0xf7;
+/// mainline's `PGTY_large_kmalloc` (7.x).
+pub const PGTY_LARGE_KMALLOC: u8 = 0xf8;
 /// 6.12 `PGTY_mapcount_underflow`: a `page_type` of `0xff......` means "no type".
 pub const PGTY_NONE: u8 = 0xff;
-/// premap's ring-page type byte. 0xf0..0xf7 are 6.12's; 0xf8 was taken by later mainline
-/// (`PGTY_large_kmalloc`), so premap proposes the next free value.
-pub const PGTY_PREMAP_RING: u8 = 0xfa;
+/// premap's ring-page type byte: the kernel's `PGTY_driver_ring` as premap's kernel series defines it
+/// (`PageDriverRing()`, named `driver_ring` by `dump_page()`, `KPF_DRIVER_RING` in `/proc/kpageflags`).
+pub const PGTY_PREMAP_RING: u8 = 0xf9;
+/// The `/proc/kpageflags` bit premap's kernel series adds for `PGTY_driver_ring` pages
+/// (`KPF_DRIVER_RING`).
+pub const KPF_DRIVER_RING: u32 = 27;
 
 /// Shift of the 2-bit area kind in the owner bits.
 pub const MEMDESC_KIND_SHIFT: u32 = 22;
@@ -180,7 +189,7 @@ mod tests {
         for (p, d) in descs.iter().take(13).enumerate() {
             let d = d.unwrap();
             let word = d.encode().unwrap();
-            assert_eq!(word >> 24, 0xfa);
+            assert_eq!(word >> 24, 0xf9);
             assert_eq!(PageDesc::decode(word), Some(d));
             match p {
                 0 => assert_eq!(

@@ -205,10 +205,11 @@ impl Op {
             12..=23 => Op::Create {
                 fd,
                 size: if r.one_in(8) { r.hostile_u32() } else { 32 },
+                // Both strategies (CREATE_TYPED_PAGES, bit 1) and both modes, or anything.
                 flags: if r.one_in(8) {
                     r.hostile_u32()
                 } else {
-                    r.below(2) as u32
+                    r.below(4) as u32
                 },
                 data_pages: data_pages(r),
                 aux_pages: if r.one_in(4) { data_pages(r) } else { 0 },

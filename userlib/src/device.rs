@@ -103,12 +103,17 @@ impl Device {
 
     /// `PREMAP_IOC_PAGE_INFO`: the memdesc word of page `pgoff`.
     pub fn page_type(&self, pgoff: u32) -> Result<u32> {
+        Ok(self.page_info(pgoff)?.page_type)
+    }
+
+    /// `PREMAP_IOC_PAGE_INFO`: page `pgoff`'s memdesc word and reference count.
+    pub fn page_info(&self, pgoff: u32) -> Result<PageInfo> {
         let mut p = PageInfo {
             pgoff,
-            page_type: 0,
+            ..PageInfo::default()
         };
         self.ioc(IOC_PAGE_INFO, &mut p, "ioctl(PREMAP_IOC_PAGE_INFO)")?;
-        Ok(p.page_type)
+        Ok(p)
     }
 
     /// `PERF_EVENT_IOC_PAUSE_OUTPUT`, which the driver takes too.

@@ -29,6 +29,10 @@ fn map_ring(fd: std::os::fd::BorrowedFd<'_>, pages: usize, mode: Mode) -> premap
 }
 
 fn device(data_pages: u32, overwrite: bool) -> OwnedFd {
+    device_with(data_pages, if overwrite { CREATE_OVERWRITE } else { 0 })
+}
+
+fn device_with(data_pages: u32, flags: u32) -> OwnedFd {
     let f = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -37,7 +41,7 @@ fn device(data_pages: u32, overwrite: bool) -> OwnedFd {
     let fd = OwnedFd::from(f);
     let mut p = CreateParams {
         size: 32,
-        flags: if overwrite { CREATE_OVERWRITE } else { 0 },
+        flags,
         data_pages,
         wakeup_watermark: 4096,
         ..Default::default()
@@ -136,8 +140,22 @@ fn overwrite_ring_newest_records_come_first() {
 #[test]
 #[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
 fn stress_mapping_races_while_the_producer_runs() {
+    stress_mapping(0);
+}
+
+#[test]
+#[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
+fn stress_typed_mapping_races_with_madvise_dontneed_while_the_producer_runs() {
+    stress_mapping(CREATE_TYPED_PAGES);
+}
+
+/// A reader at full speed, two mappers (map, read, mremap, fork, unmap; some through fresh files that
+/// close while mapped) and, for the typed strategy, a thread that zaps its own mapping with
+/// MADV_DONTNEED and reads it back (the fault handler maps the same pages again), all while the
+/// generator runs.
+fn stress_mapping(flags: u32) {
     let stop = Arc::new(AtomicBool::new(false));
-    let fd = Arc::new(device(8, false));
+    let fd = Arc::new(device_with(8, flags));
     generate(&fd, u64::MAX / 2, 40);
     let mut threads = Vec::new();
     // A reader draining at full speed.
@@ -164,7 +182,7 @@ fn stress_mapping_races_while_the_producer_runs() {
             while !stop.load(Ordering::Relaxed) {
                 let own;
                 let f = if i % 3 == 0 {
-                    own = device(2, false);
+                    own = device_with(2, flags);
                     own.as_fd()
                 } else {
                     fd.as_fd()
@@ -212,6 +230,42 @@ fn stress_mapping_races_while_the_producer_runs() {
                 assert_eq!(unsafe { libc::munmap(p, len) }, 0);
                 i += 1;
             }
+        }));
+    }
+    if flags & CREATE_TYPED_PAGES != 0 {
+        let (fd, stop) = (fd.clone(), stop.clone());
+        threads.push(std::thread::spawn(move || {
+            let len = 9 * 4096;
+            // SAFETY: a fresh shared mapping of the device; checked for failure, unmapped below.
+            let p = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_SHARED,
+                    fd.as_raw_fd(),
+                    0,
+                )
+            };
+            assert_ne!(p, libc::MAP_FAILED);
+            let mut zaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                // SAFETY: our own mapping; for the typed strategy the driver maps zapped pages again.
+                assert_eq!(unsafe { libc::madvise(p, len, libc::MADV_DONTNEED) }, 0);
+                // SAFETY: data_size (offset 1048) of the live control page, faulted back in.
+                let size = unsafe { (p as *const u8).add(1048).cast::<u64>().read_volatile() };
+                assert_eq!(size, 8 * 4096, "the control page came back as another page");
+                for page in 1..9 {
+                    // SAFETY: inside the live readable mapping.
+                    std::hint::black_box(unsafe {
+                        (p as *const u8).add(page * 4096).read_volatile()
+                    });
+                }
+                zaps += 1;
+            }
+            // SAFETY: unmapping our own mapping.
+            assert_eq!(unsafe { libc::munmap(p, len) }, 0);
+            assert!(zaps > 0);
         }));
     }
     std::thread::sleep(Duration::from_secs(8));
@@ -599,7 +653,7 @@ fn the_typed_device_api_creates_maps_once_and_counts() {
     assert_eq!(dev.stats().unwrap().records, 10);
     assert_eq!(
         dev.page_type(0).unwrap() >> 24,
-        0xfa,
+        u32::from(premap::abi::memdesc::PGTY_PREMAP_RING),
         "the control page's memdesc type byte"
     );
     drop(ring);
