@@ -1,0 +1,124 @@
+//! The two ring sources the checks drive: a premap device buffer (either mapping strategy) and a
+//! perf_event_open ring of the running kernel.
+
+use super::probe::{self, Map};
+use super::Target;
+use premap::abi::attr::*;
+use premap::abi::header::{EventHeader, RECORD_SAMPLE};
+use premap::abi::ioctl::*;
+use premap::{Event, EventBuilder};
+use std::os::fd::{AsFd, OwnedFd};
+
+/// The page size the checks assume (x86-64, arm64 with 4 KiB pages).
+pub(super) const PAGE: usize = 4096;
+
+/// An open ring source.
+pub(super) struct Source {
+    pub(super) fd: OwnedFd,
+    pub(super) perf: bool,
+}
+
+impl Source {
+    /// A fresh buffer (device, in the target's strategy) or perf event with `data_pages` data pages.
+    pub(super) fn open(
+        target: &Target,
+        data_pages: u32,
+        overwrite: bool,
+    ) -> Result<Source, String> {
+        match target {
+            Target::Device(path, strategy) => {
+                let f = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| format!("open {}: {e}", path.display()))?;
+                let fd = OwnedFd::from(f);
+                let mut p = CreateParams {
+                    size: 32,
+                    flags: strategy.create_flags(overwrite),
+                    data_pages,
+                    ..Default::default()
+                };
+                // SAFETY: IOC_CREATE reads one `struct premap_create` (its size is in the request).
+                unsafe { premap::sys::ioctl_ptr(fd.as_fd(), IOC_CREATE, &mut p) }
+                    .map_err(|e| format!("IOC_CREATE: {e}"))?;
+                Ok(Source { fd, perf: false })
+            }
+            Target::Perf => {
+                // Disabled except while `produce` runs, so that the checks' own page faults (a kernel that
+                // faults ring pages in) do not produce records behind their back.
+                let ev = EventBuilder::new(Event::PAGE_FAULTS)
+                    .sample_period(1)
+                    .sample_type(SAMPLE_IP | SAMPLE_TID | SAMPLE_TIME | SAMPLE_PERIOD)
+                    .disabled(true)
+                    .write_backward(overwrite)
+                    .open()
+                    .map_err(|e| e.to_string())?;
+                // Keep only the descriptor: the checks drive it raw.
+                let fd = ev.as_fd().try_clone_to_owned().map_err(|e| e.to_string())?;
+                Ok(Source { fd, perf: true })
+            }
+        }
+    }
+
+    /// Makes the producer write about `n` SAMPLE records (64 bytes each for the driver).
+    pub(super) fn produce(&self, n: usize, seq0: u64) {
+        if self.perf {
+            // SAFETY: ENABLE and DISABLE take an integer argument; the fd is a perf event.
+            let _ = unsafe { premap::sys::ioctl_int(self.fd.as_fd(), PERF_EVENT_IOC_ENABLE, 0) };
+            probe::touch_fresh_pages(n);
+            // SAFETY: as above.
+            let _ = unsafe { premap::sys::ioctl_int(self.fd.as_fd(), PERF_EVENT_IOC_DISABLE, 0) };
+        } else {
+            for i in 0..n as u64 {
+                let _ = probe::write_from(self.fd.as_fd(), sample(seq0 + i).as_ptr(), 64);
+            }
+        }
+    }
+
+    /// The driver's counters; `None` for perf.
+    pub(super) fn stats(&self) -> Option<BufferStats> {
+        if self.perf {
+            return None;
+        }
+        let mut s = BufferStats::default();
+        // SAFETY: IOC_STATS writes one `struct premap_stats` (its size is in the request).
+        unsafe { premap::sys::ioctl_ptr(self.fd.as_fd(), IOC_STATS, &mut s) }.ok()?;
+        Some(s)
+    }
+
+    /// The driver's `PREMAP_IOC_PAGE_INFO` for page `pgoff` (memdesc word and reference count).
+    pub(super) fn page_info(&self, pgoff: u32) -> Result<PageInfo, String> {
+        let mut info = PageInfo {
+            pgoff,
+            ..PageInfo::default()
+        };
+        // SAFETY: IOC_PAGE_INFO reads and writes one `struct premap_page_info` (its size is in the
+        // request).
+        unsafe { premap::sys::ioctl_ptr(self.fd.as_fd(), IOC_PAGE_INFO, &mut info) }
+            .map_err(|e| format!("IOC_PAGE_INFO of page {pgoff}: {e}"))?;
+        Ok(info)
+    }
+
+    /// A shared mapping of the first `pages` pages.
+    pub(super) fn map(&self, pages: usize, writable: bool) -> Result<Map, i32> {
+        let prot = libc::PROT_READ | if writable { libc::PROT_WRITE } else { 0 };
+        probe::map(self.fd.as_fd(), pages * PAGE, prot, libc::MAP_SHARED, 0)
+    }
+}
+
+/// A 64-byte SAMPLE record: IDENTIFIER, TID, TIME, PERIOD(=seq), then padding.
+pub(super) fn sample(seq: u64) -> [u8; 64] {
+    let mut r = [0u8; 64];
+    r[..8].copy_from_slice(
+        &EventHeader {
+            r#type: RECORD_SAMPLE,
+            misc: 2,
+            size: 64,
+        }
+        .to_bytes(),
+    );
+    r[8..16].copy_from_slice(&1u64.to_ne_bytes());
+    r[32..40].copy_from_slice(&seq.to_ne_bytes());
+    r
+}
