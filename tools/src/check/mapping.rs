@@ -2,7 +2,7 @@
 //! madvise, GUP, lifetime, failure part-way.
 
 use super::probe::{self, Map};
-use super::source::{Source, PAGE};
+use super::source::{Source, DATA_HEAD, DATA_TAIL, PAGE};
 use super::{ensure, errname, fail, na, ok, tryv, Notes, Strategy, Target, Verdict};
 use premap_driver_fuzz::fault::FailNth;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -61,12 +61,12 @@ pub(super) fn second_mapping(s: &Target, _: &mut Notes) -> Verdict {
     let src = tryv!(Source::open(s, 4, false));
     let a = tryv!(src.map(5, true).map_err(errname));
     let b = tryv!(src.map(5, true).map_err(errname));
-    a.write_u64(1032, 0); // data_tail (the consumer's own field)
+    a.write_u64(DATA_TAIL, 0);
     src.produce(8, 0);
-    let head_a = a.read_u64(1024);
+    let head_a = a.read_u64(DATA_HEAD);
     ensure!(head_a > 0, "nothing was produced");
     ensure!(
-        b.read_u64(1024) == head_a,
+        b.read_u64(DATA_HEAD) == head_a,
         "the second mapping sees another data_head"
     );
     ensure!(
@@ -112,7 +112,7 @@ pub(super) fn no_faults(s: &Target, notes: &mut Notes) -> Verdict {
 pub(super) fn write_protection(s: &Target, _: &mut Notes) -> Verdict {
     let src = tryv!(Source::open(s, 4, false));
     let m = tryv!(src.map(5, true).map_err(errname));
-    m.write_u64(1032, 0);
+    m.write_u64(DATA_TAIL, 0);
     let fd = src.fd.as_raw_fd();
     // The child maps the ring itself (VM_DONTCOPY: fork does not hand it the parent's mapping).
     let st = probe::in_child(|| {
@@ -151,7 +151,7 @@ pub(super) fn read_only_is_overwrite(s: &Target, _: &mut Notes) -> Verdict {
         );
     }
     src.produce(400, 0);
-    let head = m.read_u64(1024);
+    let head = m.read_u64(DATA_HEAD);
     let moved = head.wrapping_neg().min(head);
     ensure!(
         moved > PAGE as u64,
@@ -186,7 +186,7 @@ pub(super) fn one_vma(s: &Target, _: &mut Notes) -> Verdict {
         m.mremap(5 * PAGE, 9 * PAGE).is_err(),
         "mremap expanded the mapping"
     );
-    let head_before = m.read_u64(1024);
+    let head_before = m.read_u64(DATA_HEAD);
     match m.mremap(5 * PAGE, 5 * PAGE) {
         Ok(()) => {}
         Err(e) => {
@@ -197,7 +197,7 @@ pub(super) fn one_vma(s: &Target, _: &mut Notes) -> Verdict {
         }
     }
     ensure!(
-        m.read_u64(1024) == head_before,
+        m.read_u64(DATA_HEAD) == head_before,
         "the moved mapping shows another control page"
     );
     ensure!(
@@ -280,7 +280,7 @@ fn madvise_harmless(src: &Source, m: Map) -> Verdict {
             snapshot(&m) == before,
             "after {name} the ring shows other bytes (a page was lost or replaced)"
         );
-        m.write_u64(1032, 0);
+        m.write_u64(DATA_TAIL, 0);
         for pgoff in 0..5 {
             let info = tryv!(src.page_info(pgoff));
             ensure!(
@@ -295,10 +295,10 @@ fn madvise_harmless(src: &Source, m: Map) -> Verdict {
     let mut fork_note = "MADV_DOFORK refused";
     if accepted.contains(&"MADV_DOFORK") {
         let addr = m.ptr as usize;
-        let head = m.read_u64(1024);
+        let head = m.read_u64(DATA_HEAD);
         let st = probe::in_child(|| {
             // SAFETY: after MADV_DOFORK the child inherits the mapping at the same address.
-            let h = unsafe { std::ptr::read_volatile((addr + 1024) as *const u64) };
+            let h = unsafe { std::ptr::read_volatile((addr + DATA_HEAD) as *const u64) };
             // SAFETY: _exit in the child.
             unsafe { libc::_exit(i32::from(h != head)) };
         });
@@ -398,7 +398,7 @@ pub(super) fn close_while_mapped(s: &Target, _: &mut Notes) -> Verdict {
     let src = tryv!(Source::open(s, 4, false));
     let m = tryv!(src.map(5, true).map_err(errname));
     src.produce(8, 0);
-    let head = m.read_u64(1024);
+    let head = m.read_u64(DATA_HEAD);
     drop(src);
     // The pages must still be there: read every byte.
     let mut sum = 0u64;
@@ -407,7 +407,7 @@ pub(super) fn close_while_mapped(s: &Target, _: &mut Notes) -> Verdict {
     }
     std::hint::black_box(sum);
     ensure!(
-        m.read_u64(1024) == head,
+        m.read_u64(DATA_HEAD) == head,
         "the control page changed after close"
     );
     drop(m);

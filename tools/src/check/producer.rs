@@ -2,7 +2,10 @@
 //! mode, the in-kernel generator at full speed, the control page's fields, write() validation.
 
 use super::probe;
-use super::source::{sample, Source, PAGE};
+use super::source::{
+    sample, u64_at, Source, CAPABILITIES, DATA_HEAD, DATA_OFFSET, DATA_SIZE, LOST_AT, PAGE, SEQ_AT,
+    SIZE,
+};
 use super::{ensure, errname, fail, na, ok, tryv, Notes, Target, Verdict};
 use premap::abi::control::ControlPage;
 use premap::abi::header::{RECORD_LOST, RECORD_SAMPLE};
@@ -25,12 +28,12 @@ pub(super) fn protocol(s: &Target, _: &mut Notes) -> Verdict {
         RECORD_SAMPLE => {
             samples += 1;
             if !src.perf {
-                let seq = u64::from_ne_bytes(r.bytes[32..40].try_into().unwrap_or([0; 8]));
+                let seq = u64_at(r.bytes, SEQ_AT);
                 in_order &= last_seq.map_or(true, |l: u64| seq > l);
                 last_seq = Some(seq);
             }
         }
-        RECORD_LOST => lost += u64::from_ne_bytes(r.bytes[16..24].try_into().unwrap_or([0; 8])),
+        RECORD_LOST => lost += u64_at(r.bytes, LOST_AT),
         _ => {}
     };
     tryv!(ring.drain(&mut count));
@@ -60,9 +63,7 @@ pub(super) fn protocol(s: &Target, _: &mut Notes) -> Verdict {
         while let Some(r) = b.next() {
             let r = tryv!(r);
             if r.header.r#type == RECORD_SAMPLE {
-                seqs.push(u64::from_ne_bytes(
-                    r.bytes[32..40].try_into().unwrap_or([0; 8]),
-                ));
+                seqs.push(u64_at(r.bytes, SEQ_AT));
             }
         }
     }
@@ -109,14 +110,14 @@ pub(super) fn concurrent(s: &Target, _: &mut Notes) -> Verdict {
     while got + lost < N && Instant::now() < deadline {
         let r = ring.drain(|r| match r.header.r#type {
             RECORD_SAMPLE => {
-                let seq = u64::from_ne_bytes(r.bytes[32..40].try_into().unwrap_or([0; 8]));
+                let seq = u64_at(r.bytes, SEQ_AT);
                 if seq < next && torn.is_none() {
                     torn = Some(seq);
                 }
                 next = seq + 1;
                 got += 1;
             }
-            RECORD_LOST => lost += u64::from_ne_bytes(r.bytes[16..24].try_into().unwrap_or([0; 8])),
+            RECORD_LOST => lost += u64_at(r.bytes, LOST_AT),
             _ => {}
         });
         if let Err(e) = r {
@@ -145,10 +146,10 @@ pub(super) fn control_page(s: &Target, _: &mut Notes) -> Verdict {
     for (i, b) in page.iter_mut().enumerate() {
         *b = m.read(i);
     }
-    let size = u32::from_ne_bytes(page[72..76].try_into().unwrap_or([0; 4]));
-    let caps = u64::from_ne_bytes(page[40..48].try_into().unwrap_or([0; 8]));
-    let data_offset = u64::from_ne_bytes(page[1040..1048].try_into().unwrap_or([0; 8]));
-    let data_size = u64::from_ne_bytes(page[1048..1056].try_into().unwrap_or([0; 8]));
+    let size = u32::from_ne_bytes(page[SIZE..SIZE + 4].try_into().unwrap_or([0; 4]));
+    let caps = u64_at(&page, CAPABILITIES);
+    let data_offset = u64_at(&page, DATA_OFFSET);
+    let data_size = u64_at(&page, DATA_SIZE);
     let cp = ControlPage {
         capabilities: caps,
         ..ControlPage::ZEROED
@@ -194,11 +195,17 @@ pub(super) fn write_validation(s: &Target, _: &mut Notes) -> Verdict {
             "write() of {what}: {r:?}, not EINVAL"
         );
     }
-    ensure!(m.read_u64(1024) == 0, "a rejected write() published data");
+    ensure!(
+        m.read_u64(DATA_HEAD) == 0,
+        "a rejected write() published data"
+    );
     ensure!(
         probe::write_from(src.fd.as_fd(), two.as_ptr(), 64) == Ok(64),
         "a good record was refused"
     );
-    ensure!(m.read_u64(1024) == 64, "a good record was not published");
+    ensure!(
+        m.read_u64(DATA_HEAD) == 64,
+        "a good record was not published"
+    );
     ok("malformed records are refused with EINVAL and nothing is published")
 }

@@ -4,6 +4,7 @@
 use super::probe::{self, Map};
 use super::Target;
 use premap::abi::attr::*;
+use premap::abi::control::ControlPage;
 use premap::abi::header::{EventHeader, RECORD_SAMPLE};
 use premap::abi::ioctl::*;
 use premap::{Event, EventBuilder};
@@ -11,6 +12,33 @@ use std::os::fd::{AsFd, OwnedFd};
 
 /// The page size the checks assume (x86-64, arm64 with 4 KiB pages).
 pub(super) const PAGE: usize = 4096;
+
+/// Byte offsets of the control-page fields the checks read and write (abi's `ControlPage`).
+pub(super) const DATA_HEAD: usize = std::mem::offset_of!(ControlPage, data_head);
+/// `data_tail`: the consumer's own field.
+pub(super) const DATA_TAIL: usize = std::mem::offset_of!(ControlPage, data_tail);
+/// `data_offset`.
+pub(super) const DATA_OFFSET: usize = std::mem::offset_of!(ControlPage, data_offset);
+/// `data_size`.
+pub(super) const DATA_SIZE: usize = std::mem::offset_of!(ControlPage, data_size);
+/// `size`.
+pub(super) const SIZE: usize = std::mem::offset_of!(ControlPage, size);
+/// `capabilities`.
+pub(super) const CAPABILITIES: usize = std::mem::offset_of!(ControlPage, capabilities);
+
+/// Where the checks' samples carry their sequence number: the PERIOD field, after the header and
+/// IDENTIFIER, TID and TIME (see [`sample`]).
+pub(super) const SEQ_AT: usize = 32;
+/// Where a LOST record carries its count: after the header and the id (`LostRecord::lost`).
+pub(super) const LOST_AT: usize = 16;
+
+/// The u64 at `at` in a record's bytes (0 when the record is too short).
+pub(super) fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    bytes
+        .get(at..at + 8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_ne_bytes)
+}
 
 /// An open ring source.
 pub(super) struct Source {
@@ -119,6 +147,6 @@ pub(super) fn sample(seq: u64) -> [u8; 64] {
         .to_bytes(),
     );
     r[8..16].copy_from_slice(&1u64.to_ne_bytes());
-    r[32..40].copy_from_slice(&seq.to_ne_bytes());
+    r[SEQ_AT..SEQ_AT + 8].copy_from_slice(&seq.to_ne_bytes());
     r
 }
