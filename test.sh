@@ -65,7 +65,7 @@ fuzz/smoke.sh
 if [ "${PREMAP_SKIP_VM:-}" = 1 ]; then
     echo "== driver/vmtest SKIPPED (PREMAP_SKIP_VM=1): the driver was not tested"
 else
-    echo "== driver/vmtest (premap.ko in a Linux 6.12 LTS guest and a mainline guest under QEMU), with driver/tests/hostile.c as --guest-run"
+    echo "== driver/vmtest (premap.ko in a Linux 6.12 LTS guest and a mainline guest under QEMU), with driver/tests/hostile.c and abi/examples/c/read_premap_device.c as --guest-run"
     if ! wait "$kernels_pid"; then
         kernels_pid=
         cat target/vmtest-kernels.log
@@ -75,5 +75,8 @@ else
     kernels_pid=
     cat target/vmtest-kernels.log
     cc -std=c11 -Wall -Wextra -Werror -static -I abi/include driver/tests/hostile.c -o target/hostile
-    driver/vmtest --guest-run target/hostile
+    # The C example that reads the driver's ring (both strategies) with premap_abi.h alone.
+    cc -std=c11 -Wall -Wextra -Werror -pedantic -static -I abi/include abi/examples/c/read_premap_device.c \
+        -o target/read_premap_device
+    driver/vmtest --guest-run target/hostile --guest-run target/read_premap_device
 fi

@@ -68,11 +68,9 @@ impl Subject {
     }
 }
 
-/// One mapping of `pages` pages of `fd`, timed: (mmap, mmap + first read of every page).
-fn map_once(fd: BorrowedFd<'_>, pages: usize) -> Option<(Duration, Duration)> {
-    let len = pages * 4096;
-    let t0 = Instant::now();
-    // SAFETY: a fresh shared mapping of the buffer, unmapped below; nothing else refers to it.
+/// A fresh shared read-write mapping of `len` bytes of `fd`; the caller unmaps it.
+fn mmap_rw(fd: BorrowedFd<'_>, len: usize) -> Option<*mut libc::c_void> {
+    // SAFETY: a fresh shared mapping of the buffer; nothing else refers to it.
     let p = unsafe {
         libc::mmap(
             std::ptr::null_mut(),
@@ -83,10 +81,15 @@ fn map_once(fd: BorrowedFd<'_>, pages: usize) -> Option<(Duration, Duration)> {
             0,
         )
     };
+    (p != libc::MAP_FAILED).then_some(p)
+}
+
+/// One mapping of `pages` pages of `fd`, timed: (mmap, mmap + first read of every page).
+fn map_once(fd: BorrowedFd<'_>, pages: usize) -> Option<(Duration, Duration)> {
+    let len = pages * 4096;
+    let t0 = Instant::now();
+    let p = mmap_rw(fd, len)?;
     let t1 = Instant::now();
-    if p == libc::MAP_FAILED {
-        return None;
-    }
     let mut sum = 0u64;
     for i in 0..pages {
         // SAFETY: page `i` lies inside the live readable mapping.
@@ -107,18 +110,7 @@ struct Keep(*mut libc::c_void, usize);
 impl Keep {
     fn map(fd: BorrowedFd<'_>, pages: usize) -> Option<Keep> {
         let len = pages * 4096;
-        // SAFETY: a fresh shared mapping of the buffer, unmapped on drop.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                std::os::fd::AsRawFd::as_raw_fd(&fd),
-                0,
-            )
-        };
-        (p != libc::MAP_FAILED).then_some(Keep(p, len))
+        mmap_rw(fd, len).map(|p| Keep(p, len))
     }
 }
 

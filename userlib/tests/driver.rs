@@ -50,6 +50,21 @@ fn device_with(data_pages: u32, flags: u32) -> OwnedFd {
     fd
 }
 
+/// A shared read-write mapping of `len` bytes of the device file (`MAP_FAILED` on failure, with errno).
+fn map_rw(fd: std::os::fd::BorrowedFd<'_>, len: usize) -> *mut libc::c_void {
+    // SAFETY: a fresh shared mapping of the device; the caller checks for failure and unmaps it.
+    unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd.as_raw_fd(),
+            0,
+        )
+    }
+}
+
 fn generate(fd: &OwnedFd, count: u64, sample_size: u32) {
     let mut g = GenerateParams {
         count,
@@ -189,17 +204,7 @@ fn stress_mapping(flags: u32) {
                 };
                 let pages = if i % 3 == 0 { 3 } else { 9 };
                 let len = pages * 4096;
-                // SAFETY: a fresh shared mapping of the device; checked for failure.
-                let p = unsafe {
-                    libc::mmap(
-                        std::ptr::null_mut(),
-                        len,
-                        libc::PROT_READ | libc::PROT_WRITE,
-                        libc::MAP_SHARED,
-                        f.as_raw_fd(),
-                        0,
-                    )
-                };
+                let p = map_rw(f, len);
                 assert_ne!(
                     p,
                     libc::MAP_FAILED,
@@ -236,17 +241,7 @@ fn stress_mapping(flags: u32) {
         let (fd, stop) = (fd.clone(), stop.clone());
         threads.push(std::thread::spawn(move || {
             let len = 9 * 4096;
-            // SAFETY: a fresh shared mapping of the device; checked for failure, unmapped below.
-            let p = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    len,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_SHARED,
-                    fd.as_raw_fd(),
-                    0,
-                )
-            };
+            let p = map_rw(fd.as_fd(), len);
             assert_ne!(p, libc::MAP_FAILED);
             let mut zaps = 0u64;
             while !stop.load(Ordering::Relaxed) {
@@ -576,17 +571,7 @@ fn mappings_are_never_executable() {
         std::io::Error::last_os_error().raw_os_error(),
         Some(libc::EPERM)
     );
-    // SAFETY: as above.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED,
-            fd.as_raw_fd(),
-            0,
-        )
-    };
+    let p = map_rw(fd.as_fd(), len);
     assert_ne!(p, libc::MAP_FAILED);
     // SAFETY: our own mapping.
     let r = unsafe { libc::mprotect(p, len, libc::PROT_READ | libc::PROT_EXEC) };
