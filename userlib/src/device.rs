@@ -8,7 +8,7 @@ use premap_abi::ioctl::{
     BufferInfo, BufferStats, CreateParams, GenerateParams, PageInfo, DEVICE_PATH, IOC_CREATE,
     IOC_GENERATE, IOC_INFO, IOC_PAGE_INFO, IOC_STATS, PERF_EVENT_IOC_PAUSE_OUTPUT,
 };
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -158,5 +158,11 @@ impl Device {
 impl AsFd for Device {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for Device {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
     }
 }

@@ -28,26 +28,22 @@ fn map_ring(fd: std::os::fd::BorrowedFd<'_>, pages: usize, mode: Mode) -> premap
     unsafe { Ring::map(fd, pages, mode) }
 }
 
-fn device(data_pages: u32, overwrite: bool) -> OwnedFd {
+fn device(data_pages: u32, overwrite: bool) -> premap::Device {
     device_with(data_pages, if overwrite { CREATE_OVERWRITE } else { 0 })
 }
 
-fn device_with(data_pages: u32, flags: u32) -> OwnedFd {
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(DEVICE_PATH)
-        .expect("open /dev/premap (is premap.ko loaded?)");
-    let fd = OwnedFd::from(f);
-    let mut p = CreateParams {
+/// A fresh buffer through premap's typed device API.
+fn device_with(data_pages: u32, flags: u32) -> premap::Device {
+    let dev = premap::Device::open().expect("open /dev/premap (is premap.ko loaded?)");
+    dev.create(&CreateParams {
         size: 32,
         flags,
         data_pages,
         wakeup_watermark: 4096,
         ..Default::default()
-    };
-    ioc(fd.as_fd(), IOC_CREATE, &mut p).expect("IOC_CREATE");
-    fd
+    })
+    .expect("IOC_CREATE");
+    dev
 }
 
 /// A shared read-write mapping of `len` bytes of the device file (`MAP_FAILED` on failure, with errno).
@@ -65,14 +61,14 @@ fn map_rw(fd: std::os::fd::BorrowedFd<'_>, len: usize) -> *mut libc::c_void {
     }
 }
 
-fn generate(fd: &OwnedFd, count: u64, sample_size: u32) {
-    let mut g = GenerateParams {
+fn generate(dev: &premap::Device, count: u64, sample_size: u32) {
+    dev.generate(&GenerateParams {
         count,
         period_ns: 0,
         batch: 32,
         sample_size,
-    };
-    ioc(fd.as_fd(), IOC_GENERATE, &mut g).expect("IOC_GENERATE");
+    })
+    .expect("IOC_GENERATE");
 }
 
 fn seq(r: &premap::Record<'_>) -> u64 {
@@ -105,8 +101,7 @@ fn poll_wakes_the_reader_and_every_generated_record_arrives_or_is_counted() {
         })
         .unwrap();
     }
-    let mut stats = BufferStats::default();
-    ioc(fd.as_fd(), IOC_STATS, &mut stats).unwrap();
+    let stats = fd.stats().unwrap();
     assert_eq!(got + stats.lost, N, "{got} read + {} dropped", stats.lost);
     assert!(stats.wakeups > 0, "poll was never woken");
 }
@@ -268,10 +263,8 @@ fn stress_mapping(flags: u32) {
     for t in threads {
         t.join().unwrap();
     }
-    let mut g = GenerateParams::default();
-    ioc(fd.as_fd(), IOC_GENERATE, &mut g).unwrap();
-    let mut stats = BufferStats::default();
-    ioc(fd.as_fd(), IOC_STATS, &mut stats).unwrap();
+    fd.generate(&GenerateParams::default()).unwrap();
+    let stats = fd.stats().unwrap();
     assert_eq!(stats.mappings, 0, "every mapping was torn down");
     assert!(stats.records > 1000);
 }
@@ -472,8 +465,7 @@ fn a_write_as_large_as_most_of_the_ring_is_published_whole() {
         "write: {}",
         std::io::Error::last_os_error()
     );
-    let mut stats = BufferStats::default();
-    ioc(fd.as_fd(), IOC_STATS, &mut stats).unwrap();
+    let stats = fd.stats().unwrap();
     assert_eq!(stats.records, n as u64);
 }
 

@@ -47,11 +47,11 @@ pub(super) fn private_and_offset(s: &Target, _: &mut Notes) -> Verdict {
     let src = tryv!(Source::open(s, 4, false));
     let rw = libc::PROT_READ | libc::PROT_WRITE;
     ensure!(
-        probe::map(src.fd.as_fd(), 5 * PAGE, rw, libc::MAP_PRIVATE, 0).is_err(),
+        probe::map(src.fd(), 5 * PAGE, rw, libc::MAP_PRIVATE, 0).is_err(),
         "MAP_PRIVATE mmap accepted"
     );
     ensure!(
-        probe::map(src.fd.as_fd(), 5 * PAGE, rw, libc::MAP_SHARED, PAGE as i64).is_err(),
+        probe::map(src.fd(), 5 * PAGE, rw, libc::MAP_SHARED, PAGE as i64).is_err(),
         "mmap at offset 1 page accepted"
     );
     ok("MAP_PRIVATE and a wrong offset are refused")
@@ -113,7 +113,7 @@ pub(super) fn write_protection(s: &Target, _: &mut Notes) -> Verdict {
     let src = tryv!(Source::open(s, 4, false));
     let m = tryv!(src.map(5, true).map_err(errname));
     m.write_u64(DATA_TAIL, 0);
-    let fd = src.fd.as_raw_fd();
+    let fd = src.fd().as_raw_fd();
     // The child maps the ring itself (VM_DONTCOPY: fork does not hand it the parent's mapping).
     let st = probe::in_child(|| {
         // SAFETY: `fd` is still open in the child.

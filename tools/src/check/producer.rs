@@ -11,14 +11,13 @@ use premap::abi::control::ControlPage;
 use premap::abi::header::{RECORD_LOST, RECORD_SAMPLE};
 use premap::abi::ioctl::*;
 use premap::{Mode, Ring};
-use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 pub(super) fn protocol(s: &Target, _: &mut Notes) -> Verdict {
     // Full ring: drops are reported by a LOST record with the right count once there is room.
     let src = tryv!(Source::open(s, 1, false));
     // SAFETY: the source's fd is a fresh perf event or device buffer, and this ring is its only reader.
-    let mut ring = tryv!(unsafe { Ring::map(src.fd.as_fd(), 1, Mode::Consume) });
+    let mut ring = tryv!(unsafe { Ring::map(src.fd(), 1, Mode::Consume) });
     src.produce(if src.perf { 2000 } else { 100 }, 0);
     let mut samples = 0u64;
     let mut lost = 0u64;
@@ -55,7 +54,7 @@ pub(super) fn protocol(s: &Target, _: &mut Notes) -> Verdict {
     // Overwrite: pause, read from data_head, resume.
     let src = tryv!(Source::open(s, 1, true));
     // SAFETY: the source's fd is a fresh perf event or device buffer, and this ring is its only reader.
-    let mut ring = tryv!(unsafe { Ring::map(src.fd.as_fd(), 1, Mode::Overwrite) });
+    let mut ring = tryv!(unsafe { Ring::map(src.fd(), 1, Mode::Overwrite) });
     src.produce(if src.perf { 2000 } else { 200 }, 0);
     let mut seqs = Vec::new();
     {
@@ -94,16 +93,18 @@ pub(super) fn concurrent(s: &Target, _: &mut Notes) -> Verdict {
     }
     let src = tryv!(Source::open(s, 8, false));
     // SAFETY: the source's fd is a fresh perf event or device buffer, and this ring is its only reader.
-    let mut ring = tryv!(unsafe { Ring::map(src.fd.as_fd(), 8, Mode::Consume) });
+    let mut ring = tryv!(unsafe { Ring::map(src.fd(), 8, Mode::Consume) });
     const N: u64 = 200_000;
-    let mut g = GenerateParams {
+    let g = GenerateParams {
         count: N,
         period_ns: 0,
         batch: 64,
         sample_size: 48,
     };
-    // SAFETY: IOC_GENERATE reads one `struct premap_generate` (its size is in the request).
-    tryv!(unsafe { premap::sys::ioctl_ptr(src.fd.as_fd(), IOC_GENERATE, &mut g) });
+    let Some(dev) = src.device() else {
+        return na("the in-kernel generator is the driver's");
+    };
+    tryv!(dev.generate(&g));
     let (mut got, mut lost, mut next) = (0u64, 0u64, 0u64);
     let mut torn = None;
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -189,7 +190,7 @@ pub(super) fn write_validation(s: &Target, _: &mut Notes) -> Verdict {
         ("a bad second record", &two[..]),
         ("a cut record", &sample(2)[..40]),
     ] {
-        let r = probe::write_from(src.fd.as_fd(), bytes.as_ptr(), bytes.len());
+        let r = probe::write_from(src.fd(), bytes.as_ptr(), bytes.len());
         ensure!(
             r == Err(libc::EINVAL),
             "write() of {what}: {r:?}, not EINVAL"
@@ -200,7 +201,7 @@ pub(super) fn write_validation(s: &Target, _: &mut Notes) -> Verdict {
         "a rejected write() published data"
     );
     ensure!(
-        probe::write_from(src.fd.as_fd(), two.as_ptr(), 64) == Ok(64),
+        probe::write_from(src.fd(), two.as_ptr(), 64) == Ok(64),
         "a good record was refused"
     );
     ensure!(

@@ -8,7 +8,7 @@ use premap::abi::control::ControlPage;
 use premap::abi::header::{EventHeader, RECORD_SAMPLE};
 use premap::abi::ioctl::*;
 use premap::{Event, EventBuilder};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// The page size the checks assume (x86-64, arm64 with 4 KiB pages).
 pub(super) const PAGE: usize = 4096;
@@ -42,8 +42,15 @@ pub(super) fn u64_at(bytes: &[u8], at: usize) -> u64 {
 
 /// An open ring source.
 pub(super) struct Source {
-    pub(super) fd: OwnedFd,
+    kind: Kind,
     pub(super) perf: bool,
+}
+
+enum Kind {
+    /// A buffer of the driver, through premap's typed device API.
+    Device(premap::Device),
+    /// A perf event, driven raw.
+    Perf(OwnedFd),
 }
 
 impl Source {
@@ -55,22 +62,19 @@ impl Source {
     ) -> Result<Source, String> {
         match target {
             Target::Device(path, strategy) => {
-                let f = std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open(path)
-                    .map_err(|e| format!("open {}: {e}", path.display()))?;
-                let fd = OwnedFd::from(f);
-                let mut p = CreateParams {
+                let dev = premap::Device::open_path(path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                dev.create(&CreateParams {
                     size: 32,
                     flags: strategy.create_flags(overwrite),
                     data_pages,
                     ..Default::default()
-                };
-                // SAFETY: IOC_CREATE reads one `struct premap_create` (its size is in the request).
-                unsafe { premap::sys::ioctl_ptr(fd.as_fd(), IOC_CREATE, &mut p) }
-                    .map_err(|e| format!("IOC_CREATE: {e}"))?;
-                Ok(Source { fd, perf: false })
+                })
+                .map_err(|e| e.to_string())?;
+                Ok(Source {
+                    kind: Kind::Device(dev),
+                    perf: false,
+                })
             }
             Target::Perf => {
                 // Disabled except while `produce` runs, so that the checks' own page faults (a kernel that
@@ -84,8 +88,27 @@ impl Source {
                     .map_err(|e| e.to_string())?;
                 // Keep only the descriptor: the checks drive it raw.
                 let fd = ev.as_fd().try_clone_to_owned().map_err(|e| e.to_string())?;
-                Ok(Source { fd, perf: true })
+                Ok(Source {
+                    kind: Kind::Perf(fd),
+                    perf: true,
+                })
             }
+        }
+    }
+
+    /// The descriptor: the device file or the perf event.
+    pub(super) fn fd(&self) -> BorrowedFd<'_> {
+        match &self.kind {
+            Kind::Device(d) => d.as_fd(),
+            Kind::Perf(fd) => fd.as_fd(),
+        }
+    }
+
+    /// The driver's typed device; `None` for perf.
+    pub(super) fn device(&self) -> Option<&premap::Device> {
+        match &self.kind {
+            Kind::Device(d) => Some(d),
+            Kind::Perf(_) => None,
         }
     }
 
@@ -93,45 +116,33 @@ impl Source {
     pub(super) fn produce(&self, n: usize, seq0: u64) {
         if self.perf {
             // SAFETY: ENABLE and DISABLE take an integer argument; the fd is a perf event.
-            let _ = unsafe { premap::sys::ioctl_int(self.fd.as_fd(), PERF_EVENT_IOC_ENABLE, 0) };
+            let _ = unsafe { premap::sys::ioctl_int(self.fd(), PERF_EVENT_IOC_ENABLE, 0) };
             probe::touch_fresh_pages(n);
             // SAFETY: as above.
-            let _ = unsafe { premap::sys::ioctl_int(self.fd.as_fd(), PERF_EVENT_IOC_DISABLE, 0) };
+            let _ = unsafe { premap::sys::ioctl_int(self.fd(), PERF_EVENT_IOC_DISABLE, 0) };
         } else {
             for i in 0..n as u64 {
-                let _ = probe::write_from(self.fd.as_fd(), sample(seq0 + i).as_ptr(), 64);
+                let _ = probe::write_from(self.fd(), sample(seq0 + i).as_ptr(), 64);
             }
         }
     }
 
     /// The driver's counters; `None` for perf.
     pub(super) fn stats(&self) -> Option<BufferStats> {
-        if self.perf {
-            return None;
-        }
-        let mut s = BufferStats::default();
-        // SAFETY: IOC_STATS writes one `struct premap_stats` (its size is in the request).
-        unsafe { premap::sys::ioctl_ptr(self.fd.as_fd(), IOC_STATS, &mut s) }.ok()?;
-        Some(s)
+        self.device()?.stats().ok()
     }
 
     /// The driver's `PREMAP_IOC_PAGE_INFO` for page `pgoff` (memdesc word and reference count).
     pub(super) fn page_info(&self, pgoff: u32) -> Result<PageInfo, String> {
-        let mut info = PageInfo {
-            pgoff,
-            ..PageInfo::default()
-        };
-        // SAFETY: IOC_PAGE_INFO reads and writes one `struct premap_page_info` (its size is in the
-        // request).
-        unsafe { premap::sys::ioctl_ptr(self.fd.as_fd(), IOC_PAGE_INFO, &mut info) }
-            .map_err(|e| format!("IOC_PAGE_INFO of page {pgoff}: {e}"))?;
-        Ok(info)
+        let dev = self.device().ok_or("perf events have no page info")?;
+        dev.page_info(pgoff)
+            .map_err(|e| format!("page {pgoff}: {e}"))
     }
 
     /// A shared mapping of the first `pages` pages.
     pub(super) fn map(&self, pages: usize, writable: bool) -> Result<Map, i32> {
         let prot = libc::PROT_READ | if writable { libc::PROT_WRITE } else { 0 };
-        probe::map(self.fd.as_fd(), pages * PAGE, prot, libc::MAP_SHARED, 0)
+        probe::map(self.fd(), pages * PAGE, prot, libc::MAP_SHARED, 0)
     }
 }
 
