@@ -12,567 +12,565 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
-#define PREMAP_DEVICE_NAME "premap"
-#define PREMAP_DEVICE_PATH "/dev/premap"
-
+#include "premap_uapi.h"
 
 /**
- * `PERF_ATTR_SIZE_VER0`: first published struct.
+ * PERF_ATTR_SIZE_VER0: first published struct.
  */
 #define PREMAP_ATTR_SIZE_VER0 64
 
 /**
- * `PERF_ATTR_SIZE_VER1`: adds config2.
+ * PERF_ATTR_SIZE_VER1: adds config2.
  */
 #define PREMAP_ATTR_SIZE_VER1 72
 
 /**
- * `PERF_ATTR_SIZE_VER2`: adds branch_sample_type.
+ * PERF_ATTR_SIZE_VER2: adds branch_sample_type.
  */
 #define PREMAP_ATTR_SIZE_VER2 80
 
 /**
- * `PERF_ATTR_SIZE_VER3`: adds sample_regs_user, sample_stack_user.
+ * PERF_ATTR_SIZE_VER3: adds sample_regs_user, sample_stack_user.
  */
 #define PREMAP_ATTR_SIZE_VER3 96
 
 /**
- * `PERF_ATTR_SIZE_VER4`: adds sample_regs_intr.
+ * PERF_ATTR_SIZE_VER4: adds sample_regs_intr.
  */
 #define PREMAP_ATTR_SIZE_VER4 104
 
 /**
- * `PERF_ATTR_SIZE_VER5`: adds aux_watermark.
+ * PERF_ATTR_SIZE_VER5: adds aux_watermark.
  */
 #define PREMAP_ATTR_SIZE_VER5 112
 
 /**
- * `PERF_ATTR_SIZE_VER6`: adds aux_sample_size.
+ * PERF_ATTR_SIZE_VER6: adds aux_sample_size.
  */
 #define PREMAP_ATTR_SIZE_VER6 120
 
 /**
- * `PERF_ATTR_SIZE_VER7`: adds sig_data. The largest size perf 6.1 accepts in a perf.data file.
+ * PERF_ATTR_SIZE_VER7: adds sig_data. The largest size perf 6.1 accepts in a perf.data file.
  */
 #define PREMAP_ATTR_SIZE_VER7 128
 
 /**
- * `PERF_ATTR_SIZE_VER8`: adds config3.
+ * PERF_ATTR_SIZE_VER8: adds config3.
  */
 #define PREMAP_ATTR_SIZE_VER8 136
 
 /**
- * `PERF_TYPE_HARDWARE`.
+ * PERF_TYPE_HARDWARE.
  */
 #define PREMAP_TYPE_HARDWARE 0
 
 /**
- * `PERF_TYPE_SOFTWARE`.
+ * PERF_TYPE_SOFTWARE.
  */
 #define PREMAP_TYPE_SOFTWARE 1
 
 /**
- * `PERF_TYPE_TRACEPOINT`.
+ * PERF_TYPE_TRACEPOINT.
  */
 #define PREMAP_TYPE_TRACEPOINT 2
 
 /**
- * `PERF_TYPE_HW_CACHE`.
+ * PERF_TYPE_HW_CACHE.
  */
 #define PREMAP_TYPE_HW_CACHE 3
 
 /**
- * `PERF_TYPE_RAW`.
+ * PERF_TYPE_RAW.
  */
 #define PREMAP_TYPE_RAW 4
 
 /**
- * `PERF_TYPE_BREAKPOINT`.
+ * PERF_TYPE_BREAKPOINT.
  */
 #define PREMAP_TYPE_BREAKPOINT 5
 
 /**
- * `PERF_COUNT_HW_CPU_CYCLES`.
+ * PERF_COUNT_HW_CPU_CYCLES.
  */
 #define PREMAP_COUNT_HW_CPU_CYCLES 0
 
 /**
- * `PERF_COUNT_HW_INSTRUCTIONS`.
+ * PERF_COUNT_HW_INSTRUCTIONS.
  */
 #define PREMAP_COUNT_HW_INSTRUCTIONS 1
 
 /**
- * `PERF_COUNT_HW_CACHE_REFERENCES`.
+ * PERF_COUNT_HW_CACHE_REFERENCES.
  */
 #define PREMAP_COUNT_HW_CACHE_REFERENCES 2
 
 /**
- * `PERF_COUNT_HW_CACHE_MISSES`.
+ * PERF_COUNT_HW_CACHE_MISSES.
  */
 #define PREMAP_COUNT_HW_CACHE_MISSES 3
 
 /**
- * `PERF_COUNT_HW_BRANCH_INSTRUCTIONS`.
+ * PERF_COUNT_HW_BRANCH_INSTRUCTIONS.
  */
 #define PREMAP_COUNT_HW_BRANCH_INSTRUCTIONS 4
 
 /**
- * `PERF_COUNT_HW_BRANCH_MISSES`.
+ * PERF_COUNT_HW_BRANCH_MISSES.
  */
 #define PREMAP_COUNT_HW_BRANCH_MISSES 5
 
 /**
- * `PERF_COUNT_HW_BUS_CYCLES`.
+ * PERF_COUNT_HW_BUS_CYCLES.
  */
 #define PREMAP_COUNT_HW_BUS_CYCLES 6
 
 /**
- * `PERF_COUNT_HW_STALLED_CYCLES_FRONTEND`.
+ * PERF_COUNT_HW_STALLED_CYCLES_FRONTEND.
  */
 #define PREMAP_COUNT_HW_STALLED_CYCLES_FRONTEND 7
 
 /**
- * `PERF_COUNT_HW_STALLED_CYCLES_BACKEND`.
+ * PERF_COUNT_HW_STALLED_CYCLES_BACKEND.
  */
 #define PREMAP_COUNT_HW_STALLED_CYCLES_BACKEND 8
 
 /**
- * `PERF_COUNT_HW_REF_CPU_CYCLES`.
+ * PERF_COUNT_HW_REF_CPU_CYCLES.
  */
 #define PREMAP_COUNT_HW_REF_CPU_CYCLES 9
 
 /**
- * `PERF_COUNT_SW_CPU_CLOCK`.
+ * PERF_COUNT_SW_CPU_CLOCK.
  */
 #define PREMAP_COUNT_SW_CPU_CLOCK 0
 
 /**
- * `PERF_COUNT_SW_TASK_CLOCK`.
+ * PERF_COUNT_SW_TASK_CLOCK.
  */
 #define PREMAP_COUNT_SW_TASK_CLOCK 1
 
 /**
- * `PERF_COUNT_SW_PAGE_FAULTS`.
+ * PERF_COUNT_SW_PAGE_FAULTS.
  */
 #define PREMAP_COUNT_SW_PAGE_FAULTS 2
 
 /**
- * `PERF_COUNT_SW_CONTEXT_SWITCHES`.
+ * PERF_COUNT_SW_CONTEXT_SWITCHES.
  */
 #define PREMAP_COUNT_SW_CONTEXT_SWITCHES 3
 
 /**
- * `PERF_COUNT_SW_CPU_MIGRATIONS`.
+ * PERF_COUNT_SW_CPU_MIGRATIONS.
  */
 #define PREMAP_COUNT_SW_CPU_MIGRATIONS 4
 
 /**
- * `PERF_COUNT_SW_PAGE_FAULTS_MIN`.
+ * PERF_COUNT_SW_PAGE_FAULTS_MIN.
  */
 #define PREMAP_COUNT_SW_PAGE_FAULTS_MIN 5
 
 /**
- * `PERF_COUNT_SW_PAGE_FAULTS_MAJ`.
+ * PERF_COUNT_SW_PAGE_FAULTS_MAJ.
  */
 #define PREMAP_COUNT_SW_PAGE_FAULTS_MAJ 6
 
 /**
- * `PERF_COUNT_SW_ALIGNMENT_FAULTS`.
+ * PERF_COUNT_SW_ALIGNMENT_FAULTS.
  */
 #define PREMAP_COUNT_SW_ALIGNMENT_FAULTS 7
 
 /**
- * `PERF_COUNT_SW_EMULATION_FAULTS`.
+ * PERF_COUNT_SW_EMULATION_FAULTS.
  */
 #define PREMAP_COUNT_SW_EMULATION_FAULTS 8
 
 /**
- * `PERF_COUNT_SW_DUMMY`.
+ * PERF_COUNT_SW_DUMMY.
  */
 #define PREMAP_COUNT_SW_DUMMY 9
 
 /**
- * `PERF_COUNT_SW_BPF_OUTPUT`.
+ * PERF_COUNT_SW_BPF_OUTPUT.
  */
 #define PREMAP_COUNT_SW_BPF_OUTPUT 10
 
 /**
- * `PERF_COUNT_SW_CGROUP_SWITCHES`.
+ * PERF_COUNT_SW_CGROUP_SWITCHES.
  */
 #define PREMAP_COUNT_SW_CGROUP_SWITCHES 11
 
 /**
- * `PERF_SAMPLE_IP`.
+ * PERF_SAMPLE_IP.
  */
 #define PREMAP_SAMPLE_IP (1ull << 0)
 
 /**
- * `PERF_SAMPLE_TID`.
+ * PERF_SAMPLE_TID.
  */
 #define PREMAP_SAMPLE_TID (1ull << 1)
 
 /**
- * `PERF_SAMPLE_TIME`.
+ * PERF_SAMPLE_TIME.
  */
 #define PREMAP_SAMPLE_TIME (1ull << 2)
 
 /**
- * `PERF_SAMPLE_ADDR`.
+ * PERF_SAMPLE_ADDR.
  */
 #define PREMAP_SAMPLE_ADDR (1ull << 3)
 
 /**
- * `PERF_SAMPLE_READ`.
+ * PERF_SAMPLE_READ.
  */
 #define PREMAP_SAMPLE_READ (1ull << 4)
 
 /**
- * `PERF_SAMPLE_CALLCHAIN`.
+ * PERF_SAMPLE_CALLCHAIN.
  */
 #define PREMAP_SAMPLE_CALLCHAIN (1ull << 5)
 
 /**
- * `PERF_SAMPLE_ID`.
+ * PERF_SAMPLE_ID.
  */
 #define PREMAP_SAMPLE_ID (1ull << 6)
 
 /**
- * `PERF_SAMPLE_CPU`.
+ * PERF_SAMPLE_CPU.
  */
 #define PREMAP_SAMPLE_CPU (1ull << 7)
 
 /**
- * `PERF_SAMPLE_PERIOD`.
+ * PERF_SAMPLE_PERIOD.
  */
 #define PREMAP_SAMPLE_PERIOD (1ull << 8)
 
 /**
- * `PERF_SAMPLE_STREAM_ID`.
+ * PERF_SAMPLE_STREAM_ID.
  */
 #define PREMAP_SAMPLE_STREAM_ID (1ull << 9)
 
 /**
- * `PERF_SAMPLE_RAW`.
+ * PERF_SAMPLE_RAW.
  */
 #define PREMAP_SAMPLE_RAW (1ull << 10)
 
 /**
- * `PERF_SAMPLE_BRANCH_STACK`.
+ * PERF_SAMPLE_BRANCH_STACK.
  */
 #define PREMAP_SAMPLE_BRANCH_STACK (1ull << 11)
 
 /**
- * `PERF_SAMPLE_REGS_USER`.
+ * PERF_SAMPLE_REGS_USER.
  */
 #define PREMAP_SAMPLE_REGS_USER (1ull << 12)
 
 /**
- * `PERF_SAMPLE_STACK_USER`.
+ * PERF_SAMPLE_STACK_USER.
  */
 #define PREMAP_SAMPLE_STACK_USER (1ull << 13)
 
 /**
- * `PERF_SAMPLE_WEIGHT`.
+ * PERF_SAMPLE_WEIGHT.
  */
 #define PREMAP_SAMPLE_WEIGHT (1ull << 14)
 
 /**
- * `PERF_SAMPLE_DATA_SRC`.
+ * PERF_SAMPLE_DATA_SRC.
  */
 #define PREMAP_SAMPLE_DATA_SRC (1ull << 15)
 
 /**
- * `PERF_SAMPLE_IDENTIFIER`.
+ * PERF_SAMPLE_IDENTIFIER.
  */
 #define PREMAP_SAMPLE_IDENTIFIER (1ull << 16)
 
 /**
- * `PERF_SAMPLE_TRANSACTION`.
+ * PERF_SAMPLE_TRANSACTION.
  */
 #define PREMAP_SAMPLE_TRANSACTION (1ull << 17)
 
 /**
- * `PERF_SAMPLE_REGS_INTR`.
+ * PERF_SAMPLE_REGS_INTR.
  */
 #define PREMAP_SAMPLE_REGS_INTR (1ull << 18)
 
 /**
- * `PERF_SAMPLE_PHYS_ADDR`.
+ * PERF_SAMPLE_PHYS_ADDR.
  */
 #define PREMAP_SAMPLE_PHYS_ADDR (1ull << 19)
 
 /**
- * `PERF_SAMPLE_AUX`.
+ * PERF_SAMPLE_AUX.
  */
 #define PREMAP_SAMPLE_AUX (1ull << 20)
 
 /**
- * `PERF_SAMPLE_CGROUP`.
+ * PERF_SAMPLE_CGROUP.
  */
 #define PREMAP_SAMPLE_CGROUP (1ull << 21)
 
 /**
- * `PERF_SAMPLE_DATA_PAGE_SIZE`.
+ * PERF_SAMPLE_DATA_PAGE_SIZE.
  */
 #define PREMAP_SAMPLE_DATA_PAGE_SIZE (1ull << 22)
 
 /**
- * `PERF_SAMPLE_CODE_PAGE_SIZE`.
+ * PERF_SAMPLE_CODE_PAGE_SIZE.
  */
 #define PREMAP_SAMPLE_CODE_PAGE_SIZE (1ull << 23)
 
 /**
- * `PERF_SAMPLE_WEIGHT_STRUCT`.
+ * PERF_SAMPLE_WEIGHT_STRUCT.
  */
 #define PREMAP_SAMPLE_WEIGHT_STRUCT (1ull << 24)
 
 /**
- * `PERF_SAMPLE_MAX` (not ABI: the first bit no kernel defines yet).
+ * PERF_SAMPLE_MAX (not ABI: the first bit no kernel defines yet).
  */
 #define PREMAP_SAMPLE_MAX (1ull << 25)
 
 /**
- * `PERF_SAMPLE_WEIGHT_TYPE`.
+ * PERF_SAMPLE_WEIGHT_TYPE.
  */
 #define PREMAP_SAMPLE_WEIGHT_TYPE (PREMAP_SAMPLE_WEIGHT | PREMAP_SAMPLE_WEIGHT_STRUCT)
 
 /**
- * `PERF_FORMAT_TOTAL_TIME_ENABLED`.
+ * PERF_FORMAT_TOTAL_TIME_ENABLED.
  */
 #define PREMAP_FORMAT_TOTAL_TIME_ENABLED (1ull << 0)
 
 /**
- * `PERF_FORMAT_TOTAL_TIME_RUNNING`.
+ * PERF_FORMAT_TOTAL_TIME_RUNNING.
  */
 #define PREMAP_FORMAT_TOTAL_TIME_RUNNING (1ull << 1)
 
 /**
- * `PERF_FORMAT_ID`.
+ * PERF_FORMAT_ID.
  */
 #define PREMAP_FORMAT_ID (1ull << 2)
 
 /**
- * `PERF_FORMAT_GROUP`.
+ * PERF_FORMAT_GROUP.
  */
 #define PREMAP_FORMAT_GROUP (1ull << 3)
 
 /**
- * `PERF_FORMAT_LOST`.
+ * PERF_FORMAT_LOST.
  */
 #define PREMAP_FORMAT_LOST (1ull << 4)
 
 /**
- * `PERF_FORMAT_MAX` (not ABI).
+ * PERF_FORMAT_MAX (not ABI).
  */
 #define PREMAP_FORMAT_MAX (1ull << 5)
 
 /**
- * `PERF_SAMPLE_BRANCH_HW_INDEX` in `branch_sample_type`: branch stacks carry `hw_idx`.
+ * PERF_SAMPLE_BRANCH_HW_INDEX in branch_sample_type: branch stacks carry hw_idx.
  */
 #define PREMAP_SAMPLE_BRANCH_HW_INDEX (1ull << 17)
 
 /**
- * `PERF_SAMPLE_BRANCH_COUNTERS` in `branch_sample_type` (6.8+): a counter word per branch entry.
+ * PERF_SAMPLE_BRANCH_COUNTERS in branch_sample_type (6.8+): a counter word per branch entry.
  */
 #define PREMAP_SAMPLE_BRANCH_COUNTERS (1ull << 19)
 
 /**
- * Attr flag `disabled`.
+ * Attr flag disabled.
  */
 #define PREMAP_ATTR_FLAG_DISABLED (1ull << 0)
 
 /**
- * Attr flag `inherit`.
+ * Attr flag inherit.
  */
 #define PREMAP_ATTR_FLAG_INHERIT (1ull << 1)
 
 /**
- * Attr flag `pinned`.
+ * Attr flag pinned.
  */
 #define PREMAP_ATTR_FLAG_PINNED (1ull << 2)
 
 /**
- * Attr flag `exclusive`.
+ * Attr flag exclusive.
  */
 #define PREMAP_ATTR_FLAG_EXCLUSIVE (1ull << 3)
 
 /**
- * Attr flag `exclude_user`.
+ * Attr flag exclude_user.
  */
 #define PREMAP_ATTR_FLAG_EXCLUDE_USER (1ull << 4)
 
 /**
- * Attr flag `exclude_kernel`.
+ * Attr flag exclude_kernel.
  */
 #define PREMAP_ATTR_FLAG_EXCLUDE_KERNEL (1ull << 5)
 
 /**
- * Attr flag `exclude_hv`.
+ * Attr flag exclude_hv.
  */
 #define PREMAP_ATTR_FLAG_EXCLUDE_HV (1ull << 6)
 
 /**
- * Attr flag `exclude_idle`.
+ * Attr flag exclude_idle.
  */
 #define PREMAP_ATTR_FLAG_EXCLUDE_IDLE (1ull << 7)
 
 /**
- * Attr flag `mmap`.
+ * Attr flag mmap.
  */
 #define PREMAP_ATTR_FLAG_MMAP (1ull << 8)
 
 /**
- * Attr flag `comm`.
+ * Attr flag comm.
  */
 #define PREMAP_ATTR_FLAG_COMM (1ull << 9)
 
 /**
- * Attr flag `freq`.
+ * Attr flag freq.
  */
 #define PREMAP_ATTR_FLAG_FREQ (1ull << 10)
 
 /**
- * Attr flag `inherit_stat`.
+ * Attr flag inherit_stat.
  */
 #define PREMAP_ATTR_FLAG_INHERIT_STAT (1ull << 11)
 
 /**
- * Attr flag `enable_on_exec`.
+ * Attr flag enable_on_exec.
  */
 #define PREMAP_ATTR_FLAG_ENABLE_ON_EXEC (1ull << 12)
 
 /**
- * Attr flag `task`.
+ * Attr flag task.
  */
 #define PREMAP_ATTR_FLAG_TASK (1ull << 13)
 
 /**
- * Attr flag `watermark`.
+ * Attr flag watermark.
  */
 #define PREMAP_ATTR_FLAG_WATERMARK (1ull << 14)
 
 /**
- * Shift of the 2-bit `precise_ip` field.
+ * Shift of the 2-bit precise_ip field.
  */
 #define PREMAP_ATTR_PRECISE_IP_SHIFT 15
 
 /**
- * Mask of the 2-bit `precise_ip` field.
+ * Mask of the 2-bit precise_ip field.
  */
 #define PREMAP_ATTR_PRECISE_IP_MASK (3ull << 15)
 
 /**
- * Attr flag `mmap_data`.
+ * Attr flag mmap_data.
  */
 #define PREMAP_ATTR_FLAG_MMAP_DATA (1ull << 17)
 
 /**
- * Attr flag `sample_id_all`.
+ * Attr flag sample_id_all.
  */
 #define PREMAP_ATTR_FLAG_SAMPLE_ID_ALL (1ull << 18)
 
 /**
- * Attr flag `exclude_host`.
+ * Attr flag exclude_host.
  */
 #define PREMAP_ATTR_FLAG_EXCLUDE_HOST (1ull << 19)
 
 /**
- * Attr flag `exclude_guest`.
+ * Attr flag exclude_guest.
  */
 #define PREMAP_ATTR_FLAG_EXCLUDE_GUEST (1ull << 20)
 
 /**
- * Attr flag `exclude_callchain_kernel`.
+ * Attr flag exclude_callchain_kernel.
  */
 #define PREMAP_ATTR_FLAG_EXCLUDE_CALLCHAIN_KERNEL (1ull << 21)
 
 /**
- * Attr flag `exclude_callchain_user`.
+ * Attr flag exclude_callchain_user.
  */
 #define PREMAP_ATTR_FLAG_EXCLUDE_CALLCHAIN_USER (1ull << 22)
 
 /**
- * Attr flag `mmap2`.
+ * Attr flag mmap2.
  */
 #define PREMAP_ATTR_FLAG_MMAP2 (1ull << 23)
 
 /**
- * Attr flag `comm_exec`.
+ * Attr flag comm_exec.
  */
 #define PREMAP_ATTR_FLAG_COMM_EXEC (1ull << 24)
 
 /**
- * Attr flag `use_clockid`.
+ * Attr flag use_clockid.
  */
 #define PREMAP_ATTR_FLAG_USE_CLOCKID (1ull << 25)
 
 /**
- * Attr flag `context_switch`.
+ * Attr flag context_switch.
  */
 #define PREMAP_ATTR_FLAG_CONTEXT_SWITCH (1ull << 26)
 
 /**
- * Attr flag `write_backward`.
+ * Attr flag write_backward.
  */
 #define PREMAP_ATTR_FLAG_WRITE_BACKWARD (1ull << 27)
 
 /**
- * Attr flag `namespaces`.
+ * Attr flag namespaces.
  */
 #define PREMAP_ATTR_FLAG_NAMESPACES (1ull << 28)
 
 /**
- * Attr flag `ksymbol`.
+ * Attr flag ksymbol.
  */
 #define PREMAP_ATTR_FLAG_KSYMBOL (1ull << 29)
 
 /**
- * Attr flag `bpf_event`.
+ * Attr flag bpf_event.
  */
 #define PREMAP_ATTR_FLAG_BPF_EVENT (1ull << 30)
 
 /**
- * Attr flag `aux_output`.
+ * Attr flag aux_output.
  */
 #define PREMAP_ATTR_FLAG_AUX_OUTPUT (1ull << 31)
 
 /**
- * Attr flag `cgroup`.
+ * Attr flag cgroup.
  */
 #define PREMAP_ATTR_FLAG_CGROUP (1ull << 32)
 
 /**
- * Attr flag `text_poke`.
+ * Attr flag text_poke.
  */
 #define PREMAP_ATTR_FLAG_TEXT_POKE (1ull << 33)
 
 /**
- * Attr flag `build_id`.
+ * Attr flag build_id.
  */
 #define PREMAP_ATTR_FLAG_BUILD_ID (1ull << 34)
 
 /**
- * Attr flag `inherit_thread`.
+ * Attr flag inherit_thread.
  */
 #define PREMAP_ATTR_FLAG_INHERIT_THREAD (1ull << 35)
 
 /**
- * Attr flag `remove_on_exec`.
+ * Attr flag remove_on_exec.
  */
 #define PREMAP_ATTR_FLAG_REMOVE_ON_EXEC (1ull << 36)
 
 /**
- * Attr flag `sigtrap`.
+ * Attr flag sigtrap.
  */
 #define PREMAP_ATTR_FLAG_SIGTRAP (1ull << 37)
 
 /**
- * Size of [`ControlPage`] in bytes (the UAPI's `sizeof(struct perf_event_mmap_page)`).
+ * Size of struct premap_control_page in bytes (the UAPI's sizeof(struct perf_event_mmap_page)).
  */
 #define PREMAP_CONTROL_PAGE_SIZE 1088
 
 /**
- * The value the kernel stores in [`ControlPage::size`]: the bytes up to `__reserved`.
+ * The value the kernel stores in struct premap_control_page: the bytes up to __reserved.
  */
 #define PREMAP_CONTROL_PAGE_HEADER_SIZE 96
 
@@ -582,142 +580,142 @@
 #define PREMAP_CAP_BIT0 (1ull << 0)
 
 /**
- * Capability bit 1: `cap_bit0_is_deprecated`; set by every kernel since 3.12.
+ * Capability bit 1: cap_bit0_is_deprecated; set by every kernel since 3.12.
  */
 #define PREMAP_CAP_BIT0_IS_DEPRECATED (1ull << 1)
 
 /**
- * `cap_user_rdpmc`: user space may read the counter with `rdpmc`.
+ * cap_user_rdpmc: user space may read the counter with rdpmc.
  */
 #define PREMAP_CAP_USER_RDPMC (1ull << 2)
 
 /**
- * `cap_user_time`: `time_mult`/`time_shift`/`time_offset` are valid.
+ * cap_user_time: time_mult/time_shift/time_offset are valid.
  */
 #define PREMAP_CAP_USER_TIME (1ull << 3)
 
 /**
- * `cap_user_time_zero`: `time_zero` is valid.
+ * cap_user_time_zero: time_zero is valid.
  */
 #define PREMAP_CAP_USER_TIME_ZERO (1ull << 4)
 
 /**
- * `cap_user_time_short`: `time_cycles`/`time_mask` are valid.
+ * cap_user_time_short: time_cycles/time_mask are valid.
  */
 #define PREMAP_CAP_USER_TIME_SHORT (1ull << 5)
 
 /**
- * Size of [`EventHeader`].
+ * Size of struct premap_event_header.
  */
 #define PREMAP_EVENT_HEADER_SIZE 8
 
 /**
- * `PERF_RECORD_MMAP`.
+ * PERF_RECORD_MMAP.
  */
 #define PREMAP_RECORD_MMAP 1
 
 /**
- * `PERF_RECORD_LOST`.
+ * PERF_RECORD_LOST.
  */
 #define PREMAP_RECORD_LOST 2
 
 /**
- * `PERF_RECORD_COMM`.
+ * PERF_RECORD_COMM.
  */
 #define PREMAP_RECORD_COMM 3
 
 /**
- * `PERF_RECORD_EXIT`.
+ * PERF_RECORD_EXIT.
  */
 #define PREMAP_RECORD_EXIT 4
 
 /**
- * `PERF_RECORD_THROTTLE`.
+ * PERF_RECORD_THROTTLE.
  */
 #define PREMAP_RECORD_THROTTLE 5
 
 /**
- * `PERF_RECORD_UNTHROTTLE`.
+ * PERF_RECORD_UNTHROTTLE.
  */
 #define PREMAP_RECORD_UNTHROTTLE 6
 
 /**
- * `PERF_RECORD_FORK`.
+ * PERF_RECORD_FORK.
  */
 #define PREMAP_RECORD_FORK 7
 
 /**
- * `PERF_RECORD_READ`.
+ * PERF_RECORD_READ.
  */
 #define PREMAP_RECORD_READ 8
 
 /**
- * `PERF_RECORD_SAMPLE`.
+ * PERF_RECORD_SAMPLE.
  */
 #define PREMAP_RECORD_SAMPLE 9
 
 /**
- * `PERF_RECORD_MMAP2`.
+ * PERF_RECORD_MMAP2.
  */
 #define PREMAP_RECORD_MMAP2 10
 
 /**
- * `PERF_RECORD_AUX`.
+ * PERF_RECORD_AUX.
  */
 #define PREMAP_RECORD_AUX 11
 
 /**
- * `PERF_RECORD_ITRACE_START`.
+ * PERF_RECORD_ITRACE_START.
  */
 #define PREMAP_RECORD_ITRACE_START 12
 
 /**
- * `PERF_RECORD_LOST_SAMPLES`.
+ * PERF_RECORD_LOST_SAMPLES.
  */
 #define PREMAP_RECORD_LOST_SAMPLES 13
 
 /**
- * `PERF_RECORD_SWITCH`.
+ * PERF_RECORD_SWITCH.
  */
 #define PREMAP_RECORD_SWITCH 14
 
 /**
- * `PERF_RECORD_SWITCH_CPU_WIDE`.
+ * PERF_RECORD_SWITCH_CPU_WIDE.
  */
 #define PREMAP_RECORD_SWITCH_CPU_WIDE 15
 
 /**
- * `PERF_RECORD_NAMESPACES`.
+ * PERF_RECORD_NAMESPACES.
  */
 #define PREMAP_RECORD_NAMESPACES 16
 
 /**
- * `PERF_RECORD_KSYMBOL`.
+ * PERF_RECORD_KSYMBOL.
  */
 #define PREMAP_RECORD_KSYMBOL 17
 
 /**
- * `PERF_RECORD_BPF_EVENT`.
+ * PERF_RECORD_BPF_EVENT.
  */
 #define PREMAP_RECORD_BPF_EVENT 18
 
 /**
- * `PERF_RECORD_CGROUP`.
+ * PERF_RECORD_CGROUP.
  */
 #define PREMAP_RECORD_CGROUP 19
 
 /**
- * `PERF_RECORD_TEXT_POKE`.
+ * PERF_RECORD_TEXT_POKE.
  */
 #define PREMAP_RECORD_TEXT_POKE 20
 
 /**
- * `PERF_RECORD_AUX_OUTPUT_HW_ID`.
+ * PERF_RECORD_AUX_OUTPUT_HW_ID.
  */
 #define PREMAP_RECORD_AUX_OUTPUT_HW_ID 21
 
 /**
- * `PERF_RECORD_CALLCHAIN_DEFERRED` (Linux 6.17+).
+ * PERF_RECORD_CALLCHAIN_DEFERRED (Linux 6.17+).
  */
 #define PREMAP_RECORD_CALLCHAIN_DEFERRED 22
 
@@ -727,448 +725,374 @@
 #define PREMAP_RECORD_USER_TYPE_START 64
 
 /**
- * `PERF_RECORD_HEADER_ATTR`.
+ * PERF_RECORD_HEADER_ATTR.
  */
 #define PREMAP_RECORD_HEADER_ATTR 64
 
 /**
- * `PERF_RECORD_HEADER_EVENT_TYPE` (deprecated).
+ * PERF_RECORD_HEADER_EVENT_TYPE (deprecated).
  */
 #define PREMAP_RECORD_HEADER_EVENT_TYPE 65
 
 /**
- * `PERF_RECORD_HEADER_TRACING_DATA`.
+ * PERF_RECORD_HEADER_TRACING_DATA.
  */
 #define PREMAP_RECORD_HEADER_TRACING_DATA 66
 
 /**
- * `PERF_RECORD_HEADER_BUILD_ID`.
+ * PERF_RECORD_HEADER_BUILD_ID.
  */
 #define PREMAP_RECORD_HEADER_BUILD_ID 67
 
 /**
- * `PERF_RECORD_FINISHED_ROUND`: a bare header after each pass over all rings.
+ * PERF_RECORD_FINISHED_ROUND: a bare header after each pass over all rings.
  */
 #define PREMAP_RECORD_FINISHED_ROUND 68
 
 /**
- * `PERF_RECORD_ID_INDEX`.
+ * PERF_RECORD_ID_INDEX.
  */
 #define PREMAP_RECORD_ID_INDEX 69
 
 /**
- * `PERF_RECORD_AUXTRACE_INFO`.
+ * PERF_RECORD_AUXTRACE_INFO.
  */
 #define PREMAP_RECORD_AUXTRACE_INFO 70
 
 /**
- * `PERF_RECORD_AUXTRACE`.
+ * PERF_RECORD_AUXTRACE.
  */
 #define PREMAP_RECORD_AUXTRACE 71
 
 /**
- * `PERF_RECORD_AUXTRACE_ERROR`.
+ * PERF_RECORD_AUXTRACE_ERROR.
  */
 #define PREMAP_RECORD_AUXTRACE_ERROR 72
 
 /**
- * `PERF_RECORD_THREAD_MAP`.
+ * PERF_RECORD_THREAD_MAP.
  */
 #define PREMAP_RECORD_THREAD_MAP 73
 
 /**
- * `PERF_RECORD_CPU_MAP`.
+ * PERF_RECORD_CPU_MAP.
  */
 #define PREMAP_RECORD_CPU_MAP 74
 
 /**
- * `PERF_RECORD_STAT_CONFIG`.
+ * PERF_RECORD_STAT_CONFIG.
  */
 #define PREMAP_RECORD_STAT_CONFIG 75
 
 /**
- * `PERF_RECORD_STAT`.
+ * PERF_RECORD_STAT.
  */
 #define PREMAP_RECORD_STAT 76
 
 /**
- * `PERF_RECORD_STAT_ROUND`.
+ * PERF_RECORD_STAT_ROUND.
  */
 #define PREMAP_RECORD_STAT_ROUND 77
 
 /**
- * `PERF_RECORD_EVENT_UPDATE`.
+ * PERF_RECORD_EVENT_UPDATE.
  */
 #define PREMAP_RECORD_EVENT_UPDATE 78
 
 /**
- * `PERF_RECORD_TIME_CONV`.
+ * PERF_RECORD_TIME_CONV.
  */
 #define PREMAP_RECORD_TIME_CONV 79
 
 /**
- * `PERF_RECORD_HEADER_FEATURE`.
+ * PERF_RECORD_HEADER_FEATURE.
  */
 #define PREMAP_RECORD_HEADER_FEATURE 80
 
 /**
- * `PERF_RECORD_COMPRESSED` (zstd, deprecated by COMPRESSED2).
+ * PERF_RECORD_COMPRESSED (zstd, deprecated by COMPRESSED2).
  */
 #define PREMAP_RECORD_COMPRESSED 81
 
 /**
- * `PERF_RECORD_FINISHED_INIT`.
+ * PERF_RECORD_FINISHED_INIT.
  */
 #define PREMAP_RECORD_FINISHED_INIT 82
 
 /**
- * `PERF_RECORD_COMPRESSED2`.
+ * PERF_RECORD_COMPRESSED2.
  */
 #define PREMAP_RECORD_COMPRESSED2 83
 
 /**
- * `PERF_RECORD_MISC_CPUMODE_MASK`.
+ * PERF_RECORD_MISC_CPUMODE_MASK.
  */
 #define PREMAP_RECORD_MISC_CPUMODE_MASK 7
 
 /**
- * `PERF_RECORD_MISC_CPUMODE_UNKNOWN`.
+ * PERF_RECORD_MISC_CPUMODE_UNKNOWN.
  */
 #define PREMAP_RECORD_MISC_CPUMODE_UNKNOWN 0
 
 /**
- * `PERF_RECORD_MISC_KERNEL`.
+ * PERF_RECORD_MISC_KERNEL.
  */
 #define PREMAP_RECORD_MISC_KERNEL 1
 
 /**
- * `PERF_RECORD_MISC_USER`.
+ * PERF_RECORD_MISC_USER.
  */
 #define PREMAP_RECORD_MISC_USER 2
 
 /**
- * `PERF_RECORD_MISC_HYPERVISOR`.
+ * PERF_RECORD_MISC_HYPERVISOR.
  */
 #define PREMAP_RECORD_MISC_HYPERVISOR 3
 
 /**
- * `PERF_RECORD_MISC_GUEST_KERNEL`.
+ * PERF_RECORD_MISC_GUEST_KERNEL.
  */
 #define PREMAP_RECORD_MISC_GUEST_KERNEL 4
 
 /**
- * `PERF_RECORD_MISC_GUEST_USER`.
+ * PERF_RECORD_MISC_GUEST_USER.
  */
 #define PREMAP_RECORD_MISC_GUEST_USER 5
 
 /**
- * `PERF_RECORD_MISC_PROC_MAP_PARSE_TIMEOUT` (perf tool).
+ * PERF_RECORD_MISC_PROC_MAP_PARSE_TIMEOUT (perf tool).
  */
 #define PREMAP_RECORD_MISC_PROC_MAP_PARSE_TIMEOUT (1 << 12)
 
 /**
- * `PERF_RECORD_MISC_MMAP_DATA`: a non-executable mapping (MMAP, MMAP2).
+ * PERF_RECORD_MISC_MMAP_DATA: a non-executable mapping (MMAP, MMAP2).
  */
 #define PREMAP_RECORD_MISC_MMAP_DATA (1 << 13)
 
 /**
- * `PERF_RECORD_MISC_COMM_EXEC`: the COMM change came from exec.
+ * PERF_RECORD_MISC_COMM_EXEC: the COMM change came from exec.
  */
 #define PREMAP_RECORD_MISC_COMM_EXEC (1 << 13)
 
 /**
- * `PERF_RECORD_MISC_FORK_EXEC` (perf tool).
+ * PERF_RECORD_MISC_FORK_EXEC (perf tool).
  */
 #define PREMAP_RECORD_MISC_FORK_EXEC (1 << 13)
 
 /**
- * `PERF_RECORD_MISC_SWITCH_OUT`: the SWITCH record is a switch-out.
+ * PERF_RECORD_MISC_SWITCH_OUT: the SWITCH record is a switch-out.
  */
 #define PREMAP_RECORD_MISC_SWITCH_OUT (1 << 13)
 
 /**
- * `PERF_RECORD_MISC_EXACT_IP`: the sample's IP is exact (precise events).
+ * PERF_RECORD_MISC_EXACT_IP: the sample's IP is exact (precise events).
  */
 #define PREMAP_RECORD_MISC_EXACT_IP (1 << 14)
 
 /**
- * `PERF_RECORD_MISC_SWITCH_OUT_PREEMPT`: the task was preempted.
+ * PERF_RECORD_MISC_SWITCH_OUT_PREEMPT: the task was preempted.
  */
 #define PREMAP_RECORD_MISC_SWITCH_OUT_PREEMPT (1 << 14)
 
 /**
- * `PERF_RECORD_MISC_MMAP_BUILD_ID`: the MMAP2 record carries a build id instead of maj/min/ino.
+ * PERF_RECORD_MISC_MMAP_BUILD_ID: the MMAP2 record carries a build id instead of maj/min/ino.
  */
 #define PREMAP_RECORD_MISC_MMAP_BUILD_ID (1 << 14)
 
 /**
- * `PERF_RECORD_MISC_EXT_RESERVED`.
+ * PERF_RECORD_MISC_EXT_RESERVED.
  */
 #define PREMAP_RECORD_MISC_EXT_RESERVED (1 << 15)
 
 /**
- * `_IOC_NRBITS`.
+ * _IOC_NRBITS.
  */
 #define PREMAP_IOC_NRBITS 8
 
 /**
- * `_IOC_TYPEBITS`.
+ * _IOC_TYPEBITS.
  */
 #define PREMAP_IOC_TYPEBITS 8
 
 /**
- * `_IOC_SIZEBITS` (asm-generic and x86).
+ * _IOC_SIZEBITS (asm-generic and x86).
  */
 #define PREMAP_IOC_SIZEBITS 14
 
 /**
- * `_IOC_NRSHIFT`.
+ * _IOC_NRSHIFT.
  */
 #define PREMAP_IOC_NRSHIFT 0
 
 /**
- * `_IOC_TYPESHIFT`.
+ * _IOC_TYPESHIFT.
  */
 #define PREMAP_IOC_TYPESHIFT (PREMAP_IOC_NRSHIFT + PREMAP_IOC_NRBITS)
 
 /**
- * `_IOC_SIZESHIFT`.
+ * _IOC_SIZESHIFT.
  */
 #define PREMAP_IOC_SIZESHIFT (PREMAP_IOC_TYPESHIFT + PREMAP_IOC_TYPEBITS)
 
 /**
- * `_IOC_DIRSHIFT`.
+ * _IOC_DIRSHIFT.
  */
 #define PREMAP_IOC_DIRSHIFT (PREMAP_IOC_SIZESHIFT + PREMAP_IOC_SIZEBITS)
 
 /**
- * `_IOC_NONE`.
+ * _IOC_NONE.
  */
 #define PREMAP_IOC_NONE 0
 
 /**
- * `_IOC_WRITE`: user space writes the argument.
+ * _IOC_WRITE: user space writes the argument.
  */
 #define PREMAP_IOC_WRITE 1
 
 /**
- * `_IOC_READ`: user space reads the argument.
+ * _IOC_READ: user space reads the argument.
  */
 #define PREMAP_IOC_READ 2
 
 /**
- * The ioctl type byte of perf events, `'$'`.
+ * The ioctl type byte of perf events, '$'.
  */
 #define PREMAP_PERF_IOC_MAGIC 36
 
 /**
- * `PERF_EVENT_IOC_ENABLE`.
+ * PERF_EVENT_IOC_ENABLE.
  */
 #define PREMAP_PERF_EVENT_IOC_ENABLE 9216
 
 /**
- * `PERF_EVENT_IOC_DISABLE`.
+ * PERF_EVENT_IOC_DISABLE.
  */
 #define PREMAP_PERF_EVENT_IOC_DISABLE 9217
 
 /**
- * `PERF_EVENT_IOC_REFRESH`.
+ * PERF_EVENT_IOC_REFRESH.
  */
 #define PREMAP_PERF_EVENT_IOC_REFRESH 9218
 
 /**
- * `PERF_EVENT_IOC_RESET`.
+ * PERF_EVENT_IOC_RESET.
  */
 #define PREMAP_PERF_EVENT_IOC_RESET 9219
 
 /**
- * `PERF_EVENT_IOC_PERIOD`: `_IOW('$', 4, __u64)`.
+ * PERF_EVENT_IOC_PERIOD: _IOW('$', 4, __u64).
  */
 #define PREMAP_PERF_EVENT_IOC_PERIOD 1074275332
 
 /**
- * `PERF_EVENT_IOC_SET_OUTPUT`: `_IO('$', 5)`.
+ * PERF_EVENT_IOC_SET_OUTPUT: _IO('$', 5).
  */
 #define PREMAP_PERF_EVENT_IOC_SET_OUTPUT 9221
 
 /**
- * `PERF_EVENT_IOC_SET_FILTER`: `_IOW('$', 6, char *)`.
+ * PERF_EVENT_IOC_SET_FILTER: _IOW('$', 6, char *).
  */
 #define PREMAP_PERF_EVENT_IOC_SET_FILTER 1074275334
 
 /**
- * `PERF_EVENT_IOC_ID`: `_IOR('$', 7, __u64 *)`.
+ * PERF_EVENT_IOC_ID: _IOR('$', 7, __u64 *).
  */
 #define PREMAP_PERF_EVENT_IOC_ID 2148017159
 
 /**
- * `PERF_EVENT_IOC_SET_BPF`: `_IOW('$', 8, __u32)`.
+ * PERF_EVENT_IOC_SET_BPF: _IOW('$', 8, __u32).
  */
 #define PREMAP_PERF_EVENT_IOC_SET_BPF 1074013192
 
 /**
- * `PERF_EVENT_IOC_PAUSE_OUTPUT`: `_IOW('$', 9, __u32)`. The premap driver accepts it too.
+ * PERF_EVENT_IOC_PAUSE_OUTPUT: _IOW('$', 9, __u32). The premap driver accepts it too.
  */
 #define PREMAP_PERF_EVENT_IOC_PAUSE_OUTPUT 1074013193
 
 /**
- * `PERF_EVENT_IOC_QUERY_BPF`: `_IOWR('$', 10, struct perf_event_query_bpf *)`.
+ * PERF_EVENT_IOC_QUERY_BPF: _IOWR('$', 10, struct perf_event_query_bpf *).
  */
 #define PREMAP_PERF_EVENT_IOC_QUERY_BPF 3221758986
 
 /**
- * `PERF_EVENT_IOC_MODIFY_ATTRIBUTES`: `_IOW('$', 11, struct perf_event_attr *)`.
+ * PERF_EVENT_IOC_MODIFY_ATTRIBUTES: _IOW('$', 11, struct perf_event_attr *).
  */
 #define PREMAP_PERF_EVENT_IOC_MODIFY_ATTRIBUTES 1074275339
 
 /**
- * `PERF_IOC_FLAG_GROUP`: apply ENABLE/DISABLE/RESET/REFRESH to the whole group.
+ * PERF_IOC_FLAG_GROUP: apply ENABLE/DISABLE/RESET/REFRESH to the whole group.
  */
 #define PREMAP_PERF_IOC_FLAG_GROUP 1
 
 /**
- * The premap driver's ioctl type byte. Documentation/userspace-api/ioctl/ioctl-number.rst lists no
- * user of 0xDA.
- */
-#define PREMAP_IOC_MAGIC 218
-
-/**
- * Create flag: overwrite mode. The producer ignores `data_tail` and overwrites the oldest data, writing
- * backward (`write_backward` semantics); the mapping must be `PROT_READ` only.
- */
-#define PREMAP_CREATE_OVERWRITE (1 << 0)
-
-/**
- * Create flag: map the buffer with the typed-page strategy: every page is a `PGTY_driver_ring` page
- * (see [`crate::memdesc`]) that mmap maps with `vm_insert_pages_prot()` (one call per up to 512 pages,
- * one page-table lock per page table), without a reference or a mapcount, in a `VM_MIXEDMAP` VMA (not
- * `VM_PFNMAP | VM_IO`) that GUP refuses because `vm_normal_page()` does. The control page of a
- * consume-mode mapping is mapped writable from the start. Without the flag the buffer is mapped with
- * one `remap_pfn_range()` per page (`VM_PFNMAP | VM_IO`, as perf since 6.14). The driver needs the
- * kernel's typed-page series (driver/kernel/) to build at all, so both are always available. What
- * differs between the two is listed in docs/typed-pages.md.
- */
-#define PREMAP_CREATE_TYPED_PAGES (1 << 1)
-
-/**
- * Every create flag this ABI version defines.
- */
-#define PREMAP_CREATE_ALL_FLAGS (PREMAP_CREATE_OVERWRITE | PREMAP_CREATE_TYPED_PAGES)
-
-/**
- * The largest number of data (or AUX) pages one buffer may have: 2^20 pages (4 GiB with 4 KiB pages).
- */
-#define PREMAP_MAX_AREA_PAGES (1 << 20)
-
-/**
- * The longest pause between two generator batches: 1 s.
- */
-#define PREMAP_MAX_GENERATE_PERIOD_NS 1000000000
-
-/**
- * The most samples one generator batch writes before it yields the CPU.
- */
-#define PREMAP_MAX_GENERATE_BATCH 4096
-
-/**
- * How many generators one user may run at once (one per open file at most).
- */
-#define PREMAP_MAX_GENERATORS_PER_USER 8
-
-/**
- * The `sample_type` of the samples the in-kernel generator produces.
+ * The sample_type of the samples the in-kernel generator produces.
  */
 #define PREMAP_GENERATED_SAMPLE_TYPE (((PREMAP_SAMPLE_IDENTIFIER | PREMAP_SAMPLE_TID) | PREMAP_SAMPLE_TIME) | PREMAP_SAMPLE_PERIOD)
 
 /**
- * `_IOW(IOC_MAGIC, 1, struct premap_create)`: configure the buffer.
- */
-#define PREMAP_IOC_CREATE 1075894785
-
-/**
- * `_IOR(IOC_MAGIC, 2, struct premap_info)`: read the buffer's geometry.
- */
-#define PREMAP_IOC_INFO 2149636610
-
-/**
- * `_IOR(IOC_MAGIC, 3, struct premap_stats)`: read the producer's counters.
- */
-#define PREMAP_IOC_STATS 2150685187
-
-/**
- * `_IOW(IOC_MAGIC, 4, struct premap_generate)`: start (or stop) the in-kernel sample generator.
- */
-#define PREMAP_IOC_GENERATE 1075370500
-
-/**
- * `_IOWR(IOC_MAGIC, 5, struct premap_page_info)`: read the memdesc of one page.
- */
-#define PREMAP_IOC_PAGE_INFO 3222329861
-
-/**
- * Shift of the type byte in a `page_type` word (6.12 `PAGE_TYPE_SHIFT`).
+ * Shift of the type byte in a page_type word (6.12 PAGE_TYPE_SHIFT).
  */
 #define PREMAP_PAGE_TYPE_SHIFT 24
 
 /**
- * 6.12 `PGTY_buddy`.
+ * 6.12 PGTY_buddy.
  */
 #define PREMAP_PGTY_BUDDY 240
 
 /**
- * 6.12 `PGTY_offline`.
+ * 6.12 PGTY_offline.
  */
 #define PREMAP_PGTY_OFFLINE 241
 
 /**
- * 6.12 `PGTY_table`.
+ * 6.12 PGTY_table.
  */
 #define PREMAP_PGTY_TABLE 242
 
 /**
- * 6.12 `PGTY_guard`.
+ * 6.12 PGTY_guard.
  */
 #define PREMAP_PGTY_GUARD 243
 
 /**
- * 6.12 `PGTY_hugetlb`.
+ * 6.12 PGTY_hugetlb.
  */
 #define PREMAP_PGTY_HUGETLB 244
 
 /**
- * 6.12 `PGTY_slab`.
+ * 6.12 PGTY_slab.
  */
 #define PREMAP_PGTY_SLAB 245
 
 /**
- * 6.12 `PGTY_zsmalloc`.
+ * 6.12 PGTY_zsmalloc.
  */
 #define PREMAP_PGTY_ZSMALLOC 246
 
 /**
- * 6.12 `PGTY_unaccepted`.
+ * 6.12 PGTY_unaccepted.
  */
 #define PREMAP_PGTY_UNACCEPTED 247
 
 /**
- * mainline's `PGTY_large_kmalloc` (7.x).
+ * mainline's PGTY_large_kmalloc (7.x).
  */
 #define PREMAP_PGTY_LARGE_KMALLOC 248
 
 /**
- * 6.12 `PGTY_mapcount_underflow`: a `page_type` of `0xff......` means "no type".
+ * 6.12 PGTY_mapcount_underflow: a page_type of 0xff...... means "no type".
  */
 #define PREMAP_PGTY_NONE 255
 
 /**
- * premap's ring-page type byte: the kernel's `PGTY_driver_ring` as premap's kernel series defines it
- * (`PageDriverRing()`, named `driver_ring` by `dump_page()`, `KPF_DRIVER_RING` in `/proc/kpageflags`).
+ * premap's ring-page type byte: the kernel's PGTY_driver_ring as premap's kernel series defines it
+ * (PageDriverRing(), named driver_ring by dump_page(), KPF_DRIVER_RING in /proc/kpageflags).
  */
 #define PREMAP_PGTY_PREMAP_RING 249
 
 /**
- * The `/proc/kpageflags` bit premap's kernel series adds for `PGTY_driver_ring` pages
- * (`KPF_DRIVER_RING`).
+ * The /proc/kpageflags bit premap's kernel series adds for PGTY_driver_ring pages
+ * (KPF_DRIVER_RING).
  */
 #define PREMAP_KPF_DRIVER_RING 27
 
@@ -1198,7 +1122,7 @@
 #define PREMAP_FILE_HEADER_SIZE 104
 
 /**
- * Size of the pipe-mode header (`{magic, size}`).
+ * Size of the pipe-mode header ({magic, size}).
  */
 #define PREMAP_PIPE_HEADER_SIZE 16
 
@@ -1208,137 +1132,137 @@
 #define PREMAP_HEADER_FEAT_BITS 256
 
 /**
- * Strings in feature sections are padded to this alignment (`NAME_ALIGN`).
+ * Strings in feature sections are padded to this alignment (NAME_ALIGN).
  */
 #define PREMAP_NAME_ALIGN 64
 
 /**
- * `HEADER_TRACING_DATA`.
+ * HEADER_TRACING_DATA.
  */
 #define PREMAP_HEADER_TRACING_DATA 1
 
 /**
- * `HEADER_BUILD_ID`.
+ * HEADER_BUILD_ID.
  */
 #define PREMAP_HEADER_BUILD_ID 2
 
 /**
- * `HEADER_HOSTNAME`.
+ * HEADER_HOSTNAME.
  */
 #define PREMAP_HEADER_HOSTNAME 3
 
 /**
- * `HEADER_OSRELEASE`.
+ * HEADER_OSRELEASE.
  */
 #define PREMAP_HEADER_OSRELEASE 4
 
 /**
- * `HEADER_VERSION`.
+ * HEADER_VERSION.
  */
 #define PREMAP_HEADER_VERSION 5
 
 /**
- * `HEADER_ARCH`.
+ * HEADER_ARCH.
  */
 #define PREMAP_HEADER_ARCH 6
 
 /**
- * `HEADER_NRCPUS`.
+ * HEADER_NRCPUS.
  */
 #define PREMAP_HEADER_NRCPUS 7
 
 /**
- * `HEADER_CPUDESC`.
+ * HEADER_CPUDESC.
  */
 #define PREMAP_HEADER_CPUDESC 8
 
 /**
- * `HEADER_CPUID`.
+ * HEADER_CPUID.
  */
 #define PREMAP_HEADER_CPUID 9
 
 /**
- * `HEADER_TOTAL_MEM`.
+ * HEADER_TOTAL_MEM.
  */
 #define PREMAP_HEADER_TOTAL_MEM 10
 
 /**
- * `HEADER_CMDLINE`.
+ * HEADER_CMDLINE.
  */
 #define PREMAP_HEADER_CMDLINE 11
 
 /**
- * `HEADER_EVENT_DESC`.
+ * HEADER_EVENT_DESC.
  */
 #define PREMAP_HEADER_EVENT_DESC 12
 
 /**
- * `HEADER_CPU_TOPOLOGY`.
+ * HEADER_CPU_TOPOLOGY.
  */
 #define PREMAP_HEADER_CPU_TOPOLOGY 13
 
 /**
- * `HEADER_NUMA_TOPOLOGY`.
+ * HEADER_NUMA_TOPOLOGY.
  */
 #define PREMAP_HEADER_NUMA_TOPOLOGY 14
 
 /**
- * `HEADER_BRANCH_STACK`.
+ * HEADER_BRANCH_STACK.
  */
 #define PREMAP_HEADER_BRANCH_STACK 15
 
 /**
- * `HEADER_PMU_MAPPINGS`.
+ * HEADER_PMU_MAPPINGS.
  */
 #define PREMAP_HEADER_PMU_MAPPINGS 16
 
 /**
- * `HEADER_GROUP_DESC`.
+ * HEADER_GROUP_DESC.
  */
 #define PREMAP_HEADER_GROUP_DESC 17
 
 /**
- * `HEADER_AUXTRACE`.
+ * HEADER_AUXTRACE.
  */
 #define PREMAP_HEADER_AUXTRACE 18
 
 /**
- * `HEADER_STAT`.
+ * HEADER_STAT.
  */
 #define PREMAP_HEADER_STAT 19
 
 /**
- * `HEADER_CACHE`.
+ * HEADER_CACHE.
  */
 #define PREMAP_HEADER_CACHE 20
 
 /**
- * `HEADER_SAMPLE_TIME`: first and last sample time (u64 ns each).
+ * HEADER_SAMPLE_TIME: first and last sample time (u64 ns each).
  */
 #define PREMAP_HEADER_SAMPLE_TIME 21
 
 /**
- * `HEADER_MEM_TOPOLOGY`.
+ * HEADER_MEM_TOPOLOGY.
  */
 #define PREMAP_HEADER_MEM_TOPOLOGY 22
 
 /**
- * `HEADER_CLOCKID`: the clock's resolution in ns (u64).
+ * HEADER_CLOCKID: the clock's resolution in ns (u64).
  */
 #define PREMAP_HEADER_CLOCKID 23
 
 /**
- * `HEADER_DIR_FORMAT`.
+ * HEADER_DIR_FORMAT.
  */
 #define PREMAP_HEADER_DIR_FORMAT 24
 
 /**
- * `HEADER_COMPRESSED`: u32 version, type, level, ratio, mmap_len.
+ * HEADER_COMPRESSED: u32 version, type, level, ratio, mmap_len.
  */
 #define PREMAP_HEADER_COMPRESSED 27
 
 /**
- * `HEADER_CLOCK_DATA`.
+ * HEADER_CLOCK_DATA.
  */
 #define PREMAP_HEADER_CLOCK_DATA 29
 
@@ -1348,49 +1272,49 @@
 #define PREMAP_LOST_RECORD_SIZE 24
 
 /**
- * The largest record: `header.size` is a `u16`, so a bounce buffer of this size always suffices.
+ * The largest record: header.size is a u16, so a bounce buffer of this size always suffices.
  */
 #define PREMAP_MAX_RECORD_SIZE 65535
 
 /**
- * `PERF_CONTEXT_HV`: the callchain entries that follow are hypervisor addresses. The `CONTEXT_*`
+ * PERF_CONTEXT_HV: the callchain entries that follow are hypervisor addresses. The CONTEXT_*
  * markers are callchain entries, not addresses: each says in which context the next entries are.
  */
 #define PREMAP_CONTEXT_HV (uint64_t)-32ll
 
 /**
- * `PERF_CONTEXT_KERNEL`: kernel addresses follow.
+ * PERF_CONTEXT_KERNEL: kernel addresses follow.
  */
 #define PREMAP_CONTEXT_KERNEL (uint64_t)-128ll
 
 /**
- * `PERF_CONTEXT_USER`: user addresses follow.
+ * PERF_CONTEXT_USER: user addresses follow.
  */
 #define PREMAP_CONTEXT_USER (uint64_t)-512ll
 
 /**
- * `PERF_CONTEXT_USER_DEFERRED`: the user part of this callchain comes later, in a
- * `CALLCHAIN_DEFERRED` record (Linux 6.17+).
+ * PERF_CONTEXT_USER_DEFERRED: the user part of this callchain comes later, in a
+ * CALLCHAIN_DEFERRED record (Linux 6.17+).
  */
 #define PREMAP_CONTEXT_USER_DEFERRED (uint64_t)-640ll
 
 /**
- * `PERF_CONTEXT_GUEST`: guest addresses follow.
+ * PERF_CONTEXT_GUEST: guest addresses follow.
  */
 #define PREMAP_CONTEXT_GUEST (uint64_t)-2048ll
 
 /**
- * `PERF_CONTEXT_GUEST_KERNEL`: guest kernel addresses follow.
+ * PERF_CONTEXT_GUEST_KERNEL: guest kernel addresses follow.
  */
 #define PREMAP_CONTEXT_GUEST_KERNEL (uint64_t)-2176ll
 
 /**
- * `PERF_CONTEXT_GUEST_USER`: guest user addresses follow.
+ * PERF_CONTEXT_GUEST_USER: guest user addresses follow.
  */
 #define PREMAP_CONTEXT_GUEST_USER (uint64_t)-2560ll
 
 /**
- * `PERF_CONTEXT_MAX`: callchain entries at or above this value are markers, not addresses.
+ * PERF_CONTEXT_MAX: callchain entries at or above this value are markers, not addresses.
  */
 #define PREMAP_CONTEXT_MAX (uint64_t)-4095ll
 
@@ -1403,7 +1327,7 @@ enum premap_page_kind
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /**
-   * Page 0: the control page (`perf_event_mmap_page`).
+   * Page 0: the control page (perf_event_mmap_page).
    */
   PREMAP_PAGE_KIND_CONTROL = 1,
   /**
@@ -1424,11 +1348,11 @@ typedef uint8_t premap_page_kind;
 #endif // __cplusplus
 
 /**
- * `struct perf_event_mmap_page`, 1088 bytes, every field at its UAPI offset.
+ * struct perf_event_mmap_page, 1088 bytes, every field at its UAPI offset.
  *
- * Field names equal the UAPI's so that the generated C header reads like `<linux/perf_event.h>`.
- * Use this type for copies (a snapshot read with [`ControlPtr::snapshot`], a page being initialised by
- * its owner); reach a live, shared page through [`ControlPtr`].
+ * Field names equal the UAPI's so that the generated C header reads like <linux/perf_event.h>.
+ * Use this type for copies (a snapshot read with ControlPtr, a page being initialised by
+ * its owner); reach a live, shared page through ControlPtr.
  */
 struct premap_control_page {
   /**
@@ -1440,11 +1364,11 @@ struct premap_control_page {
    */
   uint32_t compat_version;
   /**
-   * Seqlock for the self-monitoring fields (`index` .. `time_mask`).
+   * Seqlock for the self-monitoring fields (index .. time_mask).
    */
   uint32_t lock;
   /**
-   * Hardware counter index for `rdpmc` (0 = not available).
+   * Hardware counter index for rdpmc (0 = not available).
    */
   uint32_t index;
   /**
@@ -1460,7 +1384,7 @@ struct premap_control_page {
    */
   uint64_t time_running;
   /**
-   * Capability bits; see the `CAP_*` constants.
+   * Capability bits; see the CAP_* constants.
    */
   uint64_t capabilities;
   /**
@@ -1480,15 +1404,15 @@ struct premap_control_page {
    */
   uint64_t time_offset;
   /**
-   * Zero point of `time_cycles` conversion.
+   * Zero point of time_cycles conversion.
    */
   uint64_t time_zero;
   /**
-   * Header size up to `__reserved` fields.
+   * Header size up to __reserved fields.
    */
   uint32_t size;
   /**
-   * Reserved (UAPI `__reserved_1`).
+   * Reserved (UAPI __reserved_1).
    */
   uint32_t __reserved_1;
   /**
@@ -1500,7 +1424,7 @@ struct premap_control_page {
    */
   uint64_t time_mask;
   /**
-   * Reserved to pad the structure to 1 KiB before the positions (UAPI `__reserved[116*8]`).
+   * Reserved to pad the structure to 1 KiB before the positions (UAPI __reserved[116*8]).
    */
   uint8_t __reserved[928];
   /**
@@ -1538,15 +1462,15 @@ struct premap_control_page {
 };
 
 /**
- * `struct perf_event_header`: the 8 bytes in front of every record.
+ * struct perf_event_header: the 8 bytes in front of every record.
  */
 struct premap_event_header {
   /**
-   * One of the `RECORD_*` constants (kept as raw `u32`: unknown types are legal input).
+   * One of the RECORD_* constants (kept as raw u32: unknown types are legal input).
    */
   uint32_t type;
   /**
-   * `RECORD_MISC_*` bits.
+   * RECORD_MISC_* bits.
    */
   uint16_t misc;
   /**
@@ -1556,18 +1480,18 @@ struct premap_event_header {
 };
 
 /**
- * `struct perf_event_attr` up to `PERF_ATTR_SIZE_VER8` (136 bytes).
+ * struct perf_event_attr up to PERF_ATTR_SIZE_VER8 (136 bytes).
  *
- * The C bitfield word is [`PerfEventAttr::flags`]; use the `ATTR_FLAG_*` constants or the helper
+ * The C bitfield word is struct premap_event_attr; use the ATTR_FLAG_* constants or the helper
  * methods. Unions are represented by their first member; the doc of each field names the others.
  */
 struct premap_event_attr {
   /**
-   * Major type: `TYPE_HARDWARE`, `TYPE_SOFTWARE`, ...
+   * Major type: TYPE_HARDWARE, TYPE_SOFTWARE, ...
    */
   uint32_t type;
   /**
-   * Size of this structure as the writer knew it (`ATTR_SIZE_VER*`).
+   * Size of this structure as the writer knew it (ATTR_SIZE_VER*).
    */
   uint32_t size;
   /**
@@ -1575,23 +1499,23 @@ struct premap_event_attr {
    */
   uint64_t config;
   /**
-   * `sample_period`, or `sample_freq` when `ATTR_FLAG_FREQ` is set.
+   * sample_period, or sample_freq when ATTR_FLAG_FREQ is set.
    */
   uint64_t sample_period;
   /**
-   * `SAMPLE_*` bits.
+   * SAMPLE_* bits.
    */
   uint64_t sample_type;
   /**
-   * `FORMAT_*` bits.
+   * FORMAT_* bits.
    */
   uint64_t read_format;
   /**
-   * The bitfield word (`disabled`, `inherit`, ...): `ATTR_FLAG_*` bits.
+   * The bitfield word (disabled, inherit, ...): ATTR_FLAG_* bits.
    */
   uint64_t flags;
   /**
-   * `wakeup_events`, or `wakeup_watermark` when `ATTR_FLAG_WATERMARK` is set.
+   * wakeup_events, or wakeup_watermark when ATTR_FLAG_WATERMARK is set.
    */
   uint32_t wakeup_events;
   /**
@@ -1599,31 +1523,31 @@ struct premap_event_attr {
    */
   uint32_t bp_type;
   /**
-   * `bp_addr` / `kprobe_func` / `uprobe_path` / `config1`.
+   * bp_addr / kprobe_func / uprobe_path / config1.
    */
   uint64_t config1;
   /**
-   * `bp_len` / `kprobe_addr` / `probe_offset` / `config2`.
+   * bp_len / kprobe_addr / probe_offset / config2.
    */
   uint64_t config2;
   /**
-   * `PERF_SAMPLE_BRANCH_*` bits.
+   * PERF_SAMPLE_BRANCH_* bits.
    */
   uint64_t branch_sample_type;
   /**
-   * Register mask for `SAMPLE_REGS_USER`.
+   * Register mask for SAMPLE_REGS_USER.
    */
   uint64_t sample_regs_user;
   /**
-   * Bytes of user stack to dump with `SAMPLE_STACK_USER`.
+   * Bytes of user stack to dump with SAMPLE_STACK_USER.
    */
   uint32_t sample_stack_user;
   /**
-   * Clock for time fields when `ATTR_FLAG_USE_CLOCKID` is set.
+   * Clock for time fields when ATTR_FLAG_USE_CLOCKID is set.
    */
   int32_t clockid;
   /**
-   * Register mask for `SAMPLE_REGS_INTR`.
+   * Register mask for SAMPLE_REGS_INTR.
    */
   uint64_t sample_regs_intr;
   /**
@@ -1635,7 +1559,7 @@ struct premap_event_attr {
    */
   uint16_t sample_max_stack;
   /**
-   * Reserved (UAPI `__reserved_2`).
+   * Reserved (UAPI __reserved_2).
    */
   uint16_t __reserved_2;
   /**
@@ -1643,187 +1567,17 @@ struct premap_event_attr {
    */
   uint32_t aux_sample_size;
   /**
-   * `aux_action` bits (6.13+) / reserved.
+   * aux_action bits (6.13+) / reserved.
    */
   uint32_t aux_action;
   /**
-   * User data for `sigtrap`.
+   * User data for sigtrap.
    */
   uint64_t sig_data;
   /**
-   * Extension of `config2` (VER8).
+   * Extension of config2 (VER8).
    */
   uint64_t config3;
-};
-
-/**
- * `struct premap_create`: argument of [`IOC_CREATE`]. Configures the buffer of one open file; a file
- * takes one create, before its first mmap.
- *
- * Errors: `EINVAL` for a request [`CreateParams::validate`] refuses; `EBUSY` when the file already has
- * a buffer; `EPERM` when the buffer's pages would take what the calling user (real uid) has pinned in
- * the driver past its limit: the `mlock_kb` module parameter (default 8192 KiB per user, the
- * counterpart of perf's `perf_event_mlock_kb`) plus the caller's `RLIMIT_MEMLOCK`; `CAP_IPC_LOCK`
- * lifts the limit, as for perf. The pages stay charged to that user until the buffer is freed (its
- * last file and mapping gone). `ENOMEM` when the machine cannot give the pages: a buffer may take at
- * most half of RAM whoever asks, and its allocations fail rather than wake the OOM killer; the pages
- * are charged to the caller's memory cgroup. `EINTR` when a fatal signal arrives while the pages are
- * allocated.
- *
- * mmap of the buffer: the whole buffer (`1 + data_pages` pages at offset 0) or the whole AUX area (at
- * `aux_offset`); any other length or offset, or `MAP_PRIVATE`, is `EINVAL`; `PROT_EXEC` is `EPERM` (and
- * `mprotect` cannot add it later); a consume-mode mapping without `PROT_WRITE`, or an overwrite-mode
- * one with it, is `EACCES`; allocation failure (page tables) is `ENOMEM` and leaves nothing mapped.
- */
-struct premap_create {
-  /**
-   * `sizeof(struct premap_create)` as the caller knows it (for extension); must be at least 32.
-   */
-  uint32_t size;
-  /**
-   * `CREATE_*` flags; unknown bits are rejected with EINVAL.
-   */
-  uint32_t flags;
-  /**
-   * Data pages: 0 (control page only) or a power of two up to [`MAX_AREA_PAGES`].
-   */
-  uint32_t data_pages;
-  /**
-   * AUX pages: 0 or a power of two up to [`MAX_AREA_PAGES`].
-   */
-  uint32_t aux_pages;
-  /**
-   * The poll watermark in bytes; 0 means half the data area. Consume mode: the file polls readable
-   * (EPOLLIN) while the bytes the producer has published past `data_tail` reach the watermark (level
-   * triggered; `data_head` in the control page is not believed, as user space can write it).
-   * Overwrite mode: readable once each time a watermark's worth of records has been written since
-   * poll last reported it (as perf's ring, so an epoll loop does not spin on an old record).
-   */
-  uint32_t wakeup_watermark;
-  /**
-   * Must be 0.
-   */
-  uint32_t reserved1;
-  /**
-   * Must be 0.
-   */
-  uint64_t reserved2;
-};
-
-/**
- * `struct premap_info`: filled by [`IOC_INFO`].
- */
-struct premap_info {
-  /**
-   * The flags the buffer was created with.
-   */
-  uint32_t flags;
-  /**
-   * The kernel's page size.
-   */
-  uint32_t page_size;
-  /**
-   * Data pages.
-   */
-  uint32_t data_pages;
-  /**
-   * AUX pages.
-   */
-  uint32_t aux_pages;
-  /**
-   * Length to pass to mmap for the control page and the data area.
-   */
-  uint64_t mmap_len;
-  /**
-   * mmap offset of the AUX area (0 without one).
-   */
-  uint64_t aux_offset;
-};
-
-/**
- * `struct premap_stats`: filled by [`IOC_STATS`].
- */
-struct premap_stats {
-  /**
-   * Records published.
-   */
-  uint64_t records;
-  /**
-   * Bytes published.
-   */
-  uint64_t bytes;
-  /**
-   * Records dropped because the ring was full (consume mode).
-   */
-  uint64_t lost;
-  /**
-   * PERF_RECORD_LOST records emitted.
-   */
-  uint64_t lost_records;
-  /**
-   * Times pollers were woken.
-   */
-  uint64_t wakeups;
-  /**
-   * Live mappings of the buffer.
-   */
-  uint64_t mappings;
-};
-
-/**
- * `struct premap_generate`: argument of [`IOC_GENERATE`], which starts the in-kernel producer.
- *
- * A new request first stops the file's running generator (promptly: the generator sleeps interruptibly
- * and checks for its stop after every batch); `count == 0` only stops it. Errors: `EINVAL` for what
- * [`GenerateParams::validate`] refuses or a buffer without data pages, `ENODEV` before `IOC_CREATE`,
- * `EAGAIN` when the calling user already runs [`MAX_GENERATORS_PER_USER`] generators.
- */
-struct premap_generate {
-  /**
-   * Samples to produce; 0 stops a running generator.
-   */
-  uint64_t count;
-  /**
-   * Nanoseconds between batches, at most [`MAX_GENERATE_PERIOD_NS`]; 0 produces as fast as possible
-   * (the generator still yields the CPU after every batch).
-   */
-  uint64_t period_ns;
-  /**
-   * Samples per batch, 1 to [`MAX_GENERATE_BATCH`].
-   */
-  uint32_t batch;
-  /**
-   * Size of each SAMPLE record in bytes: a multiple of 8, at least 40
-   * (header + IDENTIFIER, TID, TIME, and a sequence number in PERIOD), at most 65528.
-   */
-  uint32_t sample_size;
-};
-
-/**
- * `struct premap_page_info`: argument of [`IOC_PAGE_INFO`]: user space fills `pgoff` (and zeroes the
- * rest), the driver returns the page's `page_type` word (see [`crate::memdesc`]) and its reference
- * count. Errors: `ENODEV` before create, `EINVAL` for a `pgoff` past the buffer or a non-zero
- * `reserved`, `EFAULT` for a bad pointer.
- */
-struct premap_page_info {
-  /**
-   * In: the page's offset in the file, in pages.
-   */
-  uint32_t pgoff;
-  /**
-   * Out: the `page_type` word of that page.
-   */
-  uint32_t page_type;
-  /**
-   * Out: the page's reference count (`page_ref_count()`): 1, the driver's own, whether the page is
-   * mapped or not, with either strategy (neither mapping takes a reference), unless something else
-   * (a GUP pin the strategy failed to refuse) holds the page.
-   */
-  int32_t refcount;
-  /**
-   * In: must be 0. Out: 0.
-   */
-  uint32_t reserved;
 };
 
 #endif  /* PREMAP_ABI_H */
@@ -1852,14 +1606,14 @@ static inline uint64_t premap_ring_load_tail(const struct premap_control_page *c
   return __atomic_load_n(&cp->data_tail, __ATOMIC_RELAXED);
 }
 
-/* Gives the bytes before `tail` back to the producer, with release semantics: the reads before it
+/* Gives the bytes before tail back to the producer, with release semantics: the reads before it
  * are done before the producer can overwrite what they read. */
 static inline void premap_ring_store_tail(struct premap_control_page *cp, uint64_t tail)
 {
   __atomic_store_n(&cp->data_tail, tail, __ATOMIC_RELEASE);
 }
 
-/* The data area of a ring whose control page is mapped at `cp` (data_offset, or one page after the
+/* The data area of a ring whose control page is mapped at cp (data_offset, or one page after the
  * control page on kernels older than 4.1, which leave it 0). */
 static inline const unsigned char *premap_ring_data(const struct premap_control_page *cp, size_t page_size)
 {
@@ -1867,10 +1621,10 @@ static inline const unsigned char *premap_ring_data(const struct premap_control_
 }
 
 /*
- * Copies the record at position `pos` (< `head`) of a data area of `data_size` bytes (a power of
- * two) into `buf` (`cap` bytes, 8-byte aligned), across the end of the area if it wraps. Returns the
+ * Copies the record at position pos (< head) of a data area of data_size bytes (a power of
+ * two) into buf (cap bytes, 8-byte aligned), across the end of the area if it wraps. Returns the
  * record's size (the next record is at pos + size), or 0 for a header that cannot be right (size
- * below 8 or not a multiple of 8, past `head`, larger than the area) or a record larger than `cap`:
+ * below 8 or not a multiple of 8, past head, larger than the area) or a record larger than cap:
  * a reader then stops and reports a corrupt ring rather than guess.
  */
 static inline size_t premap_ring_read_record(const unsigned char *data, uint64_t data_size,

@@ -38,6 +38,7 @@ pub mod records;
 pub mod regs;
 pub mod ring;
 pub mod sample;
+pub mod uapi;
 
 pub use error::ParseError;
 pub use header::EventHeader;

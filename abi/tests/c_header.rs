@@ -10,38 +10,208 @@ fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn generate() -> String {
-    let dir = crate_dir();
-    let config =
-        cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("read cbindgen.toml");
-    let mut out = Vec::new();
-    cbindgen::Builder::new()
-        .with_crate(&dir)
-        .with_config(config)
-        .generate()
-        .expect("cbindgen generates the header")
-        .write(&mut out);
-    String::from_utf8(out).expect("header is UTF-8")
+/// The items uapi.rs defines (`pub const` and `pub struct` names, read from the file): the UAPI
+/// header carries them and premap_abi.h includes it instead of repeating them.
+fn uapi_items() -> Vec<String> {
+    let src = std::fs::read_to_string(crate_dir().join("src/uapi.rs")).unwrap();
+    src.lines()
+        .filter_map(|l| {
+            let rest = l
+                .strip_prefix("pub const ")
+                .or_else(|| l.strip_prefix("pub struct "))?;
+            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+            Some(rest[..end].to_string())
+        })
+        .collect()
 }
 
-#[test]
-fn checked_in_header_matches_regenerated_bytes() {
-    let path = crate_dir().join("include/premap_abi.h");
-    let fresh = generate();
+/// The driver's requests, written in the UAPI header as `_IOW`/`_IOR`/`_IOWR` of their structure.
+fn requests() -> [(&'static str, u32, &'static str); 5] {
+    use premap_abi::ioctl::*;
+    [
+        ("IOC_CREATE", IOC_CREATE, "struct premap_create"),
+        ("IOC_INFO", IOC_INFO, "struct premap_info"),
+        ("IOC_STATS", IOC_STATS, "struct premap_stats"),
+        ("IOC_GENERATE", IOC_GENERATE, "struct premap_generate"),
+        ("IOC_PAGE_INFO", IOC_PAGE_INFO, "struct premap_page_info"),
+    ]
+}
+
+/// The C name of a Rust item the documentation links to: `struct premap_x` for a renamed type,
+/// `PREMAP_X` for a constant, the last path segment otherwise (a module, a method).
+fn c_name(link: &str, config: &cbindgen::Config) -> String {
+    let segments: Vec<&str> = link.split("::").filter(|s| *s != "crate").collect();
+    // `Type::method` names its type for C; `module::ITEM` its item.
+    let item = match segments.as_slice() {
+        [.., ty, _method] if ty.starts_with(char::is_uppercase) && !ty.contains('_') => *ty,
+        [.., last] => *last,
+        [] => link,
+    };
+    let item = item.trim_end_matches("()");
+    if let Some(c) = config.export.rename.get(item) {
+        format!("struct {c}")
+    } else if !item.is_empty()
+        && item
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    {
+        format!("PREMAP_{item}")
+    } else {
+        item.to_string()
+    }
+}
+
+/// Rewrites rustdoc links in the generated comments for C readers: "[`IOC_CREATE`]" becomes
+/// "PREMAP_IOC_CREATE", "[`CreateParams::validate`]" "struct premap_create", "[`crate::memdesc`]"
+/// "memdesc".
+fn c_docs(text: &str, config: &cbindgen::Config) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("[`") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        match after.find("`]") {
+            Some(j) if !after[..j].contains('\n') => {
+                out.push_str(&c_name(&after[..j], config));
+                rest = &after[j + 2..];
+            }
+            _ => {
+                out.push_str("[`");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn base_config() -> cbindgen::Config {
+    cbindgen::Config::from_file(crate_dir().join("cbindgen.toml")).expect("read cbindgen.toml")
+}
+
+fn write(bindings: cbindgen::Bindings, config: &cbindgen::Config) -> String {
+    let mut out = Vec::new();
+    bindings.write(&mut out);
+    // Backticks mark code in rustdoc; C comments name things plainly.
+    c_docs(&String::from_utf8(out).expect("header is UTF-8"), config).replace('`', "")
+}
+
+/// premap_abi.h: the perf ABI, premap's memdesc, the ring helpers; it includes premap_uapi.h.
+fn generate() -> String {
+    let mut config = base_config();
+    config.export.exclude.extend(uapi_items());
+    config.includes.push("premap_uapi.h".to_string());
+    let bindings = cbindgen::Builder::new()
+        .with_crate(crate_dir())
+        .with_config(config.clone())
+        .generate()
+        .expect("cbindgen generates the header");
+    write(bindings, &config)
+}
+
+/// premap_uapi.h: the driver's UAPI alone, generated from src/uapi.rs in include/uapi style: its
+/// structures, flags and limits, and the requests as `_IOW`/`_IOR`/`_IOWR` macros (their values in
+/// hex in a comment).
+fn generate_uapi() -> String {
+    let mut config = base_config();
+    config.header = Some(
+        "/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note OR MIT */\n\
+         /*\n \
+         * premap_uapi.h: the premap driver's user ABI (/dev/premap), generated by cbindgen from\n \
+         * premap-abi's src/uapi.rs. Do not edit: change abi/src/uapi.rs and regenerate\n \
+         * (PREMAP_BLESS=1 cargo test -p premap-abi --test c_header). premap_abi.h includes it.\n \
+         */"
+        .to_string(),
+    );
+    config.include_guard = Some("PREMAP_UAPI_H".to_string());
+    config.sys_includes = vec!["linux/ioctl.h".to_string(), "stdint.h".to_string()];
+    config.includes = Vec::new();
+    // cbindgen cannot emit string constants (string_constants_in_the_header_equal_the_crate_s checks
+    // these against DEVICE_NAME and DEVICE_PATH) and writes numbers in decimal: the magic and the
+    // requests are written here, the requests as <linux/ioctl.h> macros of their structures (a macro
+    // may name a structure defined further down).
+    let mut after = String::from(
+        "\n#define PREMAP_DEVICE_NAME \"premap\"\n#define PREMAP_DEVICE_PATH \"/dev/premap\"\n\n",
+    );
+    after.push_str(&format!(
+        "/** The driver's ioctl type byte. */\n#define PREMAP_IOC_MAGIC {:#04X}\n\n",
+        premap_abi::ioctl::IOC_MAGIC
+    ));
+    after.push_str(
+        "/** The requests, as <linux/ioctl.h> encodes them (their values in the comments). */\n",
+    );
+    config.export.exclude.push("IOC_MAGIC".to_string());
+    for (name, value, ty) in requests() {
+        config.export.exclude.push(name.to_string());
+        let dir = match premap_abi::ioctl::ioc_dir(value) {
+            premap_abi::ioctl::IOC_WRITE => "_IOW",
+            premap_abi::ioctl::IOC_READ => "_IOR",
+            _ => "_IOWR",
+        };
+        let nr = premap_abi::ioctl::ioc_nr(value);
+        after.push_str(&format!(
+            "#define PREMAP_{name} {dir}(PREMAP_IOC_MAGIC, {nr}, {ty}) /* {value:#010X} */\n"
+        ));
+    }
+    config.after_includes = Some(after);
+    // The ring helpers are premap_abi.h's.
+    config.trailer = None;
+    let bindings = cbindgen::Builder::new()
+        .with_src(crate_dir().join("src/uapi.rs"))
+        .with_config(config.clone())
+        .generate()
+        .expect("cbindgen generates the UAPI header");
+    write(bindings, &config)
+}
+
+fn check_or_bless(file: &str, fresh: &str) {
+    let path = crate_dir().join("include").join(file);
     if std::env::var_os("PREMAP_BLESS").is_some() {
-        std::fs::write(&path, &fresh).expect("write header");
+        std::fs::write(&path, fresh).expect("write header");
     }
     let stored = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         stored == fresh,
-        "abi/include/premap_abi.h is stale: regenerate it with \
+        "abi/include/{file} is stale: regenerate it with \
          `PREMAP_BLESS=1 cargo test -p premap-abi --test c_header` and review the diff"
     );
 }
 
 #[test]
+fn checked_in_header_matches_regenerated_bytes() {
+    check_or_bless("premap_abi.h", &generate());
+}
+
+#[test]
+fn checked_in_uapi_header_matches_regenerated_bytes() {
+    check_or_bless("premap_uapi.h", &generate_uapi());
+}
+
+#[test]
+fn no_item_is_defined_in_both_headers() {
+    let defined = |file: &str| -> std::collections::BTreeSet<String> {
+        std::fs::read_to_string(crate_dir().join("include").join(file))
+            .unwrap()
+            .lines()
+            .filter_map(|l| {
+                let l = l
+                    .strip_prefix("#define ")
+                    .or_else(|| l.strip_prefix("struct "))?;
+                let name = l.split([' ', '(', '{']).next()?;
+                (!name.ends_with("_H") && !name.is_empty()).then(|| name.to_string())
+            })
+            .collect()
+    };
+    let abi = defined("premap_abi.h");
+    let uapi = defined("premap_uapi.h");
+    let both: Vec<_> = abi.intersection(&uapi).collect();
+    assert!(both.is_empty(), "defined in both headers: {both:?}");
+    assert!(uapi.contains("PREMAP_IOC_CREATE") && uapi.contains("premap_create"));
+}
+
+#[test]
 fn string_constants_in_the_header_equal_the_crate_s() {
-    let header = std::fs::read_to_string(crate_dir().join("include/premap_abi.h")).unwrap();
+    let header = std::fs::read_to_string(crate_dir().join("include/premap_uapi.h")).unwrap();
     for (name, value) in [
         ("PREMAP_DEVICE_NAME", premap_abi::ioctl::DEVICE_NAME),
         ("PREMAP_DEVICE_PATH", premap_abi::ioctl::DEVICE_PATH),
@@ -156,4 +326,35 @@ fn the_header_compiles_as_cxx() {
         .status()
         .expect("run the C++ compiler (install g++ or set CXX)");
     assert!(status.success());
+}
+
+#[test]
+fn the_uapi_header_stands_alone_and_its_macros_equal_the_crate_s_numbers() {
+    // premap_uapi.h on its own (no premap_abi.h), C11 -pedantic: each request macro expands to the
+    // crate's number, each structure has the crate's size.
+    use premap_abi::ioctl::*;
+    use std::mem::size_of;
+    let mut c = String::from("#include \"premap_uapi.h\"\n");
+    for (name, value, _) in requests() {
+        c.push_str(&format!(
+            "_Static_assert(PREMAP_{name} == {value:#X}u, \"PREMAP_{name}\");\n"
+        ));
+    }
+    for (ty, size) in [
+        ("premap_create", size_of::<CreateParams>()),
+        ("premap_info", size_of::<BufferInfo>()),
+        ("premap_stats", size_of::<BufferStats>()),
+        ("premap_generate", size_of::<GenerateParams>()),
+        ("premap_page_info", size_of::<PageInfo>()),
+    ] {
+        c.push_str(&format!(
+            "_Static_assert(sizeof(struct {ty}) == {size}, \"struct {ty}\");\n"
+        ));
+    }
+    c.push_str("int main(void) { return PREMAP_CREATE_ALL_FLAGS == 3 ? 0 : 1; }\n");
+    let dir = std::env::temp_dir().join(format!("premap-abi-uapi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("uapi.c");
+    std::fs::write(&src, c).unwrap();
+    compile_and_run(&src, &dir.join("uapi"));
 }
