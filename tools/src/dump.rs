@@ -1,5 +1,6 @@
 //! `premap dump`: every record of a perf.data file (file or pipe mode) as text or JSON lines.
 
+use crate::features::feature_text;
 use crate::perfdata::reader::{read_string, PerfFile, ReadError};
 use crate::render::{self, Fields};
 use premap_abi::attr::SAMPLE_READ;
@@ -32,57 +33,6 @@ pub struct Summary {
     pub records: u64,
     /// SAMPLE records.
     pub samples: u64,
-}
-
-fn feature_text(bit: u32, bytes: &[u8]) -> Option<String> {
-    let mut c = Cursor::new(RawData::Single(bytes));
-    match bit {
-        HEADER_HOSTNAME | HEADER_OSRELEASE | HEADER_VERSION | HEADER_ARCH | HEADER_CPUDESC
-        | HEADER_CPUID => read_string(&mut c).ok(),
-        HEADER_NRCPUS => {
-            let avail = c.read_u32("nr_cpus_avail").ok()?;
-            let online = c.read_u32("nr_cpus_online").ok()?;
-            Some(format!("{online} online, {avail} available"))
-        }
-        HEADER_TOTAL_MEM => c.read_u64("total_mem").ok().map(|k| format!("{k} kB")),
-        HEADER_BUILD_ID => build_ids_text(bytes),
-        HEADER_CMDLINE => {
-            let n = c.read_u32("cmdline.nr").ok()?;
-            let mut args = Vec::new();
-            for _ in 0..n.min(4096) {
-                args.push(read_string(&mut c).ok()?);
-            }
-            Some(args.join(" "))
-        }
-        _ => None,
-    }
-}
-
-/// The BUILD_ID feature: `perf_record_header_build_id` entries (header, pid, 24 id bytes of which
-/// the first 20, or `size` when misc has PERF_RECORD_MISC_BUILD_ID_SIZE, then the NUL-padded file
-/// name), as `N: <hex> <file>, ...`.
-fn build_ids_text(bytes: &[u8]) -> Option<String> {
-    const MISC_BUILD_ID_SIZE: u16 = 1 << 15;
-    let mut out = Vec::new();
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let (h, _) = rest.split_first_chunk::<8>()?;
-        let header = premap_abi::EventHeader::from_bytes(*h);
-        let size = usize::from(header.size);
-        let entry = rest.get(..size).filter(|_| size >= 36)?;
-        let id = &entry[12..36];
-        let len = if header.misc & MISC_BUILD_ID_SIZE != 0 {
-            usize::from(id[20]).min(20)
-        } else {
-            20
-        };
-        let name = &entry[36..];
-        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-        let hex: String = id[..len].iter().map(|b| format!("{b:02x}")).collect();
-        out.push(format!("{hex} {}", String::from_utf8_lossy(name)));
-        rest = &rest[size..];
-    }
-    Some(format!("{} entries: {}", out.len(), out.join(", ")))
 }
 
 /// JSON lines for the file itself: `{"file":..}`, one `{"feature":..}` per feature section and one

@@ -2,5 +2,6 @@
 //! `premap` binary, exposed so that fuzz targets and tests drive the same code.
 
 pub mod dump;
+pub mod features;
 pub mod perfdata;
 pub mod render;

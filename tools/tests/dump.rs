@@ -615,3 +615,93 @@ fn read_records_show_their_times_ids_and_values() {
         );
     }
 }
+
+#[test]
+fn topology_pmu_cache_and_sample_time_features_read_as_perf_report_header_reads_them() {
+    let dir = scratch("dump-features");
+    let file = dir.join("f.data");
+    let out = record_touch(
+        perf(),
+        &["-q", "-e", "page-faults", "-c", "1"],
+        &file,
+        "100",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let header = run(perf()
+        .args(["report", "--header-only", "-I", "-i"])
+        .arg(&file));
+    let header = String::from_utf8_lossy(&header.stdout).into_owned();
+    let perf_says = |key: &str| -> Vec<String> {
+        header
+            .lines()
+            .filter_map(|l| l.strip_prefix("# ")?.strip_prefix(key))
+            .map(|v| v.trim_start_matches([' ', ':']).trim().to_string())
+            .collect()
+    };
+    let (ok, _, text, err) = dump(&[], &file);
+    assert!(ok, "{err}");
+    let ours = |feature: &str| -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("# {feature}: ")))
+            .unwrap_or_else(|| panic!("{feature} not decoded:\n{text}"))
+            .to_string()
+    };
+    // "# pmu mappings: software = 1, ..." is printed as is.
+    assert_eq!(ours("PMU_MAPPINGS"), perf_says("pmu mappings")[0]);
+    // Sample times in seconds with six decimals.
+    let times = ours("SAMPLE_TIME");
+    assert!(
+        times.contains(&format!("first {}", perf_says("time of first sample")[0])),
+        "{times}"
+    );
+    assert!(
+        times.contains(&format!("last {}", perf_says("time of last sample")[0])),
+        "{times}"
+    );
+    // Sibling lists: sockets, then one entry per thread list.
+    let topo = ours("CPU_TOPOLOGY");
+    assert!(
+        topo.contains(&format!(
+            "sibling sockets {}",
+            perf_says("sibling sockets").join(", ")
+        )),
+        "{topo}"
+    );
+    assert!(
+        topo.contains(&format!(
+            "sibling threads {}",
+            perf_says("sibling threads").join(", ")
+        )),
+        "{topo}"
+    );
+    // NUMA: "node0 meminfo  : total = T kB, free = F kB" and "node0 cpu list : 0-1".
+    let numa = ours("NUMA_TOPOLOGY");
+    let mem = &perf_says("node0 meminfo")[0];
+    let total = mem
+        .split("total = ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap();
+    assert!(
+        numa.starts_with(&format!("node0 total {total} kB")),
+        "{numa} vs {mem}"
+    );
+    assert!(
+        numa.ends_with(&format!("cpus {}", perf_says("node0 cpu list")[0])),
+        "{numa}"
+    );
+    // Caches: perf's "L1 Data   32K [0]" lines, whitespace squeezed.
+    let caches: Vec<String> = header
+        .lines()
+        .skip_while(|l| !l.starts_with("# CPU cache info:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("#  "))
+        .map(|l| l[1..].split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(!caches.is_empty(), "{header}");
+    assert_eq!(ours("CACHE"), caches.join(", "));
+}
