@@ -1,5 +1,6 @@
 //! The perf.data reader behind `premap dump`: any bytes, file mode or pipe mode. It must return records
-//! or an error naming an offset inside the file, and rendering every record must not panic.
+//! or an error naming an offset inside the file, and rendering every record and decoding every feature
+//! section must not panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -16,6 +17,10 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => panic!("unexpected error {e}"),
     };
+    // Every feature section decodes to text or to nothing, whatever its counts say.
+    for (bit, _, bytes) in &file.features {
+        let _ = premap_tools::features::feature_text(*bit, bytes);
+    }
     // Records of a -z file live in the inflated data appended after the file's bytes.
     let len = file.buffer_len();
     assert!(len >= data.len() as u64);

@@ -188,3 +188,74 @@ fn build_ids_text(bytes: &[u8]) -> Option<String> {
     }
     Some(format!("{} entries: {}", out.len(), out.join(", ")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn string(s: &str) -> Vec<u8> {
+        let mut b = s.as_bytes().to_vec();
+        b.resize(s.len().next_multiple_of(8) + 8, 0);
+        let mut out = (b.len() as u32).to_ne_bytes().to_vec();
+        out.extend(b);
+        out
+    }
+
+    #[test]
+    fn pmu_mappings_and_numa_nodes_read_as_perf_prints_them() {
+        let mut b = 2u32.to_ne_bytes().to_vec();
+        b.extend(4u32.to_ne_bytes());
+        b.extend(string("cpu"));
+        b.extend(1u32.to_ne_bytes());
+        b.extend(string("software"));
+        assert_eq!(
+            feature_text(HEADER_PMU_MAPPINGS, &b).as_deref(),
+            Some("cpu = 4, software = 1")
+        );
+        let mut n = 1u32.to_ne_bytes().to_vec();
+        n.extend(0u32.to_ne_bytes());
+        n.extend(100u64.to_ne_bytes());
+        n.extend(40u64.to_ne_bytes());
+        n.extend(string("0-3"));
+        assert_eq!(
+            feature_text(HEADER_NUMA_TOPOLOGY, &n).as_deref(),
+            Some("node0 total 100 kB, free 40 kB, cpus 0-3")
+        );
+    }
+
+    #[test]
+    fn hostile_counts_and_cut_sections_give_nothing_rather_than_a_panic_or_a_spin() {
+        for bit in [
+            HEADER_CMDLINE,
+            HEADER_CPU_TOPOLOGY,
+            HEADER_NUMA_TOPOLOGY,
+            HEADER_PMU_MAPPINGS,
+            HEADER_GROUP_DESC,
+            HEADER_CACHE,
+        ] {
+            // A count of 2^32 - 1 with nothing behind it, and every cut of a valid-looking start.
+            let mut b = u32::MAX.to_ne_bytes().to_vec();
+            b.extend(u32::MAX.to_ne_bytes());
+            b.extend(string("x"));
+            for cut in 0..=b.len() {
+                assert_eq!(
+                    feature_text(bit, &b[..cut]),
+                    None,
+                    "feature {bit} cut at {cut}"
+                );
+            }
+        }
+        for bit in [
+            HEADER_SAMPLE_TIME,
+            HEADER_CLOCK_DATA,
+            HEADER_COMPRESSED,
+            HEADER_MEM_TOPOLOGY,
+        ] {
+            assert_eq!(feature_text(bit, &[0; 7]), None);
+        }
+        assert_eq!(
+            feature_text(HEADER_SAMPLE_TIME, &[0xff; 16]).map(|t| t.starts_with("first ")),
+            Some(true)
+        );
+    }
+}
