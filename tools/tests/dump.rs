@@ -553,10 +553,9 @@ fn fuzz_regression_an_empty_compressed_record_inflates_to_the_records_around_it(
     assert!(text.contains("# SAMPLE: "), "{text}");
 }
 
-#[test]
-fn the_build_id_feature_lists_what_perf_buildid_list_lists() {
-    let dir = scratch("dump-buildid");
-    let file = dir.join("b.data");
+/// A perf.data file Linux perf recorded: every page fault of the touch workload over 100 pages.
+fn perf_recorded_page_faults(name: &str) -> PathBuf {
+    let file = scratch(name).join("perf.data");
     let out = record_touch(
         perf(),
         &["-q", "-e", "page-faults", "-c", "1"],
@@ -568,6 +567,12 @@ fn the_build_id_feature_lists_what_perf_buildid_list_lists() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    file
+}
+
+#[test]
+fn the_build_id_feature_lists_what_perf_buildid_list_lists() {
+    let file = perf_recorded_page_faults("dump-buildid");
     let listed = run(perf().args(["buildid-list", "-i"]).arg(&file));
     let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
     let (ok, _, text, err) = dump(&[], &file);
@@ -618,19 +623,7 @@ fn read_records_show_their_times_ids_and_values() {
 
 #[test]
 fn topology_pmu_cache_and_sample_time_features_read_as_perf_report_header_reads_them() {
-    let dir = scratch("dump-features");
-    let file = dir.join("f.data");
-    let out = record_touch(
-        perf(),
-        &["-q", "-e", "page-faults", "-c", "1"],
-        &file,
-        "100",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let file = perf_recorded_page_faults("dump-features");
     let header = run(perf()
         .args(["report", "--header-only", "-I", "-i"])
         .arg(&file));

@@ -110,8 +110,7 @@ pub(super) fn no_faults(s: &Target, notes: &mut Notes) -> Verdict {
 }
 
 pub(super) fn write_protection(s: &Target, _: &mut Notes) -> Verdict {
-    let src = tryv!(Source::open(s, 4, false));
-    let m = tryv!(src.map(5, true).map_err(errname));
+    let (src, m) = tryv!(Source::open_mapped(s, 4));
     m.write_u64(DATA_TAIL, 0);
     let fd = src.fd().as_raw_fd();
     // The child maps the ring itself (VM_DONTCOPY: fork does not hand it the parent's mapping).
@@ -163,8 +162,7 @@ pub(super) fn read_only_is_overwrite(s: &Target, _: &mut Notes) -> Verdict {
 }
 
 pub(super) fn one_vma(s: &Target, _: &mut Notes) -> Verdict {
-    let src = tryv!(Source::open(s, 4, false));
-    let m = tryv!(src.map(5, true).map_err(errname));
+    let (src, m) = tryv!(Source::open_mapped(s, 4));
     ensure!(
         m.munmap_part(PAGE, PAGE).is_err(),
         "a partial munmap succeeded"
@@ -216,8 +214,7 @@ pub(super) fn one_vma(s: &Target, _: &mut Notes) -> Verdict {
 }
 
 pub(super) fn fork_and_madvise(s: &Target, _: &mut Notes) -> Verdict {
-    let src = tryv!(Source::open(s, 4, false));
-    let m = tryv!(src.map(5, true).map_err(errname));
+    let (src, m) = tryv!(Source::open_mapped(s, 4));
     let addr = m.ptr as usize;
     let st = probe::in_child(|| {
         // SAFETY: reading the parent's ring address in the child: VM_DONTCOPY means nothing is mapped
@@ -323,8 +320,7 @@ fn madvise_harmless(src: &Source, m: Map) -> Verdict {
 }
 
 pub(super) fn gup(s: &Target, _: &mut Notes) -> Verdict {
-    let src = tryv!(Source::open(s, 4, false));
-    let m = tryv!(src.map(5, true).map_err(errname));
+    let (src, m) = tryv!(Source::open_mapped(s, 4));
     src.produce(8, 0);
     let data = m.ptr.wrapping_add(PAGE);
     // Which errno GUP gives: check_vma_flags() refuses a VM_IO | VM_PFNMAP VMA with EFAULT; for the
@@ -395,8 +391,7 @@ pub(super) fn gup(s: &Target, _: &mut Notes) -> Verdict {
 }
 
 pub(super) fn close_while_mapped(s: &Target, _: &mut Notes) -> Verdict {
-    let src = tryv!(Source::open(s, 4, false));
-    let m = tryv!(src.map(5, true).map_err(errname));
+    let (src, m) = tryv!(Source::open_mapped(s, 4));
     src.produce(8, 0);
     let head = m.read_u64(DATA_HEAD);
     drop(src);

@@ -69,8 +69,7 @@ pub(super) fn vma_flags(s: &Target, _: &mut Notes) -> Verdict {
     let Some(strategy) = s.strategy() else {
         return na("perf's VMA flags are the kernel's business (VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP since 6.14)");
     };
-    let src = tryv!(Source::open(s, 4, false));
-    let m = tryv!(src.map(5, true).map_err(errname));
+    let (_src, m) = tryv!(Source::open_mapped(s, 4));
     let Some(flags) = probe::vm_flags(m.ptr as usize) else {
         return fail("the mapping is not in /proc/self/smaps");
     };
@@ -122,8 +121,7 @@ pub(super) fn kpageflags(s: &Target, _: &mut Notes) -> Verdict {
         // pages carry the same type (behaviour M shows it through the driver).
         return na("/proc/self/pagemap reports a VM_PFNMAP VMA as a hole: no PFN to look up");
     }
-    let src = tryv!(Source::open(s, 4, false));
-    let m = tryv!(src.map(5, true).map_err(errname));
+    let (_src, m) = tryv!(Source::open_mapped(s, 4));
     let mut pfns = Vec::new();
     for i in 0..5 {
         match probe::pfn_of(m.ptr as usize + i * PAGE) {

@@ -6,7 +6,7 @@ use super::source::{
     sample, u64_at, Source, CAPABILITIES, DATA_HEAD, DATA_OFFSET, DATA_SIZE, LOST_AT, PAGE, SEQ_AT,
     SIZE,
 };
-use super::{ensure, errname, fail, na, ok, tryv, Notes, Target, Verdict};
+use super::{ensure, fail, na, ok, tryv, Notes, Target, Verdict};
 use premap::abi::control::ControlPage;
 use premap::abi::header::{RECORD_LOST, RECORD_SAMPLE};
 use premap::abi::ioctl::*;
@@ -141,8 +141,7 @@ pub(super) fn concurrent(s: &Target, _: &mut Notes) -> Verdict {
 }
 
 pub(super) fn control_page(s: &Target, _: &mut Notes) -> Verdict {
-    let src = tryv!(Source::open(s, 8, false));
-    let m = tryv!(src.map(9, true).map_err(errname));
+    let (_src, m) = tryv!(Source::open_mapped(s, 8));
     let mut page = [0u8; 1088];
     for (i, b) in page.iter_mut().enumerate() {
         *b = m.read(i);
@@ -178,8 +177,7 @@ pub(super) fn write_validation(s: &Target, _: &mut Notes) -> Verdict {
     if s.is_perf() {
         return na("perf events take no records from write()");
     }
-    let src = tryv!(Source::open(s, 1, false));
-    let m = tryv!(src.map(2, true).map_err(errname));
+    let (src, m) = tryv!(Source::open_mapped(s, 1));
     let mut bad = sample(0);
     bad[6..8].copy_from_slice(&0u16.to_ne_bytes());
     let mut two = [0u8; 128];

@@ -139,6 +139,15 @@ impl Source {
             .map_err(|e| format!("page {pgoff}: {e}"))
     }
 
+    /// A fresh consume-mode source with `data_pages` data pages and a writable mapping of all of it.
+    pub(super) fn open_mapped(target: &Target, data_pages: u32) -> Result<(Source, Map), String> {
+        let src = Source::open(target, data_pages, false)?;
+        let m = src
+            .map(1 + data_pages as usize, true)
+            .map_err(|e| std::io::Error::from_raw_os_error(e).to_string())?;
+        Ok((src, m))
+    }
+
     /// A shared mapping of the first `pages` pages.
     pub(super) fn map(&self, pages: usize, writable: bool) -> Result<Map, i32> {
         let prot = libc::PROT_READ | if writable { libc::PROT_WRITE } else { 0 };
