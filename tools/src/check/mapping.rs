@@ -278,14 +278,7 @@ fn madvise_harmless(src: &Source, m: Map) -> Verdict {
             "after {name} the ring shows other bytes (a page was lost or replaced)"
         );
         m.write_u64(DATA_TAIL, 0);
-        for pgoff in 0..5 {
-            let info = tryv!(src.page_info(pgoff));
-            ensure!(
-                info.refcount == 1,
-                "after {name} page {pgoff} has refcount {}",
-                info.refcount
-            );
-        }
+        tryv!(src.refcounts_one(5, &format!("after {name}")));
     }
     // MADV_DOFORK is accepted for a VM_MIXEDMAP VMA: the child then shares the ring, counted as a
     // mapping by vm_ops->open and given back at its exit.
@@ -357,14 +350,7 @@ pub(super) fn gup(s: &Target, _: &mut Notes) -> Verdict {
         }
     };
     if !s.is_perf() {
-        for pgoff in 0..5 {
-            let info = tryv!(src.page_info(pgoff));
-            ensure!(
-                info.refcount == 1,
-                "page {pgoff} has refcount {} after GUP was tried",
-                info.refcount
-            );
-        }
+        tryv!(src.refcounts_one(5, "after GUP was tried"));
     }
     // write() from the mapping is a uaccess copy: it must work, to a pipe and to a file.
     let mut p = [0i32; 2];

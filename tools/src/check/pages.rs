@@ -35,19 +35,7 @@ pub(super) fn refcounts(s: &Target, _: &mut Notes) -> Verdict {
         return na("perf does not report its pages' reference counts");
     }
     let src = tryv!(Source::open(s, 8, false));
-    let counts = |when: &str| -> Result<(), String> {
-        for pgoff in 0..9 {
-            let info = src.page_info(pgoff)?;
-            if info.refcount != 1 {
-                return Err(format!(
-                    "page {pgoff} has refcount {} {when} (want 1)",
-                    info.refcount
-                ));
-            }
-        }
-        Ok(())
-    };
-    tryv!(counts("before mmap"));
+    tryv!(src.refcounts_one(9, "before mmap"));
     let a = tryv!(src.map(9, true).map_err(errname));
     let b = tryv!(src.map(9, true).map_err(errname));
     let mut sum = 0u64;
@@ -55,10 +43,10 @@ pub(super) fn refcounts(s: &Target, _: &mut Notes) -> Verdict {
         sum += u64::from(a.read(off)) + u64::from(b.read(off));
     }
     std::hint::black_box(sum);
-    tryv!(counts("with two mappings, every page touched"));
+    tryv!(src.refcounts_one(9, "with two mappings, every page touched"));
     drop(a);
     drop(b);
-    tryv!(counts("after munmap"));
+    tryv!(src.refcounts_one(9, "after munmap"));
     ok("refcount 1 (the driver's) for every page before mmap, with two mappings touched, after munmap")
 }
 

@@ -148,6 +148,21 @@ impl Source {
         Ok((src, m))
     }
 
+    /// Checks that each of the first `pages` pages has only the driver's reference (refcount 1); the
+    /// error names the page and `when`.
+    pub(super) fn refcounts_one(&self, pages: u32, when: &str) -> Result<(), String> {
+        for pgoff in 0..pages {
+            let info = self.page_info(pgoff)?;
+            if info.refcount != 1 {
+                return Err(format!(
+                    "page {pgoff} has refcount {} {when} (want 1)",
+                    info.refcount
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// A shared mapping of the first `pages` pages.
     pub(super) fn map(&self, pages: usize, writable: bool) -> Result<Map, i32> {
         let prot = libc::PROT_READ | if writable { libc::PROT_WRITE } else { 0 };
