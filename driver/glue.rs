@@ -346,15 +346,13 @@ impl NewVma<'_> {
     /// The page protection for read-only PTEs in this VMA (perf's `vm_get_page_prot(flags & ~VM_SHARED)`):
     /// a write then faults into `pfn_mkwrite`.
     pub(crate) fn readonly_prot(&self) -> bindings::pgprot_t {
-        // SAFETY: vm_get_page_prot is a pure table lookup.
-        unsafe { bindings::vm_get_page_prot(self.flags() & !(bindings::VM_SHARED as c_ulong)) }
+        page_prot(self.flags(), false)
     }
 
     /// The page protection of the VMA's own flags (`vm_get_page_prot(flags)`): shared and writable when
     /// the VMA is writable. Inside `f_op->mmap` `vm_page_prot` is not final yet, so it is computed here.
     pub(crate) fn own_prot(&self) -> bindings::pgprot_t {
-        // SAFETY: vm_get_page_prot is a pure table lookup.
-        unsafe { bindings::vm_get_page_prot(self.flags()) }
+        page_prot(self.flags(), true)
     }
 
     /// Maps `pages` at `addr` with `vm_insert_pages_prot`: all of them or none (the call unmaps what it
@@ -470,6 +468,18 @@ pub(crate) unsafe fn fault_pgoff(vmf: *mut bindings::vm_fault) -> u64 {
     unsafe { (*vmf).__bindgen_anon_1.pgoff as u64 }
 }
 
+/// The PTE protection for a VMA with `flags`: its own (`vm_get_page_prot(flags)`) for a page user space
+/// may write, without VM_SHARED otherwise, so that a write faults into `pfn_mkwrite` (as perf does).
+fn page_prot(flags: c_ulong, writable: bool) -> bindings::pgprot_t {
+    let flags = if writable {
+        flags
+    } else {
+        flags & !(bindings::VM_SHARED as c_ulong)
+    };
+    // SAFETY: vm_get_page_prot is a pure table lookup.
+    unsafe { bindings::vm_get_page_prot(flags) }
+}
+
 /// A page fault in one of our VMAs, for the duration of the `vm_ops->fault` call.
 ///
 /// # Invariants
@@ -504,13 +514,9 @@ impl Fault {
     /// The VMA's page protection for a page user space may write (its own flags) or not.
     pub(crate) fn prot(&self, writable: bool) -> bindings::pgprot_t {
         // SAFETY: valid vm_fault (type invariant); the VMA's flags are stable under its read lock.
-        let mut flags =
+        let flags =
             unsafe { (*(*self.0).__bindgen_anon_1.vma).__bindgen_anon_2.vm_flags as c_ulong };
-        if !writable {
-            flags &= !(bindings::VM_SHARED as c_ulong);
-        }
-        // SAFETY: vm_get_page_prot is a pure table lookup.
-        unsafe { bindings::vm_get_page_prot(flags) }
+        page_prot(flags, writable)
     }
 
     /// Maps `page` at the faulting address with `vm_insert_pages_prot` again (after MADV_DONTNEED zapped

@@ -275,6 +275,11 @@ impl DataArea for DataPages<'_> {
 }
 
 impl Buffer {
+    /// Whether the buffer is mapped with the typed-page strategy (`CREATE_TYPED_PAGES`).
+    fn typed(&self) -> bool {
+        self.flags & abi_ioctl::CREATE_TYPED_PAGES != 0
+    }
+
     /// The control page.
     ///
     /// # Safety
@@ -564,8 +569,8 @@ unsafe extern "C" fn vma_fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fau
     unsafe { fault.insert(page.as_ptr(), prot) }
 }
 
-/// Takes another reference to the buffer behind a VMA (fork with MADV_DOFORK is refused, so this runs
-/// for mremap's copy of a moved VMA).
+/// Takes another reference to the buffer behind a VMA: mremap's copy of a moved VMA, or (typed strategy
+/// only, whose VMA is not VM_IO and so takes MADV_DOFORK) a fork's copy.
 ///
 /// # Safety
 ///
@@ -759,25 +764,19 @@ fn ioctl(st: &FileState, cmd: u32, arg: c_ulong) -> Result<c_long> {
             Ok(0)
         }
         abi_ioctl::IOC_PAGE_INFO => {
-            let b = copy_in::<16>(arg)?;
-            let pgoff = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
-            if b[12..16] != [0; 4] {
+            let req = abi_ioctl::PageInfo::from_bytes(&copy_in::<16>(arg)?);
+            if req.reserved != 0 {
                 return Err(EINVAL);
             }
             let buf = st.inner.lock().buffer.clone().ok_or(ENODEV)?;
-            let page = buf.pages.0.get(pgoff as usize).ok_or(EINVAL)?;
+            let page = buf.pages.0.get(req.pgoff as usize).ok_or(EINVAL)?;
             let info = abi_ioctl::PageInfo {
-                pgoff,
+                pgoff: req.pgoff,
                 page_type: page.page_type(),
                 refcount: page.refcount(),
                 reserved: 0,
             };
-            let mut out = [0u8; 16];
-            out[..4].copy_from_slice(&info.pgoff.to_ne_bytes());
-            out[4..8].copy_from_slice(&info.page_type.to_ne_bytes());
-            out[8..12].copy_from_slice(&info.refcount.to_ne_bytes());
-            out[12..].copy_from_slice(&info.reserved.to_ne_bytes());
-            copy_out(arg, &out)?;
+            copy_out(arg, &info.to_bytes())?;
             Ok(0)
         }
         abi_ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT => {
@@ -900,17 +899,13 @@ fn mmap(st: &FileState, vma: &NewVma<'_>) -> Result {
         (bindings::VM_DONTCOPY | bindings::VM_DONTEXPAND | bindings::VM_DONTDUMP) as c_ulong,
     );
     let start = vma.start();
-    if buf.page_ptrs.is_empty() {
+    if !buf.typed() {
         map_pfn(&buf, vma, start, first, nr)?;
     } else {
         map_typed(&buf, vma, start, first, nr, writable)?;
     }
     buf.mappings.fetch_add(1, Ordering::Relaxed);
-    let ops = if buf.page_ptrs.is_empty() {
-        &VM_OPS
-    } else {
-        &VM_OPS_TYPED
-    };
+    let ops = if !buf.typed() { &VM_OPS } else { &VM_OPS_TYPED };
     vma.install(ops, buf);
     Ok(())
 }

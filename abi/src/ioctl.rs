@@ -300,6 +300,33 @@ impl BufferInfo {
     }
 }
 
+impl PageInfo {
+    /// Decodes the struct from the bytes user space passed.
+    pub fn from_bytes(b: &[u8; 16]) -> Self {
+        Self {
+            pgoff: ne_u32(b, 0),
+            page_type: ne_u32(b, 4),
+            refcount: ne_u32(b, 8) as i32,
+            reserved: ne_u32(b, 12),
+        }
+    }
+
+    /// The struct's bytes.
+    pub fn to_bytes(&self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        let mut w = crate::raw::Writer::new(&mut out);
+        for v in [
+            self.pgoff,
+            self.page_type,
+            self.refcount as u32,
+            self.reserved,
+        ] {
+            w.u32(v);
+        }
+        out
+    }
+}
+
 impl BufferStats {
     /// The struct's bytes.
     pub fn to_bytes(&self) -> [u8; 48] {
@@ -349,6 +376,20 @@ impl GenerateParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_info_bytes_round_trip_and_match_the_struct_layout() {
+        let info = PageInfo {
+            pgoff: 3,
+            page_type: 0xf980_0002,
+            refcount: -1,
+            reserved: 7,
+        };
+        let b = info.to_bytes();
+        assert_eq!(PageInfo::from_bytes(&b), info);
+        #[cfg(feature = "zerocopy")]
+        assert_eq!(&b[..], zerocopy::IntoBytes::as_bytes(&info));
+    }
 
     #[test]
     fn create_params_are_validated() {
