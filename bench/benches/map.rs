@@ -9,7 +9,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use premap::{Event, EventBuilder};
-use premap_abi::ioctl::{CreateParams, CREATE_TYPED_PAGES, DEVICE_PATH};
+use premap_abi::ioctl::{CreateParams, CREATE_TYPED_PAGES};
 use std::hint::black_box;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -41,13 +41,8 @@ impl Subject {
                 ev.as_fd().try_clone_to_owned().ok()
             }
             Subject::PfnMap | Subject::Typed => {
-                let f = std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open(DEVICE_PATH)
-                    .ok()?;
-                let fd = OwnedFd::from(f);
-                let mut p = CreateParams {
+                let dev = premap::Device::open().ok()?;
+                dev.create(&CreateParams {
                     size: 32,
                     flags: if matches!(self, Subject::Typed) {
                         CREATE_TYPED_PAGES
@@ -56,13 +51,9 @@ impl Subject {
                     },
                     data_pages,
                     ..Default::default()
-                };
-                // SAFETY: IOC_CREATE reads one `struct premap_create` (its size is in the request).
-                unsafe {
-                    premap::sys::ioctl_ptr(fd.as_fd(), premap_abi::ioctl::IOC_CREATE, &mut p)
-                }
+                })
                 .ok()?;
-                Some(fd)
+                dev.as_fd().try_clone_to_owned().ok()
             }
         }
     }

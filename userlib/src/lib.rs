@@ -7,7 +7,7 @@
 //! | [`ring`] | [`Ring`], [`Batch`] (consume mode), [`NewestBatch`] (overwrite mode), `write_to` |
 //! | [`poll`] | [`Poller`]: epoll over many rings |
 //! | [`synthetic`] | an in-memory ring with a kernel-protocol producer, for tests and benchmarks |
-//! | [`sys`] | every system call and raw pointer the library makes |
+//! | `sys` (private) | every system call and raw pointer the library makes |
 //!
 //! # Reading a ring
 //!
@@ -41,10 +41,10 @@ pub mod percpu;
 pub mod poll;
 pub mod ring;
 pub mod synthetic;
-pub mod sys;
+mod sys;
 
 #[cfg(feature = "tokio")]
-pub use async_ring::AsyncRing;
+pub use async_ring::{AsyncCpuRings, AsyncRing};
 pub use device::Device;
 pub use error::{Error, Result};
 pub use event::{Counts, Event, EventBuilder, PerfEvent};
@@ -52,3 +52,4 @@ pub use percpu::{CpuLost, CpuRings};
 pub use poll::{Poller, Readiness};
 pub use premap_abi as abi;
 pub use ring::{Batch, Mode, NewestBatch, Record, Ring, RingStats, WriteSummary};
+pub use sys::{page_size, set_time_slice};

@@ -122,6 +122,19 @@ impl CpuRings {
         self.drain(f)
     }
 
+    /// The set the rings are polled in (its descriptor is readable while a ring is).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn poller(&mut self) -> &mut Poller {
+        &mut self.poller
+    }
+
+    /// Bytes readable now, summed over every ring.
+    pub fn readable(&self) -> Result<u64> {
+        self.per_cpu
+            .iter()
+            .try_fold(0u64, |n, p| Ok(n.saturating_add(p.ring.readable()?)))
+    }
+
     /// Drains every ring now, without waiting.
     pub fn drain(&mut self, mut f: impl FnMut(i32, Record<'_>)) -> Result<u64> {
         let mut n = 0;

@@ -1,7 +1,7 @@
 //! Waiting on many rings: an epoll set with timeouts that survives EINTR.
 
 use crate::error::{Error, Result};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// What happened to a polled descriptor.
@@ -134,5 +134,13 @@ impl Poller {
                 });
             }
         }
+    }
+}
+
+/// The epoll descriptor itself: it is readable while any descriptor in the set is ready, so a set
+/// can be waited on inside another event loop (an outer epoll, or tokio's `AsyncFd`).
+impl AsFd for Poller {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.epfd.as_fd()
     }
 }

@@ -109,7 +109,6 @@ pub unsafe fn ioctl_ptr<T: zerocopy::IntoBytes + zerocopy::FromBytes>(
 pub struct Mapping {
     ptr: NonNull<u8>,
     len: usize,
-    writable: bool,
 }
 
 // SAFETY: the mapping is plain memory owned by this value; moving the owner between threads is fine.
@@ -135,7 +134,7 @@ impl Mapping {
                 offset,
             )
         };
-        Self::from_mmap(p, len, writable)
+        Self::from_mmap(p, len)
     }
 
     /// An anonymous shared, zero-filled mapping (the synthetic ring's memory).
@@ -156,16 +155,16 @@ impl Mapping {
                 0,
             )
         };
-        Self::from_mmap(p, len, true)
+        Self::from_mmap(p, len)
     }
 
-    fn from_mmap(p: *mut libc::c_void, len: usize, writable: bool) -> Result<Self> {
+    fn from_mmap(p: *mut libc::c_void, len: usize) -> Result<Self> {
         if p == libc::MAP_FAILED {
             return Err(Error::sys("mmap"));
         }
         let ptr = NonNull::new(p.cast::<u8>()).ok_or_else(|| Error::sys("mmap"))?;
         // INVARIANT: mmap succeeded and returned this pointer for `len` bytes.
-        Ok(Self { ptr, len, writable })
+        Ok(Self { ptr, len })
     }
 
     /// Start of the mapping.
@@ -176,16 +175,6 @@ impl Mapping {
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.len
-    }
-
-    /// Whether the mapping is empty (never, for a successful mmap).
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Whether the mapping is writable.
-    pub fn writable(&self) -> bool {
-        self.writable
     }
 }
 

@@ -91,3 +91,51 @@ async fn a_ring_without_a_descriptor_is_refused() {
     let (_producer, ring) = premap::synthetic::synthetic_ring(1, premap::Mode::Consume, 0).unwrap();
     assert!(AsyncRing::new(ring).is_err());
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_async_cpu_group_wakes_for_any_cpu_and_reads_every_sample_with_its_cpu() {
+    use premap::{AsyncCpuRings, CpuRings};
+    // This process's page faults on every CPU (the test thread may migrate between them).
+    let b = EventBuilder::new(Event::PAGE_FAULTS)
+        .sample_period(1)
+        .sample_type(SAMPLE_IP | SAMPLE_TID | SAMPLE_CPU)
+        .exclude_kernel(true)
+        .disabled(true)
+        .wakeup_events(100);
+    let mut rings = AsyncCpuRings::new(CpuRings::open(&b, 64).expect("a ring per CPU")).unwrap();
+    let cpus = rings.rings().cpus();
+    rings.rings().enable().unwrap();
+    let mem = fresh_pages(PAGES);
+    let mut samples = 0u64;
+    let mut wrong_cpu = 0u64;
+    let layout = premap::abi::sample::SampleLayout::new(b.attr().sample_type);
+    let mut count = |cpu: i32, r: premap::Record<'_>| {
+        if r.header.r#type == RECORD_SAMPLE {
+            samples += 1;
+            // The sample's own CPU field names the ring it came from.
+            wrong_cpu += u64::from(layout.cpu(r.body()) != u32::try_from(cpu).ok());
+        }
+    };
+    for chunk in 0..PAGES / 200 {
+        for i in 0..200 {
+            // SAFETY: inside the mapping made above; each page written once.
+            unsafe { mem.add((chunk * 200 + i) * 4096).write_volatile(1) };
+        }
+        tokio::time::timeout(Duration::from_secs(5), rings.read(&mut count))
+            .await
+            .expect("woken within 5 s")
+            .unwrap();
+    }
+    rings.rings().disable().unwrap();
+    rings.rings().drain(&mut count).unwrap();
+    assert!(
+        samples >= PAGES as u64,
+        "{samples} samples for {PAGES} faults on CPUs {cpus:?}"
+    );
+    assert_eq!(
+        wrong_cpu, 0,
+        "samples handed out with another CPU than their ring's"
+    );
+    let lost: u64 = rings.rings().lost().iter().map(|l| l.lost).sum();
+    assert_eq!(lost, 0);
+}

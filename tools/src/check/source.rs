@@ -8,7 +8,7 @@ use premap::abi::control::ControlPage;
 use premap::abi::header::{EventHeader, RECORD_SAMPLE};
 use premap::abi::ioctl::*;
 use premap::{Event, EventBuilder};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 /// The page size the checks assume (x86-64, arm64 with 4 KiB pages).
 pub(super) const PAGE: usize = 4096;
@@ -49,8 +49,8 @@ pub(super) struct Source {
 enum Kind {
     /// A buffer of the driver, through premap's typed device API.
     Device(premap::Device),
-    /// A perf event, driven raw.
-    Perf(OwnedFd),
+    /// A perf event; the checks map and drive its descriptor raw.
+    Perf(premap::PerfEvent),
 }
 
 impl Source {
@@ -86,10 +86,8 @@ impl Source {
                     .write_backward(overwrite)
                     .open()
                     .map_err(|e| e.to_string())?;
-                // Keep only the descriptor: the checks drive it raw.
-                let fd = ev.as_fd().try_clone_to_owned().map_err(|e| e.to_string())?;
                 Ok(Source {
-                    kind: Kind::Perf(fd),
+                    kind: Kind::Perf(ev),
                     perf: true,
                 })
             }
@@ -114,12 +112,10 @@ impl Source {
 
     /// Makes the producer write about `n` SAMPLE records (64 bytes each for the driver).
     pub(super) fn produce(&self, n: usize, seq0: u64) {
-        if self.perf {
-            // SAFETY: ENABLE and DISABLE take an integer argument; the fd is a perf event.
-            let _ = unsafe { premap::sys::ioctl_int(self.fd(), PERF_EVENT_IOC_ENABLE, 0) };
+        if let Kind::Perf(ev) = &self.kind {
+            let _ = ev.enable();
             probe::touch_fresh_pages(n);
-            // SAFETY: as above.
-            let _ = unsafe { premap::sys::ioctl_int(self.fd(), PERF_EVENT_IOC_DISABLE, 0) };
+            let _ = ev.disable();
         } else {
             for i in 0..n as u64 {
                 let _ = probe::write_from(self.fd(), sample(seq0 + i).as_ptr(), 64);

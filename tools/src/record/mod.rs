@@ -412,7 +412,7 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
     };
     // A short time slice (EEVDF, Linux >= 6.12): woken by a ring, the recorder preempts the workload
     // it may share a CPU with (BENCHMARKS.md). Set after the fork, so the workload keeps the default.
-    let _ = premap::sys::set_time_slice(100_000);
+    let _ = premap::set_time_slice(100_000);
     let opened = slots(opts, workload.as_ref().map(|w| w.pid)).and_then(|s| open_events(opts, &s));
     let Opened {
         descs,
@@ -497,7 +497,7 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
             eprintln!("premap record: events enabled after a {ms} ms delay");
         }
     }
-    let mmap_len = (opts.pages + 1) * premap::sys::page_size();
+    let mmap_len = (opts.pages + 1) * premap::page_size();
     let new_zstd = || -> Result<Option<drain::Zstd<'_>>, RecordError> {
         opts.compress
             .map(|level| {

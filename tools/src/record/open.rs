@@ -66,7 +66,7 @@ fn sample_type(o: &Options) -> u64 {
 pub(super) fn watermark(o: &Options) -> u32 {
     // Half the ring, as the kernel's default for perf record (BENCHMARKS.md: a quarter doubles the
     // wakeups and loses no fewer).
-    u32::try_from(o.pages * premap::sys::page_size() / 2)
+    u32::try_from(o.pages * premap::page_size() / 2)
         .unwrap_or(u32::MAX)
         .max(64)
 }

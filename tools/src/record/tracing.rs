@@ -61,7 +61,7 @@ pub fn feature(ids: &[u64]) -> Option<Vec<u8>> {
     out.extend_from_slice(b"\x17\x08Dtracing0.6\0");
     out.push(u8::from(cfg!(target_endian = "big")));
     out.push(std::mem::size_of::<libc::c_long>() as u8);
-    out.extend_from_slice(&(premap::sys::page_size() as u32).to_ne_bytes());
+    out.extend_from_slice(&(premap::page_size() as u32).to_ne_bytes());
     for name in ["header_page", "header_event"] {
         out.extend_from_slice(name.as_bytes());
         out.push(0);
