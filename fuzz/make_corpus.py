@@ -46,3 +46,27 @@ for name in ["premap-touch8.data", "perf-touch8.data", "perf-pipe-touch8.data"]:
 write("ring", "kernel-records", struct.pack("=QQB", len(records), 0, 0) + records[:4096])
 write("ring", "kernel-records-overwrite", struct.pack("=QQB", 0, 0, 1) + records[:4096])
 write("driver_write", "kernel-records", struct.pack("=QB", 0, 2) + records[:2048])
+
+# trace_format: format files in the shapes tracefs writes (plain fields, dynamic strings, casts,
+# ternaries with __print_flags and __print_symbolic), each followed by a NUL and raw data.
+formats = {
+    "wakeup": ("name: sched_wakeup\nID: 374\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
+               "\tfield:char comm[16];\toffset:8;\tsize:16;\tsigned:0;\n\tfield:pid_t pid;\toffset:24;\tsize:4;\tsigned:1;\n"
+               "\tfield:int target_cpu;\toffset:28;\tsize:4;\tsigned:1;\n\n"
+               "print fmt: \"comm=%s pid=%d target_cpu=%03d\", REC->comm, REC->pid, REC->target_cpu\n"),
+    "exec": ("name: sched_process_exec\nID: 365\nformat:\n\tfield:__data_loc char[] filename;\toffset:8;\tsize:4;\tsigned:0;\n"
+             "\tfield:pid_t pid;\toffset:12;\tsize:4;\tsigned:1;\n\tfield:unsigned long args[2];\toffset:16;\tsize:16;\tsigned:0;\n\n"
+             "print fmt: \"filename=%s pid=%d a=%lx\", __get_str(filename), REC->pid, ((unsigned long)(REC->pid))\n"),
+    "switch": ("name: sched_switch\nID: 372\nformat:\n\tfield:pid_t prev_pid;\toffset:8;\tsize:4;\tsigned:1;\n"
+               "\tfield:long prev_state;\toffset:16;\tsize:8;\tsigned:1;\n\n"
+               "print fmt: \"prev_pid=%d prev_state=%s%s x=%s\", REC->prev_pid, (REC->prev_state & ((((0x00000000 | 0x00000001 | 0x00000002) + 1) << 1) - 1)) ? "
+               "__print_flags(REC->prev_state & 3, \"|\", { 0x00000001, \"S\" }, { 0x00000002, \"D\" }) : \"R\", REC->prev_state & 4 ? \"+\" : \"\", "
+               "__print_symbolic(REC->prev_pid, { 0, \"zero\" }, { 1, \"one\" })\n"),
+}
+for name, text in formats.items():
+    raw = bytearray(40)
+    raw[8:12] = struct.pack("=I", (6 << 16) | 32)
+    raw[24:28] = struct.pack("=i", 4242)
+    raw[32:38] = b"/bin/\0"
+    write("trace_format", name, text.encode() + b"\0" + bytes(raw))
+

@@ -5,6 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use premap_tools::perfdata::reader::{PerfFile, ReadError};
+use premap_tools::perfdata::tracing::TraceFormats;
 use premap_tools::render;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,8 +19,12 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => panic!("unexpected error {e}"),
     };
     // Every feature section decodes to text or to nothing, whatever its counts say.
+    let mut formats = None;
     for (bit, _, bytes) in &file.features {
         let _ = premap_tools::features::feature_text(*bit, bytes);
+        if *bit == premap_abi::perf_file::HEADER_TRACING_DATA {
+            formats = TraceFormats::parse(bytes).ok();
+        }
     }
     // Records of a -z file live in the inflated data appended after the file's bytes.
     let len = file.buffer_len();
@@ -46,6 +51,17 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(p) = rec.parse(&format) {
             fields.clear();
             render::fields(&p, &mut fields);
+            // Tracepoint samples decode with the file's formats (a pipe's come in a record).
+            if rec.header.r#type == premap_abi::header::RECORD_HEADER_TRACING_DATA {
+                formats = TraceFormats::parse(rec.payload).ok().or(formats.take());
+            }
+            if let (premap_abi::records::Record::Sample(s), Some(f)) = (&p.record, &formats) {
+                if let Some(raw) = s.raw.map(|r| r.bytes().collect::<Vec<u8>>()) {
+                    if let Some(ev) = f.of_raw(&raw) {
+                        let _ = render::Trace::new(ev, &raw);
+                    }
+                }
+            }
             out.clear();
             render::text_line(&mut out, rec.offset, &rec.header, None, &fields);
             render::json_line(&mut out, rec.offset, &rec.header, None, &fields);

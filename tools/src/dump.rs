@@ -2,10 +2,13 @@
 
 use crate::features::feature_text;
 use crate::perfdata::reader::{read_string, PerfFile, ReadError};
+use crate::perfdata::tool_records;
+use crate::perfdata::tracing::TraceFormats;
 use crate::render::{self, Fields};
 use premap_abi::attr::SAMPLE_READ;
 use premap_abi::header::{
-    RECORD_HEADER_ATTR, RECORD_HEADER_FEATURE, RECORD_LOST_SAMPLES, RECORD_SAMPLE,
+    RECORD_EVENT_UPDATE, RECORD_HEADER_ATTR, RECORD_HEADER_FEATURE, RECORD_HEADER_TRACING_DATA,
+    RECORD_LOST_SAMPLES, RECORD_SAMPLE,
 };
 use premap_abi::perf_file::*;
 use premap_abi::raw::{Cursor, RawData};
@@ -152,6 +155,12 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
         .iter()
         .find(|(bit, ..)| *bit == HEADER_ARCH)
         .and_then(|(_, _, bytes)| arch_of(bytes));
+    // Tracepoint formats: the TRACING_DATA section in file mode, a record's payload in pipe mode.
+    let mut formats = file
+        .features
+        .iter()
+        .find(|(bit, ..)| *bit == HEADER_TRACING_DATA)
+        .and_then(|(_, _, bytes)| TraceFormats::parse(bytes).ok());
     let mut summary = Summary::default();
     let mut fields: Fields<'_> = Vec::with_capacity(32);
     let mut counts = [0u64; 128];
@@ -177,6 +186,24 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
             };
             if let Some(p) = &parsed {
                 render::fields_for(p, arch, &mut fields);
+                if let (Record::Sample(s), Some(formats)) = (&p.record, &formats) {
+                    let raw = s.raw.map(|r| r.bytes().collect::<Vec<u8>>());
+                    if let Some(ev) = raw.as_deref().and_then(|r| Some((formats.of_raw(r)?, r))) {
+                        fields.push((
+                            "trace",
+                            render::Value::Trace(Box::new(render::Trace::new(ev.0, ev.1))),
+                        ));
+                    }
+                }
+            }
+            if ty == RECORD_HEADER_TRACING_DATA {
+                match TraceFormats::parse(rec.payload) {
+                    Ok(t) => formats = Some(t),
+                    Err(e) => fields.push((
+                        "tracing_data",
+                        render::Value::Text(format!("not decoded: {e}")),
+                    )),
+                }
             }
             if ty == RECORD_HEADER_FEATURE {
                 feature_record_fields(rec.body, &mut fields);
@@ -197,6 +224,11 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
             match format {
                 Format::Text => render::text_line(&mut out, rec.offset, &rec.header, ev, &fields),
                 Format::Json => render::json_line(&mut out, rec.offset, &rec.header, ev, &fields),
+            }
+            if ty == RECORD_EVENT_UPDATE {
+                if let Some((id, name)) = tool_records::event_update_name(rec.body) {
+                    attrs.set_name(id, name);
+                }
             }
             if ty == RECORD_HEADER_ATTR {
                 if let Some(Record::HeaderAttr(a)) = parsed.map(|p| p.record) {

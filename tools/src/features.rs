@@ -22,6 +22,7 @@ pub fn feature_text(bit: u32, bytes: &[u8]) -> Option<String> {
         }
         HEADER_TOTAL_MEM => c.read_u64("total_mem").ok().map(|k| format!("{k} kB")),
         HEADER_BUILD_ID => build_ids_text(bytes),
+        HEADER_TRACING_DATA => Some(tracing_text(bytes)),
         HEADER_CMDLINE => strings(&mut c).map(|a| a.join(" ")),
         HEADER_CPU_TOPOLOGY => cpu_topology(&mut c),
         HEADER_NUMA_TOPOLOGY => numa_topology(&mut c),
@@ -187,6 +188,28 @@ fn build_ids_text(bytes: &[u8]) -> Option<String> {
         rest = &rest[size..];
     }
     Some(format!("{} entries: {}", out.len(), out.join(", ")))
+}
+
+/// TRACING_DATA: its version and the tracepoints whose formats it holds (or why it cannot be read).
+fn tracing_text(bytes: &[u8]) -> String {
+    match crate::perfdata::tracing::TraceFormats::parse(bytes) {
+        Ok(t) => {
+            let mut names: Vec<_> = t
+                .events
+                .values()
+                .map(|e| format!("{}:{} ({})", e.system, e.name, e.id))
+                .collect();
+            names.sort();
+            format!(
+                "version {}, {} bytes, {} event formats: {}",
+                t.version,
+                bytes.len(),
+                names.len(),
+                names.join(", ")
+            )
+        }
+        Err(e) => format!("{} bytes, not decoded: {e}", bytes.len()),
+    }
 }
 
 #[cfg(test)]

@@ -5,3 +5,4 @@ pub mod dump;
 pub mod features;
 pub mod perfdata;
 pub mod render;
+pub mod tracefmt;

@@ -30,6 +30,45 @@ pub enum Value<'a> {
     Stack(UserStack<'a>),
     /// Text made while rendering (decoded feature sections).
     Text(String),
+    /// A tracepoint's data decoded with its format: text mode prints `trace: <as perf script>`,
+    /// JSON an object with the printed line and each field.
+    Trace(Box<Trace>),
+}
+
+/// A tracepoint sample's raw data, decoded (see [`crate::tracefmt`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trace {
+    /// `system:name`.
+    pub event: String,
+    /// The line `perf script` prints for it.
+    pub print: String,
+    /// Each of the event's own fields: name, then its value as a JSON value.
+    pub fields: Vec<(String, String)>,
+}
+
+impl Trace {
+    /// Decodes `raw` with its format.
+    pub fn new(ev: &crate::perfdata::tracing::EventFormat, raw: &[u8]) -> Self {
+        use crate::tracefmt::TraceValue;
+        let fields = crate::tracefmt::fields(ev, raw)
+            .into_iter()
+            .map(|(name, v)| {
+                let mut j = Vec::new();
+                match v {
+                    TraceValue::Int(x) => j.extend_from_slice(x.to_string().as_bytes()),
+                    TraceValue::UInt(x) => put_u64(&mut j, x),
+                    TraceValue::Str(t) => put_json_str(&mut j, t.iter().copied()),
+                    other => put_json_str(&mut j, other.to_string().bytes()),
+                }
+                (name.to_string(), String::from_utf8_lossy(&j).into_owned())
+            })
+            .collect();
+        Trace {
+            event: format!("{}:{}", ev.system, ev.name),
+            print: crate::tracefmt::text(ev, raw),
+            fields,
+        }
+    }
 }
 
 /// Fields of a record, reused across records to avoid allocating per record.
@@ -190,7 +229,14 @@ pub fn fields_for<'a>(rec: &ParsedRecord<'a>, arch: Option<RegArch>, f: &mut Fie
             ("ids", L(a.ids)),
         ]),
         Record::FinishedRound | Record::FinishedInit => {}
-        Record::Raw { body, .. } => f.push(("body_size", U(body.len() as u64))),
+        Record::Raw { r#type, body } => {
+            let decoded = body.as_single().is_some_and(|b| {
+                crate::perfdata::tool_records::fields(r#type, rec.header.misc, b, f)
+            });
+            if !decoded {
+                f.push(("body_size", U(body.len() as u64)));
+            }
+        }
         _ => {}
     }
     if let Some(id) = rec.sample_id {
@@ -332,6 +378,17 @@ pub fn text_line(
         out.extend_from_slice(e.as_bytes());
     }
     for (k, v) in f {
+        if let Value::Trace(t) = v {
+            out.extend_from_slice(b" trace: ");
+            out.extend(t.print.bytes().map(|b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b
+                } else {
+                    b'?'
+                }
+            }));
+            continue;
+        }
         out.push(b' ');
         out.extend_from_slice(k.as_bytes());
         out.push(b'=');
@@ -380,6 +437,7 @@ pub fn text_line(
             Value::Read(r) => put_read(out, &r, false),
             Value::Regs(r, arch) => put_regs(out, &r, arch, false),
             Value::Stack(st) => put_stack(out, &st, false),
+            Value::Trace(_) => {} // written before the `key=` form
         }
     }
     out.push(b'\n');
@@ -419,6 +477,22 @@ pub fn json_line(
             }
             Value::S(s) => put_json_str(out, s.bytes()),
             Value::Text(ref t) => put_json_str(out, t.bytes()),
+            Value::Trace(ref t) => {
+                out.extend_from_slice(b"{\"event\":");
+                put_json_str(out, t.event.bytes());
+                out.extend_from_slice(b",\"print\":");
+                put_json_str(out, t.print.bytes());
+                out.extend_from_slice(b",\"fields\":{");
+                for (i, (name, value)) in t.fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    put_json_str(out, name.bytes());
+                    out.push(b':');
+                    out.extend_from_slice(value.as_bytes());
+                }
+                out.extend_from_slice(b"}}");
+            }
             Value::B(b) => {
                 out.push(b'"');
                 for x in b.bytes() {

@@ -698,3 +698,101 @@ fn topology_pmu_cache_and_sample_time_features_read_as_perf_report_header_reads_
     assert!(!caches.is_empty(), "{header}");
     assert_eq!(ours("CACHE"), caches.join(", "));
 }
+
+/// The tracepoint part of each line `perf script` prints (after `system:name: `), sorted.
+fn perf_script_trace_lines(file: &Path) -> Vec<String> {
+    let out = run(perf().args(["script", "-i"]).arg(file));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            // `comm pid [cpu] time: system:name: fields`
+            let i = l.find(": ")? + 2;
+            let rest = &l[i..];
+            let j = rest.find(": ")? + 2;
+            Some(rest[j..].trim_end().to_string())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn tracepoint_samples_print_as_perf_script_prints_them_in_file_and_pipe_mode() {
+    let dir = scratch("dump-tracepoints");
+    // Events whose print formats use ternaries and __print_flags (sched_switch), dynamic strings
+    // (sched_process_exec), zero-padded numbers (sched_wakeup) and casts (sys_enter_openat).
+    let events = [
+        "sched:sched_switch",
+        "sched:sched_process_exec",
+        "sched:sched_wakeup",
+        "syscalls:sys_enter_openat",
+    ];
+    for pipe in [false, true] {
+        let file = dir.join(if pipe { "pipe.data" } else { "file.data" });
+        let mut cmd = perf();
+        cmd.args(["record", "-q"]);
+        for e in events {
+            cmd.args(["-e", e]);
+        }
+        cmd.arg("-o");
+        if pipe {
+            cmd.arg("-");
+        } else {
+            cmd.arg(&file);
+        }
+        cmd.args([
+            "--",
+            "sh",
+            "-c",
+            "cat /proc/self/stat >/dev/null; sleep 0.01; ls / >/dev/null",
+        ]);
+        let out = run(&mut cmd);
+        assert!(
+            out.status.success(),
+            "perf record: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if pipe {
+            std::fs::write(&file, &out.stdout).unwrap();
+        }
+        let want = perf_script_trace_lines(&file);
+        assert!(want.len() >= 6, "perf script printed {want:?}");
+        let (ok, _, text, err) = dump(&[], &file);
+        assert!(ok, "{err}");
+        let mut got: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains(" SAMPLE "))
+            .map(|l| match l.split_once(" trace: ") {
+                Some((_, t)) => t.to_string(),
+                None => format!("(not decoded) {l}"),
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "pipe={pipe}");
+        for e in ["sched:sched_switch", "sched:sched_process_exec"] {
+            assert!(
+                text.contains(&format!("event={e} ")),
+                "no {e} sample in the dump"
+            );
+        }
+        // JSON carries the same line and each field with its type.
+        let (ok, _, json, _) = dump(&["--json"], &file);
+        assert!(ok);
+        let exec = json
+            .lines()
+            .find(|l| l.contains("\"event\":\"sched:sched_process_exec\",\"print\""))
+            .expect("an exec sample in the JSON");
+        assert!(
+            exec.contains("\"fields\":{\"filename\":\"/usr/bin/ls\",\"pid\":")
+                || exec.contains("\"fields\":{\"filename\":\"/bin/ls\",\"pid\":")
+                || exec.contains("\"fields\":{\"filename\":\"/usr/bin/sh\",\"pid\":")
+                || exec.contains("\"fields\":{\"filename\":\"/bin/sh\",\"pid\":"),
+            "{exec}"
+        );
+    }
+}

@@ -3,4 +3,6 @@
 pub mod compressed;
 pub mod features;
 pub mod reader;
+pub mod tool_records;
+pub mod tracing;
 pub mod writer;

@@ -93,6 +93,21 @@ impl Attrs {
         self.events.push(EventAttr { attr, ids, name });
     }
 
+    /// Names the event with sample id `id` (pipe mode's EVENT_UPDATE records); names are cut at
+    /// 256 bytes.
+    pub fn set_name(&mut self, id: u64, mut name: String) {
+        if let Some(&i) = self.by_id.get(&id) {
+            if name.len() > 256 {
+                let mut end = 256;
+                while !name.is_char_boundary(end) {
+                    end -= 1;
+                }
+                name.truncate(end);
+            }
+            self.events[i].name = name;
+        }
+    }
+
     /// The position (in [`Attrs::events`]) of the event with sample id `id`.
     pub fn index_of_id(&self, id: u64) -> Option<usize> {
         self.by_id.get(&id).copied()
