@@ -565,6 +565,11 @@
 #define PREMAP_ATTR_FLAG_SIGTRAP (1ull << 37)
 
 /**
+ * PERF_BR_EXTEND_ABI: the type is in new_type.
+ */
+#define PREMAP_BRANCH_EXTEND_ABI 15
+
+/**
  * Size of struct premap_control_page in bytes (the UAPI's sizeof(struct perf_event_mmap_page)).
  */
 #define PREMAP_CONTROL_PAGE_SIZE 1088
@@ -603,6 +608,96 @@
  * cap_user_time_short: time_cycles/time_mask are valid.
  */
 #define PREMAP_CAP_USER_TIME_SHORT (1ull << 5)
+
+/**
+ * PERF_MEM_OP_NA.
+ */
+#define PREMAP_MEM_OP_NA 1
+
+/**
+ * PERF_MEM_OP_LOAD.
+ */
+#define PREMAP_MEM_OP_LOAD 2
+
+/**
+ * PERF_MEM_OP_STORE.
+ */
+#define PREMAP_MEM_OP_STORE 4
+
+/**
+ * PERF_MEM_OP_PFETCH.
+ */
+#define PREMAP_MEM_OP_PFETCH 8
+
+/**
+ * PERF_MEM_OP_EXEC.
+ */
+#define PREMAP_MEM_OP_EXEC 16
+
+/**
+ * PERF_MEM_LVL_NA.
+ */
+#define PREMAP_MEM_LVL_NA 1
+
+/**
+ * PERF_MEM_LVL_HIT.
+ */
+#define PREMAP_MEM_LVL_HIT 2
+
+/**
+ * PERF_MEM_LVL_MISS.
+ */
+#define PREMAP_MEM_LVL_MISS 4
+
+/**
+ * PERF_MEM_LVLNUM_NA.
+ */
+#define PREMAP_MEM_LVLNUM_NA 15
+
+/**
+ * PERF_MEM_SNOOP_NA.
+ */
+#define PREMAP_MEM_SNOOP_NA 1
+
+/**
+ * PERF_MEM_LOCK_NA.
+ */
+#define PREMAP_MEM_LOCK_NA 1
+
+/**
+ * PERF_MEM_LOCK_LOCKED.
+ */
+#define PREMAP_MEM_LOCK_LOCKED 2
+
+/**
+ * PERF_MEM_TLB_NA.
+ */
+#define PREMAP_MEM_TLB_NA 1
+
+/**
+ * PERF_MEM_TLB_HIT.
+ */
+#define PREMAP_MEM_TLB_HIT 2
+
+/**
+ * PERF_MEM_TLB_MISS.
+ */
+#define PREMAP_MEM_TLB_MISS 4
+
+/**
+ * PERF_MEM_BLK_NA.
+ */
+#define PREMAP_MEM_BLK_NA 1
+
+/**
+ * PERF_MEM_BLK_DATA.
+ */
+#define PREMAP_MEM_BLK_DATA 2
+
+/**
+ * PERF_MEM_BLK_ADDR.
+ */
+#define PREMAP_MEM_BLK_ADDR 4
 
 /**
  * Size of struct premap_event_header.

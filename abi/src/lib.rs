@@ -26,7 +26,9 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod attr;
+pub mod branch;
 pub mod control;
+pub mod data_src;
 pub mod error;
 pub mod header;
 pub mod ioctl;

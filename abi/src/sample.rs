@@ -2,6 +2,7 @@
 //! values shared with `PERF_RECORD_READ`.
 
 use crate::attr::*;
+pub use crate::branch::{BranchEntry, BranchStack};
 use crate::raw::{Cursor, RawData, U64Array};
 use crate::ParseError;
 
@@ -205,52 +206,6 @@ impl<'a> ReadValues<'a> {
                 values: ReadValueList::Single(ReadValue { value, id, lost }),
             })
         }
-    }
-}
-
-/// A branch stack (`PERF_SAMPLE_BRANCH_STACK`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BranchStack<'a> {
-    /// `hw_idx`, present when `branch_sample_type` has `SAMPLE_BRANCH_HW_INDEX`.
-    pub hw_idx: Option<u64>,
-    /// `nr` entries of `struct perf_branch_entry` {from, to, flags} (24 bytes each).
-    pub entries: RawData<'a>,
-    /// Per-branch counters (`SAMPLE_BRANCH_COUNTERS`), `nr` words.
-    pub counters: Option<U64Array<'a>>,
-}
-
-/// One `struct perf_branch_entry`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BranchEntry {
-    /// Source address.
-    pub from: u64,
-    /// Target address.
-    pub to: u64,
-    /// The flag bitfield word (mispred, predicted, in_tx, abort, cycles, type, ...).
-    pub flags: u64,
-}
-
-impl<'a> BranchStack<'a> {
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.entries.len() / 24
-    }
-
-    /// Whether the stack is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Iterates over the entries.
-    pub fn iter(&self) -> impl Iterator<Item = BranchEntry> + 'a {
-        let mut c = Cursor::new(self.entries);
-        core::iter::from_fn(move || {
-            Some(BranchEntry {
-                from: c.read_u64("branch.from").ok()?,
-                to: c.read_u64("branch.to").ok()?,
-                flags: c.read_u64("branch.flags").ok()?,
-            })
-        })
     }
 }
 

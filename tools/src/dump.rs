@@ -185,7 +185,7 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
                 Some(rec.parse(&sample_format)?)
             };
             if let Some(p) = &parsed {
-                render::fields_for(p, arch, &mut fields);
+                render::fields_for(p, arch, sample_format.sample_type, &mut fields);
                 if let (Record::Sample(s), Some(formats)) = (&p.record, &formats) {
                     let raw = s.raw.map(|r| r.bytes().collect::<Vec<u8>>());
                     if let Some(ev) = raw.as_deref().and_then(|r| Some((formats.of_raw(r)?, r))) {

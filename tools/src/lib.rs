@@ -4,5 +4,6 @@
 pub mod dump;
 pub mod features;
 pub mod perfdata;
+pub mod perfmem;
 pub mod render;
 pub mod tracefmt;

@@ -796,3 +796,73 @@ fn tracepoint_samples_print_as_perf_script_prints_them_in_file_and_pipe_mode() {
         );
     }
 }
+
+#[test]
+fn memory_source_weight_and_page_sizes_read_as_perf_script_reads_them() {
+    // -d (ADDR), DATA_SRC, -W (WEIGHT_STRUCT), --phys-data, --data-page-size, --code-page-size on a
+    // software event: the kernel fills data_src with its "not available" value, which perf decodes.
+    let file = scratch("dump-mem").join("perf.data");
+    let out = record_touch(
+        perf(),
+        &[
+            "-q",
+            "-e",
+            "page-faults",
+            "-c",
+            "1",
+            "-d",
+            "-W",
+            "--phys-data",
+            "--data-page-size",
+            "--code-page-size",
+        ],
+        &file,
+        "50",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let script = run(perf()
+        .args(["script", "-F", "addr,data_src,weight", "-i"])
+        .arg(&file));
+    assert!(script.status.success());
+    // `ADDR DATA_SRC |OP ...|BLK ... WEIGHT`
+    let mut want: Vec<String> = String::from_utf8_lossy(&script.stdout)
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let (addr, rest) = l.split_once(char::is_whitespace)?;
+            let (src, rest) = rest.trim_start().split_once(' ')?;
+            let (mem, weight) = rest.trim_end().rsplit_once(char::is_whitespace)?;
+            Some(format!("{addr} {src} {} {weight}", mem.trim_end()))
+        })
+        .collect();
+    let (ok, _, json, err) = dump(&["--json"], &file);
+    assert!(ok, "{err}");
+    let mut got: Vec<String> = json
+        .lines()
+        .filter(|l| l.contains("\"type\":\"SAMPLE\""))
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let hex = |k: &str| v[k].as_str().unwrap().trim_start_matches("0x").to_string();
+            assert!(v["ins_lat"].is_u64() && v["p_stage_cyc"].is_u64(), "{l}");
+            assert!(
+                v["data_page_size"].is_u64() && v["code_page_size"].is_u64(),
+                "{l}"
+            );
+            format!(
+                "{} {} {} {}",
+                hex("addr"),
+                hex("data_src"),
+                v["mem"].as_str().unwrap(),
+                v["weight"]
+            )
+        })
+        .collect();
+    want.sort();
+    got.sort();
+    assert!(got.len() >= 50, "{} samples", got.len());
+    assert_eq!(got, want);
+}

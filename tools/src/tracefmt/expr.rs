@@ -22,7 +22,7 @@ pub enum Expr {
     Field(usize),
     /// `op x`.
     Unary(u8, Box<Expr>),
-    /// `x op y`; two-character operators are encoded by [`op2`].
+    /// `x op y`; a two-character operator is its two bytes, the first in the high byte.
     Binary(u16, Box<Expr>, Box<Expr>),
     /// `c ? a : b`.
     Cond(Box<Expr>, Box<Expr>, Box<Expr>),

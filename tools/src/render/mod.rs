@@ -7,6 +7,9 @@ use premap_abi::regs::RegArch;
 use premap_abi::sample::{context_name, ReadValues, Regs, Sample, UserStack};
 use std::io::{self, Write};
 
+mod values;
+use values::{put_branches, put_read, put_regs, put_stack};
+
 /// A field value.
 #[derive(Clone, Debug)]
 pub enum Value<'a> {
@@ -28,6 +31,8 @@ pub enum Value<'a> {
     Regs(Regs<'a>, Option<RegArch>),
     /// A user stack dump: its size and the part the kernel says is used (`dyn_size`).
     Stack(UserStack<'a>),
+    /// A branch stack: each entry's source, target and flags.
+    Branches(premap_abi::branch::BranchStack<'a>),
     /// Text made while rendering (decoded feature sections).
     Text(String),
     /// A tracepoint's data decoded with its format: text mode prints `trace: <as perf script>`,
@@ -74,52 +79,76 @@ impl Trace {
 /// Fields of a record, reused across records to avoid allocating per record.
 pub type Fields<'a> = Vec<(&'static str, Value<'a>)>;
 
-fn sample_fields<'a>(s: &Sample<'a>, arch: Option<RegArch>, f: &mut Fields<'a>) {
-    let mut opt = |name, v: Option<Value<'a>>| {
-        if let Some(v) = v {
-            f.push((name, v));
+/// Appends `name = v` when there is a value.
+fn opt<'a>(f: &mut Fields<'a>, name: &'static str, v: Option<Value<'a>>) {
+    if let Some(v) = v {
+        f.push((name, v));
+    }
+}
+
+fn sample_fields<'a>(s: &Sample<'a>, arch: Option<RegArch>, sample_type: u64, f: &mut Fields<'a>) {
+    opt(f, "pid", s.pid.map(|v| Value::U(v.into())));
+    opt(f, "tid", s.tid.map(|v| Value::U(v.into())));
+    opt(f, "time", s.time.map(Value::U));
+    opt(f, "cpu", s.cpu.map(|v| Value::U(v.into())));
+    opt(f, "ip", s.ip.map(Value::X));
+    opt(f, "addr", s.addr.map(Value::X));
+    opt(f, "period", s.period.map(Value::U));
+    opt(f, "id", s.id.or(s.identifier).map(Value::U));
+    opt(f, "stream_id", s.stream_id.map(Value::U));
+    opt(f, "callchain", s.callchain.map(Value::Chain));
+    opt(f, "raw", s.raw.map(Value::B));
+    match s.weight {
+        Some(w) if sample_type & premap_abi::attr::SAMPLE_WEIGHT_STRUCT != 0 => {
+            // perf's names for the parts (x86: instruction latency; powerpc: stage cycles).
+            let w = premap_abi::data_src::Weight::from_word(w);
+            f.extend([
+                ("weight", Value::U(w.var1_dw.into())),
+                ("ins_lat", Value::U(w.var2_w.into())),
+                ("p_stage_cyc", Value::U(w.var3_w.into())),
+            ]);
         }
-    };
-    opt("pid", s.pid.map(|v| Value::U(v.into())));
-    opt("tid", s.tid.map(|v| Value::U(v.into())));
-    opt("time", s.time.map(Value::U));
-    opt("cpu", s.cpu.map(|v| Value::U(v.into())));
-    opt("ip", s.ip.map(Value::X));
-    opt("addr", s.addr.map(Value::X));
-    opt("period", s.period.map(Value::U));
-    opt("id", s.id.or(s.identifier).map(Value::U));
-    opt("stream_id", s.stream_id.map(Value::U));
-    opt("callchain", s.callchain.map(Value::Chain));
-    opt("raw", s.raw.map(Value::B));
-    opt("weight", s.weight.map(Value::U));
-    opt("data_src", s.data_src.map(Value::X));
-    opt("transaction", s.transaction.map(Value::X));
-    opt("phys_addr", s.phys_addr.map(Value::X));
-    opt("cgroup", s.cgroup.map(Value::U));
-    opt("data_page_size", s.data_page_size.map(Value::U));
-    opt("code_page_size", s.code_page_size.map(Value::U));
-    opt("read", s.read.map(Value::Read));
-    opt("regs_user", s.regs_user.map(|r| Value::Regs(r, arch)));
-    opt("regs_intr", s.regs_intr.map(|r| Value::Regs(r, arch)));
-    opt("stack_user", s.stack_user.map(Value::Stack));
+        w => opt(f, "weight", w.map(Value::U)),
+    }
+    if let Some(d) = s.data_src {
+        f.push(("data_src", Value::X(d)));
+        f.push(("mem", Value::Text(crate::perfmem::data_src_text(d))));
+    }
+    opt(f, "transaction", s.transaction.map(Value::X));
+    opt(f, "phys_addr", s.phys_addr.map(Value::X));
+    opt(f, "cgroup", s.cgroup.map(Value::U));
+    opt(f, "data_page_size", s.data_page_size.map(Value::U));
+    opt(f, "code_page_size", s.code_page_size.map(Value::U));
+    opt(f, "read", s.read.map(Value::Read));
+    opt(f, "regs_user", s.regs_user.map(|r| Value::Regs(r, arch)));
+    opt(f, "regs_intr", s.regs_intr.map(|r| Value::Regs(r, arch)));
+    opt(f, "stack_user", s.stack_user.map(Value::Stack));
     if let Some(b) = s.branch_stack {
-        opt("branches", Some(Value::U(b.len() as u64)));
+        opt(f, "branch_hw_idx", b.hw_idx.map(Value::U));
+        f.push(("branches", Value::Branches(b)));
+        opt(f, "branch_counters", b.counters.map(Value::L));
     }
     if let Some(a) = s.aux {
-        opt("aux_size", Some(Value::U(a.len() as u64)));
+        opt(f, "aux_size", Some(Value::U(a.len() as u64)));
     }
 }
 
 /// Appends the fields of `rec` to `f` (registers by bit, as the architecture is not known).
 pub fn fields<'a>(rec: &ParsedRecord<'a>, f: &mut Fields<'a>) {
-    fields_for(rec, None, f)
+    fields_for(rec, None, 0, f)
 }
 
 /// Appends the fields of `rec` to `f`, naming sampled registers as `arch` does.
-pub fn fields_for<'a>(rec: &ParsedRecord<'a>, arch: Option<RegArch>, f: &mut Fields<'a>) {
+/// `sample_type` is the event's (it says how to read a weight word); 0 when not known.
+pub fn fields_for<'a>(
+    rec: &ParsedRecord<'a>,
+    arch: Option<RegArch>,
+    sample_type: u64,
+    f: &mut Fields<'a>,
+) {
     use Value::*;
     match rec.record {
-        Record::Sample(ref s) => sample_fields(s, arch, f),
+        Record::Sample(ref s) => sample_fields(s, arch, sample_type, f),
         Record::Mmap(m) => f.extend([
             ("pid", U(m.pid.into())),
             ("tid", U(m.tid.into())),
@@ -305,11 +334,11 @@ pub fn type_name(ty: u32) -> std::borrow::Cow<'static, str> {
     }
 }
 
-fn put_u64(out: &mut Vec<u8>, v: u64) {
+pub(super) fn put_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-fn put_hex(out: &mut Vec<u8>, v: u64) {
+pub(super) fn put_hex(out: &mut Vec<u8>, v: u64) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [0u8; 18];
     let mut i = buf.len();
@@ -437,6 +466,7 @@ pub fn text_line(
             Value::Read(r) => put_read(out, &r, false),
             Value::Regs(r, arch) => put_regs(out, &r, arch, false),
             Value::Stack(st) => put_stack(out, &st, false),
+            Value::Branches(b) => put_branches(out, &b, false),
             Value::Trace(_) => {} // written before the `key=` form
         }
     }
@@ -530,126 +560,10 @@ pub fn json_line(
             Value::Read(r) => put_read(out, &r, true),
             Value::Regs(r, arch) => put_regs(out, &r, arch, true),
             Value::Stack(st) => put_stack(out, &st, true),
+            Value::Branches(b) => put_branches(out, &b, true),
         }
     }
     out.extend_from_slice(b"}\n");
-}
-
-/// `key=` (text) or `"key":` (JSON), after a comma unless `first`.
-fn put_key(out: &mut Vec<u8>, first: bool, k: &str, json: bool) {
-    if !first {
-        out.push(b',');
-    }
-    if json {
-        out.push(b'"');
-        out.extend_from_slice(k.as_bytes());
-        out.extend_from_slice(b"\":");
-    } else {
-        out.extend_from_slice(k.as_bytes());
-        out.push(b'=');
-    }
-}
-
-/// A hex value: bare in text, a string in JSON.
-fn put_hex_value(out: &mut Vec<u8>, v: u64, json: bool) {
-    if json {
-        out.push(b'"');
-    }
-    put_hex(out, v);
-    if json {
-        out.push(b'"');
-    }
-}
-
-/// Sampled registers: `{abi=2,AX=0x..,...}` by name (a bit without a name as `r<bit>`), or
-/// `{abi=2,mask=0x..,regs=[...]}` when the architecture is not known; JSON alike, values as hex
-/// strings.
-fn put_regs(out: &mut Vec<u8>, r: &Regs<'_>, arch: Option<RegArch>, json: bool) {
-    out.push(b'{');
-    put_key(out, true, "abi", json);
-    put_u64(out, r.abi);
-    match arch {
-        Some(arch) => {
-            let mut bits = (0..64u32).filter(|b| r.mask & (1u64 << b) != 0);
-            for (name, v) in arch.named(r.mask, r.regs.iter()) {
-                let bit = bits.next().unwrap_or(0);
-                match name {
-                    Some(n) => put_key(out, false, n, json),
-                    None => put_key(out, false, &format!("r{bit}"), json),
-                }
-                put_hex_value(out, v, json);
-            }
-        }
-        None => {
-            put_key(out, false, "mask", json);
-            put_hex_value(out, r.mask, json);
-            put_key(out, false, "regs", json);
-            out.push(b'[');
-            for (i, v) in r.regs.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                put_hex_value(out, v, json);
-            }
-            out.push(b']');
-        }
-    }
-    out.push(b'}');
-}
-
-/// A user stack dump: `{size=N,dyn_size=M}` (the bytes themselves are not printed).
-fn put_stack(out: &mut Vec<u8>, st: &UserStack<'_>, json: bool) {
-    out.push(b'{');
-    put_key(out, true, "size", json);
-    put_u64(out, st.data.len() as u64);
-    if let Some(d) = st.dyn_size {
-        put_key(out, false, "dyn_size", json);
-        put_u64(out, d);
-    }
-    out.push(b'}');
-}
-
-/// A read-format block: text `{enabled=E,running=R,values=[{value=V,id=I,lost=L},...]}`, JSON
-/// `{"time_enabled":E,"time_running":R,"values":[{"value":V,"id":I,"lost":L},...]}`, each field only
-/// when `read_format` has it.
-fn put_read(out: &mut Vec<u8>, r: &ReadValues<'_>, json: bool) {
-    let key = |out: &mut Vec<u8>, first: bool, k: &str| put_key(out, first, k, json);
-    out.push(b'{');
-    let mut first = true;
-    for (k, v) in [
-        (
-            if json { "time_enabled" } else { "enabled" },
-            r.time_enabled,
-        ),
-        (
-            if json { "time_running" } else { "running" },
-            r.time_running,
-        ),
-    ] {
-        if let Some(v) = v {
-            key(out, first, k);
-            put_u64(out, v);
-            first = false;
-        }
-    }
-    key(out, first, "values");
-    out.push(b'[');
-    for (i, v) in r.values.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.push(b'{');
-        key(out, true, "value");
-        put_u64(out, v.value);
-        for (k, x) in [("id", v.id), ("lost", v.lost)] {
-            if let Some(x) = x {
-                key(out, false, k);
-                put_u64(out, x);
-            }
-        }
-        out.push(b'}');
-    }
-    out.extend_from_slice(b"]}");
 }
 
 /// Writes `buf` to `w` and clears it once it holds more than `threshold` bytes.
