@@ -61,6 +61,9 @@ pub enum ParseError {
     },
     /// The geometry of a ring is invalid (see the message).
     BadGeometry(&'static str),
+    /// A perf.data file's header is not one perf writes: no magic, the other byte order, sizes or
+    /// sections outside the file (see the message).
+    BadFile(&'static str),
     /// A record type that may not appear where it was found (a perf-tool type, type 0, or a LOST record
     /// written by someone other than the producer).
     ForbiddenType {
@@ -116,6 +119,7 @@ impl fmt::Display for ParseError {
                 "ring positions are impossible: head {head:#x} - tail {tail:#x} exceeds size {size:#x}"
             ),
             Self::BadGeometry(why) => write!(f, "invalid ring geometry: {why}"),
+            Self::BadFile(why) => write!(f, "not a valid perf.data file: {why}"),
             Self::BadAttrSize { size } => write!(f, "perf_event_attr size {size} is not valid"),
             Self::TrailingBytes { field, extra } => {
                 write!(f, "{extra} bytes left over after {field}")

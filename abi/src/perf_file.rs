@@ -43,7 +43,7 @@ impl FileSection {
     pub fn checked_end(&self, file_len: u64, what: &'static str) -> Result<u64, ParseError> {
         match self.offset.checked_add(self.size) {
             Some(end) if end <= file_len => Ok(end),
-            _ => Err(ParseError::BadGeometry(what)),
+            _ => Err(ParseError::BadFile(what)),
         }
     }
 }
@@ -189,27 +189,27 @@ fn u64_at(bytes: &[u8], off: usize) -> Option<u64> {
 
 /// Decodes and validates the start of a perf.data file. `file_len` is the whole file's length.
 pub fn parse_file_start(start: &[u8], file_len: u64) -> Result<FileKind, ParseError> {
-    let magic = u64_at(start, 0).ok_or(ParseError::BadGeometry("file shorter than its magic"))?;
+    let magic = u64_at(start, 0).ok_or(ParseError::BadFile("file shorter than its magic"))?;
     if magic == PERF_MAGIC2_SWAPPED && magic != PERF_MAGIC2 {
-        return Err(ParseError::BadGeometry(
+        return Err(ParseError::BadFile(
             "file is from a machine of the other byte order",
         ));
     }
     if magic != PERF_MAGIC2 {
-        return Err(ParseError::BadGeometry(
-            "not a perf.data file (no PERFILE2 magic)",
+        return Err(ParseError::BadFile(
+            "no PERFILE2 magic",
         ));
     }
-    let size = u64_at(start, 8).ok_or(ParseError::BadGeometry("truncated header"))?;
+    let size = u64_at(start, 8).ok_or(ParseError::BadFile("truncated header"))?;
     if size == PIPE_HEADER_SIZE {
         return Ok(FileKind::Pipe);
     }
     if size != FILE_HEADER_SIZE {
-        return Err(ParseError::BadGeometry(
+        return Err(ParseError::BadFile(
             "header size is neither 104 (file) nor 16 (pipe)",
         ));
     }
-    let w = |i: usize| u64_at(start, i * 8).ok_or(ParseError::BadGeometry("truncated header"));
+    let w = |i: usize| u64_at(start, i * 8).ok_or(ParseError::BadFile("truncated header"));
     let h = FileHeader {
         magic,
         size,
@@ -241,7 +241,7 @@ pub fn parse_file_start(start: &[u8], file_len: u64) -> Result<FileKind, ParseEr
     h.data
         .checked_end(file_len, "data section runs past the end of the file")?;
     if h.attrs.size % h.attr_size != 0 {
-        return Err(ParseError::BadGeometry(
+        return Err(ParseError::BadFile(
             "attrs section is not a whole number of attrs",
         ));
     }

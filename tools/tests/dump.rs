@@ -319,6 +319,20 @@ fn a_missing_file_or_a_non_perf_file_is_an_error() {
         !ok && code == Some(1) && err.contains("offset 0x0"),
         "{err}"
     );
+    // Random bytes and a bare magic say what is wrong with the file (not "ring geometry").
+    let dir = scratch("dump-notperf");
+    let random: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    for (name, bytes) in [("random", random), ("magic", b"PERFILE2".to_vec())] {
+        let f = dir.join(name);
+        std::fs::write(&f, bytes).unwrap();
+        let (ok, _, _, err) = dump(&[], &f);
+        assert!(
+            !ok && err.contains("not a valid perf.data file") && !err.contains("geometry"),
+            "{name}: {err}"
+        );
+    }
 }
 
 /// `perf report --stats` on `file`, as it prints it.
@@ -349,6 +363,17 @@ fn dump_stats_prints_the_table_perf_report_stats_prints() {
         ),
         ("group", &["-e", "{cpu-clock,page-faults}:S", "-F", "2000"]),
         ("premap", &["-e", "page-faults", "-c", "1", "-g"]),
+        ("callgraph", &["-e", "page-faults", "-c", "1", "-g"]),
+        (
+            "dwarf",
+            &["-e", "page-faults", "-c", "3", "--call-graph", "dwarf,1024"],
+        ),
+        ("stat", &["-s", "-e", "page-faults", "-c", "1"]),
+        ("data", &["-d", "-W", "-e", "page-faults", "-c", "1"]),
+        (
+            "tracepoints",
+            &["-e", "sched:sched_switch", "-e", "sched:sched_process_exec"],
+        ),
     ];
     for (name, args) in cases {
         let file = dir.join(format!("{name}.data"));
@@ -377,6 +402,30 @@ fn dump_stats_prints_the_table_perf_report_stats_prints() {
             ours, theirs,
             "{name}: premap dump --stats differs from perf report --stats"
         );
+    }
+    // perf inject -b (build ids injected as BUILD_ID records) and --switch-output (one file per
+    // size-triggered switch, each a complete perf.data).
+    let injected = dir.join("injected.data");
+    let out = run(perf()
+        .args(["inject", "-b", "-i"])
+        .arg(dir.join("file.data"))
+        .arg("-o")
+        .arg(&injected));
+    assert!(out.status.success(), "perf inject: {}", String::from_utf8_lossy(&out.stderr));
+    let switched = dir.join("switched");
+    std::fs::create_dir_all(&switched).unwrap();
+    let out = run(perf()
+        .args(["record", "-q", "-e", "page-faults", "-c", "1", "--switch-output=64K", "-o"])
+        .arg(switched.join("sw.data"))
+        .args(["--", touch, "6000"]));
+    assert!(out.status.success(), "switch-output: {}", String::from_utf8_lossy(&out.stderr));
+    let mut files = vec![injected];
+    files.extend(std::fs::read_dir(&switched).unwrap().map(|e| e.unwrap().path()));
+    assert!(files.len() >= 3, "--switch-output wrote {files:?}");
+    for file in &files {
+        let (ok, _, ours, err) = dump(&["--stats"], file);
+        assert!(ok, "{}: {err}", file.display());
+        assert_eq!(ours, perf_stats(file), "{}", file.display());
     }
     // A corrupt file is an error, not a partial table.
     let bad = dir.join("bad.data");
