@@ -1357,9 +1357,34 @@
 #define PREMAP_HEADER_COMPRESSED 27
 
 /**
+ * HEADER_BPF_PROG_INFO: u32 count, then struct perf_bpil blobs.
+ */
+#define PREMAP_HEADER_BPF_PROG_INFO 25
+
+/**
+ * HEADER_BPF_BTF: u32 count, then {u32 id, u32 size, data} entries.
+ */
+#define PREMAP_HEADER_BPF_BTF 26
+
+/**
+ * HEADER_CPU_PMU_CAPS: u32 count, then name and value strings.
+ */
+#define PREMAP_HEADER_CPU_PMU_CAPS 28
+
+/**
  * HEADER_CLOCK_DATA.
  */
 #define PREMAP_HEADER_CLOCK_DATA 29
+
+/**
+ * HEADER_HYBRID_TOPOLOGY: u32 count, then PMU name and CPU list strings.
+ */
+#define PREMAP_HEADER_HYBRID_TOPOLOGY 30
+
+/**
+ * HEADER_PMU_CAPS: u32 PMU count, then per PMU a u32 count, name/value strings and its name.
+ */
+#define PREMAP_HEADER_PMU_CAPS 31
 
 /**
  * Size of the LOST record the producer emits: header, id, count (no sample_id trailer).

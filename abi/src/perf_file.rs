@@ -130,8 +130,18 @@ pub const HEADER_CLOCKID: u32 = 23;
 pub const HEADER_DIR_FORMAT: u32 = 24;
 /// `HEADER_COMPRESSED`: u32 version, type, level, ratio, mmap_len.
 pub const HEADER_COMPRESSED: u32 = 27;
+/// `HEADER_BPF_PROG_INFO`: u32 count, then `struct perf_bpil` blobs.
+pub const HEADER_BPF_PROG_INFO: u32 = 25;
+/// `HEADER_BPF_BTF`: u32 count, then {u32 id, u32 size, data} entries.
+pub const HEADER_BPF_BTF: u32 = 26;
+/// `HEADER_CPU_PMU_CAPS`: u32 count, then name and value strings.
+pub const HEADER_CPU_PMU_CAPS: u32 = 28;
 /// `HEADER_CLOCK_DATA`.
 pub const HEADER_CLOCK_DATA: u32 = 29;
+/// `HEADER_HYBRID_TOPOLOGY`: u32 count, then PMU name and CPU list strings.
+pub const HEADER_HYBRID_TOPOLOGY: u32 = 30;
+/// `HEADER_PMU_CAPS`: u32 PMU count, then per PMU a u32 count, name/value strings and its name.
+pub const HEADER_PMU_CAPS: u32 = 31;
 
 /// The name perf gives a feature bit.
 pub const fn feature_name(bit: u32) -> &'static str {
@@ -196,9 +206,7 @@ pub fn parse_file_start(start: &[u8], file_len: u64) -> Result<FileKind, ParseEr
         ));
     }
     if magic != PERF_MAGIC2 {
-        return Err(ParseError::BadFile(
-            "no PERFILE2 magic",
-        ));
+        return Err(ParseError::BadFile("no PERFILE2 magic"));
     }
     let size = u64_at(start, 8).ok_or(ParseError::BadFile("truncated header"))?;
     if size == PIPE_HEADER_SIZE {

@@ -328,15 +328,14 @@ pub fn stats(path: &Path) -> Result<Stats, DumpError> {
         by_event: Vec::new(),
     };
     let mut per_event: Vec<(u64, u64)> = Vec::new();
-    let mut count = |i: usize, lost: bool| {
+    // Per event: samples, and the samples LOST_SAMPLES records say were lost (their `lost` counts
+    // summed, as perf report's count_lost_samples_event does).
+    let mut count = |i: usize, samples: u64, lost: u64| {
         if per_event.len() <= i {
             per_event.resize(i + 1, (0, 0));
         }
-        if lost {
-            per_event[i].1 += 1;
-        } else {
-            per_event[i].0 += 1;
-        }
+        per_event[i].0 += samples;
+        per_event[i].1 = per_event[i].1.saturating_add(lost);
     };
     // PERF_SAMPLE_READ: perf delivers one sample per read value whose counter moved since that id's
     // previous value (session.c's deliver_sample_value), to the event owning the id.
@@ -358,14 +357,26 @@ pub fn stats(path: &Path) -> Result<Stats, DumpError> {
                         };
                         let prev = last_value.insert(v.id.unwrap_or(0), v.value).unwrap_or(0);
                         if v.value != prev {
-                            count(i, false);
+                            count(i, 1, 0);
                         }
                     }
                 }
                 continue;
             }
             if let Some(i) = attrs.events.iter().position(|x| std::ptr::eq(x, ev)) {
-                count(i, ty == RECORD_LOST_SAMPLES);
+                if ty == RECORD_SAMPLE {
+                    count(i, 1, 0);
+                } else {
+                    let lost = rec
+                        .body
+                        .first_chunk::<8>()
+                        .map_or(0, |b| u64::from_ne_bytes(*b));
+                    count(i, 0, lost);
+                }
+            }
+        } else if ty == RECORD_EVENT_UPDATE {
+            if let Some((id, name)) = tool_records::event_update_name(rec.body) {
+                attrs.set_name(id, name);
             }
         } else if ty == RECORD_HEADER_ATTR {
             // Pipe mode: the events arrive as records.

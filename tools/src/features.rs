@@ -23,6 +23,49 @@ pub fn feature_text(bit: u32, bytes: &[u8]) -> Option<String> {
         HEADER_TOTAL_MEM => c.read_u64("total_mem").ok().map(|k| format!("{k} kB")),
         HEADER_BUILD_ID => build_ids_text(bytes),
         HEADER_TRACING_DATA => Some(tracing_text(bytes)),
+        HEADER_EVENT_DESC => event_desc(&mut c),
+        HEADER_BRANCH_STACK | HEADER_STAT => Some("present".into()),
+        HEADER_DIR_FORMAT => c
+            .read_u64("dir_format.version")
+            .ok()
+            .map(|v| format!("version {v}")),
+        HEADER_AUXTRACE => {
+            let n = c.read_u64("auxtrace.nr").ok()?;
+            Some(format!("{n} index entries"))
+        }
+        HEADER_BPF_PROG_INFO => Some(format!("{} programs", c.read_u32("bpf.count").ok()?)),
+        HEADER_BPF_BTF => Some(format!("{} BTF entries", c.read_u32("btf.count").ok()?)),
+        HEADER_CPU_PMU_CAPS => pmu_caps(&mut c).map(|caps| {
+            if caps.is_empty() {
+                "none".into()
+            } else {
+                caps.join(", ")
+            }
+        }),
+        HEADER_HYBRID_TOPOLOGY => {
+            let n = c.read_u32("hybrid.nr").ok()?;
+            let mut pmus = Vec::new();
+            for _ in 0..n.min(MAX_ENTRIES) {
+                let name = read_string(&mut c).ok()?;
+                let cpus = read_string(&mut c).ok()?;
+                pmus.push(format!("{name}: {cpus}"));
+            }
+            Some(pmus.join("; "))
+        }
+        HEADER_PMU_CAPS => {
+            let n = c.read_u32("pmu_caps.nr_pmu").ok()?;
+            let mut pmus = Vec::new();
+            for _ in 0..n.min(MAX_ENTRIES) {
+                let caps = pmu_caps(&mut c)?;
+                let name = read_string(&mut c).ok()?;
+                pmus.push(format!("{name}: {}", caps.join(", ")));
+            }
+            Some(if pmus.is_empty() {
+                "none".into()
+            } else {
+                pmus.join("; ")
+            })
+        }
         HEADER_CMDLINE => strings(&mut c).map(|a| a.join(" ")),
         HEADER_CPU_TOPOLOGY => cpu_topology(&mut c),
         HEADER_NUMA_TOPOLOGY => numa_topology(&mut c),
@@ -82,6 +125,37 @@ pub fn feature_text(bit: u32, bytes: &[u8]) -> Option<String> {
 /// Nanoseconds as perf prints sample times: seconds with six decimals.
 fn secs(ns: u64) -> String {
     format!("{}.{:06}", ns / 1_000_000_000, ns % 1_000_000_000 / 1000)
+}
+
+/// A count, then that many `name`, `value` string pairs, as `name=value` (perf's
+/// `__write_pmu_caps`).
+fn pmu_caps(c: &mut Cursor<'_>) -> Option<Vec<String>> {
+    let n = c.read_u32("caps.nr").ok()?;
+    (0..n.min(MAX_ENTRIES))
+        .map(|_| {
+            let name = read_string(c).ok()?;
+            let value = read_string(c).ok()?;
+            Some(format!("{name}={value}"))
+        })
+        .collect()
+}
+
+/// EVENT_DESC: per event its name and sample ids (u32 count, u32 attr size, then per event the attr,
+/// u32 id count, the name and the ids).
+fn event_desc(c: &mut Cursor<'_>) -> Option<String> {
+    let n = c.read_u32("event_desc.nr").ok()?;
+    let attr_size = c.read_u32("event_desc.attr_size").ok()?;
+    let mut events = Vec::new();
+    for _ in 0..n.min(MAX_ENTRIES) {
+        c.skip(attr_size as usize, "event_desc.attr").ok()?;
+        let nr_ids = c.read_u32("event_desc.nr_ids").ok()?;
+        let name = read_string(c).ok()?;
+        let ids: Option<Vec<String>> = (0..nr_ids.min(MAX_ENTRIES))
+            .map(|_| c.read_u64("event_desc.id").ok().map(|i| i.to_string()))
+            .collect();
+        events.push(format!("{name} (ids {})", ids?.join(", ")));
+    }
+    Some(events.join("; "))
 }
 
 /// A count, then that many strings.
@@ -247,6 +321,33 @@ mod tests {
     }
 
     #[test]
+    fn pmu_capabilities_and_hybrid_topology_read_as_perf_prints_them() {
+        let mut b = 2u32.to_ne_bytes().to_vec();
+        for s in ["branches", "32", "pmu_name", "skylake"] {
+            b.extend(string(s));
+        }
+        assert_eq!(
+            feature_text(HEADER_CPU_PMU_CAPS, &b).as_deref(),
+            Some("branches=32, pmu_name=skylake")
+        );
+        let mut p = 1u32.to_ne_bytes().to_vec();
+        p.extend(b);
+        p.extend(string("cpu"));
+        assert_eq!(
+            feature_text(HEADER_PMU_CAPS, &p).as_deref(),
+            Some("cpu: branches=32, pmu_name=skylake")
+        );
+        let mut h = 2u32.to_ne_bytes().to_vec();
+        for s in ["cpu_core", "0-7", "cpu_atom", "8-15"] {
+            h.extend(string(s));
+        }
+        assert_eq!(
+            feature_text(HEADER_HYBRID_TOPOLOGY, &h).as_deref(),
+            Some("cpu_core: 0-7; cpu_atom: 8-15")
+        );
+    }
+
+    #[test]
     fn hostile_counts_and_cut_sections_give_nothing_rather_than_a_panic_or_a_spin() {
         for bit in [
             HEADER_CMDLINE,
@@ -255,6 +356,10 @@ mod tests {
             HEADER_PMU_MAPPINGS,
             HEADER_GROUP_DESC,
             HEADER_CACHE,
+            HEADER_EVENT_DESC,
+            HEADER_CPU_PMU_CAPS,
+            HEADER_HYBRID_TOPOLOGY,
+            HEADER_PMU_CAPS,
         ] {
             // A count of 2^32 - 1 with nothing behind it, and every cut of a valid-looking start.
             let mut b = u32::MAX.to_ne_bytes().to_vec();

@@ -369,6 +369,21 @@ fn dump_stats_prints_the_table_perf_report_stats_prints() {
             &["-e", "page-faults", "-c", "3", "--call-graph", "dwarf,1024"],
         ),
         ("stat", &["-s", "-e", "page-faults", "-c", "1"]),
+        // 4 KiB stack dumps through a 16 KiB ring: LOST and LOST_SAMPLES records, whose counts perf
+        // sums per event.
+        (
+            "lossy",
+            &[
+                "-e",
+                "page-faults",
+                "-c",
+                "1",
+                "--call-graph",
+                "dwarf,4096",
+                "-m",
+                "4",
+            ],
+        ),
         ("data", &["-d", "-W", "-e", "page-faults", "-c", "1"]),
         (
             "tracepoints",
@@ -411,16 +426,37 @@ fn dump_stats_prints_the_table_perf_report_stats_prints() {
         .arg(dir.join("file.data"))
         .arg("-o")
         .arg(&injected));
-    assert!(out.status.success(), "perf inject: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "perf inject: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let switched = dir.join("switched");
     std::fs::create_dir_all(&switched).unwrap();
     let out = run(perf()
-        .args(["record", "-q", "-e", "page-faults", "-c", "1", "--switch-output=64K", "-o"])
+        .args([
+            "record",
+            "-q",
+            "-e",
+            "page-faults",
+            "-c",
+            "1",
+            "--switch-output=64K",
+            "-o",
+        ])
         .arg(switched.join("sw.data"))
         .args(["--", touch, "6000"]));
-    assert!(out.status.success(), "switch-output: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "switch-output: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut files = vec![injected];
-    files.extend(std::fs::read_dir(&switched).unwrap().map(|e| e.unwrap().path()));
+    files.extend(
+        std::fs::read_dir(&switched)
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
     assert!(files.len() >= 3, "--switch-output wrote {files:?}");
     for file in &files {
         let (ok, _, ours, err) = dump(&["--stats"], file);
