@@ -700,6 +700,11 @@
 #define PREMAP_MEM_BLK_ADDR 4
 
 /**
+ * PERF_TXN_ABORT_SHIFT: the abort code's position in the transaction word.
+ */
+#define PREMAP_TXN_ABORT_SHIFT 32
+
+/**
  * Size of struct premap_event_header.
  */
 #define PREMAP_EVENT_HEADER_SIZE 8

@@ -1,6 +1,7 @@
-//! `PERF_SAMPLE_DATA_SRC` and `PERF_SAMPLE_WEIGHT_STRUCT`: the `union perf_mem_data_src` bitfield
-//! and `union perf_sample_weight`, as include/uapi/linux/perf_event.h lays them out (little-endian
-//! bit order, from bit 0 up).
+//! The sample words that pack several fields: `PERF_SAMPLE_DATA_SRC` (`union perf_mem_data_src`),
+//! `PERF_SAMPLE_WEIGHT_STRUCT` (`union perf_sample_weight`) and `PERF_SAMPLE_TRANSACTION` (the
+//! `PERF_TXN_*` flags and abort code), as include/uapi/linux/perf_event.h lays them out
+//! (little-endian bit order, from bit 0 up).
 
 /// `union perf_mem_data_src`: `mem_op:5, mem_lvl:14, mem_snoop:5, mem_lock:2, mem_dtlb:7,
 /// mem_lvl_num:4, mem_remote:1, mem_snoopx:2, mem_blk:3, mem_hops:3, mem_rsvd:18`.
@@ -112,6 +113,21 @@ impl Weight {
         }
     }
 }
+
+/// `PERF_TXN_*` flags of a `PERF_SAMPLE_TRANSACTION` word (low 32 bits; the high 32 are the abort
+/// code), with the names perf gives them.
+pub const TXN_FLAGS: [(u64, &str); 8] = [
+    (1 << 0, "ELISION"),
+    (1 << 1, "TRANSACTION"),
+    (1 << 2, "SYNC"),
+    (1 << 3, "ASYNC"),
+    (1 << 4, "RETRY"),
+    (1 << 5, "CONFLICT"),
+    (1 << 6, "CAPACITY_WRITE"),
+    (1 << 7, "CAPACITY_READ"),
+];
+/// `PERF_TXN_ABORT_SHIFT`: the abort code's position in the transaction word.
+pub const TXN_ABORT_SHIFT: u32 = 32;
 
 #[cfg(test)]
 mod tests {

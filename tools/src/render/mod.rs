@@ -79,6 +79,25 @@ impl Trace {
 /// Fields of a record, reused across records to avoid allocating per record.
 pub type Fields<'a> = Vec<(&'static str, Value<'a>)>;
 
+/// A transaction word as flag names and the abort code: `TRANSACTION|SYNC abort=0x3` (`none`).
+fn txn_text(t: u64) -> String {
+    use premap_abi::data_src::{TXN_ABORT_SHIFT, TXN_FLAGS};
+    let mut names: Vec<&str> = TXN_FLAGS
+        .iter()
+        .filter(|(bit, _)| t & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if names.is_empty() {
+        names.push("none");
+    }
+    let abort = t >> TXN_ABORT_SHIFT;
+    if abort != 0 {
+        format!("{} abort={abort:#x}", names.join("|"))
+    } else {
+        names.join("|")
+    }
+}
+
 /// Appends `name = v` when there is a value.
 fn opt<'a>(f: &mut Fields<'a>, name: &'static str, v: Option<Value<'a>>) {
     if let Some(v) = v {
@@ -114,7 +133,10 @@ fn sample_fields<'a>(s: &Sample<'a>, arch: Option<RegArch>, sample_type: u64, f:
         f.push(("data_src", Value::X(d)));
         f.push(("mem", Value::Text(crate::perfmem::data_src_text(d))));
     }
-    opt(f, "transaction", s.transaction.map(Value::X));
+    if let Some(t) = s.transaction {
+        f.push(("transaction", Value::X(t)));
+        f.push(("txn", Value::Text(txn_text(t))));
+    }
     opt(f, "phys_addr", s.phys_addr.map(Value::X));
     opt(f, "cgroup", s.cgroup.map(Value::U));
     opt(f, "data_page_size", s.data_page_size.map(Value::U));
@@ -577,6 +599,15 @@ pub fn flush_if_full(w: &mut impl Write, buf: &mut Vec<u8>, threshold: usize) ->
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn transaction_words_name_their_flags_and_abort_code() {
+        assert_eq!(super::txn_text(0), "none");
+        assert_eq!(
+            super::txn_text(0b110 | (3 << 32)),
+            "TRANSACTION|SYNC abort=0x3"
+        );
+    }
+
     use super::*;
 
     fn json(bytes: &[u8]) -> String {
