@@ -4,6 +4,7 @@
 mod common;
 use common::*;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,6 +28,26 @@ fn dumped_samples(text: &str) -> u64 {
         .map_or(0, |n| n.parse().unwrap())
 }
 
+/// Runs `tool record ARGS -o FILE -- WORKLOAD` (`-o -` in pipe mode, whose standard output then
+/// becomes `file`) and asserts that it succeeded.
+fn record_into(mut tool: Command, args: &[&str], file: &Path, pipe: bool, workload: &[&str]) {
+    tool.arg("record").args(args).arg("-o");
+    if pipe {
+        tool.arg("-");
+    } else {
+        tool.arg(file);
+    }
+    let out = run(tool.arg("--").args(workload));
+    assert!(
+        out.status.success(),
+        "record {args:?} (pipe {pipe}): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if pipe {
+        std::fs::write(file, &out.stdout).unwrap();
+    }
+}
+
 #[test]
 fn dump_of_a_perf_record_file_counts_the_samples_perf_counts() {
     let dir = scratch("dump-perf");
@@ -38,27 +59,12 @@ fn dump_of_a_perf_record_file_counts_the_samples_perf_counts() {
             if pipe { "pipe" } else { "file" },
             if z { "-z" } else { "" }
         ));
-        let mut cmd = perf();
-        cmd.args(["record", "-q", "-e", "page-faults", "-c", "1"]);
+        let mut args = vec!["-q", "-e", "page-faults", "-c", "1"];
         if z {
-            cmd.arg("-z");
+            args.push("-z");
         }
-        cmd.arg("-o");
-        if pipe {
-            cmd.arg("-");
-        } else {
-            cmd.arg(&file);
-        }
-        cmd.arg("--").arg(touch_workload()).arg("2000");
-        let out = run(&mut cmd);
-        assert!(
-            out.status.success(),
-            "perf record: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        if pipe {
-            std::fs::write(&file, &out.stdout).unwrap();
-        }
+        let touch = touch_workload().to_str().unwrap();
+        record_into(perf(), &args, &file, pipe, &[touch, "2000"]);
         let (counted, _) = perf_sample_count(&file);
         let (ok, _, text, err) = dump(&[], &file);
         assert!(ok, "{err}");
@@ -392,23 +398,10 @@ fn dump_stats_prints_the_table_perf_report_stats_prints() {
     ];
     for (name, args) in cases {
         let file = dir.join(format!("{name}.data"));
-        let mut cmd = if *name == "premap" { premap() } else { perf() };
-        cmd.arg("record").arg("-q").args(*args).arg("-o");
-        if *name == "pipe" {
-            cmd.arg("-");
-        } else {
-            cmd.arg(&file);
-        }
-        cmd.args(["--", touch, "3000"]);
-        let out = run(&mut cmd);
-        assert!(
-            out.status.success(),
-            "{name}: record: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        if *name == "pipe" {
-            std::fs::write(&file, &out.stdout).unwrap();
-        }
+        let tool = if *name == "premap" { premap() } else { perf() };
+        let mut all = vec!["-q"];
+        all.extend_from_slice(args);
+        record_into(tool, &all, &file, *name == "pipe", &[touch, "3000"]);
         let (ok, _, ours, err) = dump(&["--stats"], &file);
         assert!(ok, "{name}: {err}");
         let theirs = perf_stats(&file);
@@ -551,32 +544,21 @@ fn dwarf_samples_show_registers_by_name_and_the_stack_sizes() {
     let touch = touch_workload().to_str().unwrap();
     for pipe in [false, true] {
         let file = dir.join(format!("dwarf-{pipe}.data"));
-        let mut cmd = perf();
-        cmd.args([
-            "record",
-            "-q",
-            "--call-graph",
-            "dwarf,2048",
-            "-e",
-            "page-faults",
-            "-c",
-            "100",
-            "-o",
-        ]);
-        if pipe {
-            cmd.arg("-");
-        } else {
-            cmd.arg(&file);
-        }
-        let out = run(cmd.args(["--", touch, "2000"]));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        record_into(
+            perf(),
+            &[
+                "-q",
+                "--call-graph",
+                "dwarf,2048",
+                "-e",
+                "page-faults",
+                "-c",
+                "100",
+            ],
+            &file,
+            pipe,
+            &[touch, "2000"],
         );
-        if pipe {
-            std::fs::write(&file, &out.stdout).unwrap();
-        }
         let (ok, _, text, err) = dump(&[], &file);
         assert!(ok, "{err}");
         let samples: Vec<&str> = text.lines().filter(|l| l.contains(" SAMPLE ")).collect();
@@ -819,32 +801,12 @@ fn tracepoint_samples_print_as_perf_script_prints_them_in_file_and_pipe_mode() {
     ];
     for pipe in [false, true] {
         let file = dir.join(if pipe { "pipe.data" } else { "file.data" });
-        let mut cmd = perf();
-        cmd.args(["record", "-q"]);
+        let mut args = vec!["-q"];
         for e in events {
-            cmd.args(["-e", e]);
+            args.extend(["-e", e]);
         }
-        cmd.arg("-o");
-        if pipe {
-            cmd.arg("-");
-        } else {
-            cmd.arg(&file);
-        }
-        cmd.args([
-            "--",
-            "sh",
-            "-c",
-            "cat /proc/self/stat >/dev/null; sleep 0.01; ls / >/dev/null",
-        ]);
-        let out = run(&mut cmd);
-        assert!(
-            out.status.success(),
-            "perf record: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        if pipe {
-            std::fs::write(&file, &out.stdout).unwrap();
-        }
+        let sh = "cat /proc/self/stat >/dev/null; sleep 0.01; ls / >/dev/null";
+        record_into(perf(), &args, &file, pipe, &["sh", "-c", sh]);
         let want = perf_script_trace_lines(&file);
         assert!(want.len() >= 6, "perf script printed {want:?}");
         let (ok, _, text, err) = dump(&[], &file);
