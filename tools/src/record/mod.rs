@@ -4,162 +4,31 @@
 //! The phases follow perf's builtin-record.c: [`check_options`] (record__parse_opts), [`open_events`]
 //! (record__open, with perf's fallback to user space only where perf_event_paranoid forbids the
 //! kernel), [`synthesize`] (kernel, module and process side-band), the drain loop
-//! ([`drain::drain_all`], record__mmap_read_all), and [`finish_output`] (record__finish_output: the
-//! build ids and sample times of what was recorded, then the header).
+//! ([`drain::drain_all`], record__mmap_read_all), and [`Finish::write`] (record__finish_output: the
+//! build ids and sample times of what was recorded, then the header). The output side (creating the
+//! writer, its header facts, rotation and switched-out files) is in `output.rs`, the options in
+//! `options.rs`.
 
 pub mod buildid;
 mod compress;
 mod drain;
 mod open;
+mod options;
+mod output;
+use output::{create_output, machine_facts, rotate, timestamped, Finish};
 mod tracing;
 pub mod workload;
+pub use options::{CallGraph, Options, Output, Switch, Target};
 
-use crate::events::EventSpec;
 use crate::synth;
 pub use open::parse_regs;
 use open::{open_events, slots, watermark, Opened};
-use premap::abi::attr::TYPE_TRACEPOINT;
 use premap::{PerfEvent, Poller, Ring};
-use premap_tools::perfdata::features::Facts;
 use premap_tools::perfdata::writer::Writer;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 use workload::{Status, Workload};
-
-/// What to record.
-#[derive(Clone, Debug)]
-pub enum Target {
-    /// Run this command and record it (and its children, unless `--no-inherit`).
-    Command(Vec<String>),
-    /// Record existing processes (all their threads at the time recording starts).
-    Pids(Vec<i32>),
-    /// Record existing threads.
-    Tids(Vec<i32>),
-    /// Record every CPU (or those of `-C`), until Ctrl-C or, with a command, until the command exits.
-    AllCpus(Option<Vec<String>>),
-}
-
-/// Call graphs (`-g`, `--call-graph`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallGraph {
-    /// None.
-    None,
-    /// Frame pointers: the kernel walks the stack (`PERF_SAMPLE_CALLCHAIN`).
-    Fp,
-    /// DWARF: user registers and this many bytes of user stack per sample, unwound by perf report.
-    Dwarf(u32),
-}
-
-/// Where the recording goes.
-#[derive(Clone, Debug)]
-pub enum Output {
-    /// A perf.data file (file mode; an existing one is kept as FILE.old).
-    File(PathBuf),
-    /// Standard output, pipe mode (`-o -`).
-    Stdout,
-}
-
-impl std::fmt::Display for Output {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Output::File(p) => write!(f, "{}", p.display()),
-            Output::Stdout => f.write_str("standard output"),
-        }
-    }
-}
-
-/// Options of `premap record`.
-#[derive(Clone, Debug)]
-pub struct Options {
-    /// The events, parsed.
-    pub events: Vec<EventSpec>,
-    /// `-c`: sample period.
-    pub period: Option<u64>,
-    /// `-F`: sample frequency.
-    pub freq: Option<u64>,
-    /// `-m`: data pages per ring (a power of two).
-    pub pages: usize,
-    /// `--overwrite`: flight-recorder mode, read once at the end.
-    pub overwrite: bool,
-    /// What to record.
-    pub target: Target,
-    /// `-C`: only these CPUs.
-    pub cpus: Option<Vec<i32>>,
-    /// Output.
-    pub output: Output,
-    /// The command line, for the CMDLINE feature.
-    pub cmdline: Vec<String>,
-    /// `-g` / `--call-graph`.
-    pub callgraph: CallGraph,
-    /// `--user-regs`: a register mask to sample in user space.
-    pub user_regs: Option<u64>,
-    /// `-d`: sample data addresses.
-    pub data_addr: bool,
-    /// `-s`: per-thread counts (`inherit_stat`).
-    pub inherit_stat: bool,
-    /// `--no-inherit` turns this off: children of the workload are recorded.
-    pub inherit: bool,
-    /// `-D`: start recording this many ms after the workload starts.
-    pub delay_ms: Option<u64>,
-    /// `--filter`: a filter for the tracepoint events.
-    pub filter: Option<String>,
-    /// `-q`: no messages but errors.
-    pub quiet: bool,
-    /// `-z`: compress the data with zstd at this level (perf's COMPRESSED records).
-    pub compress: Option<u32>,
-    /// `--switch-output`: when to close the current file as FILE.TIMESTAMP and start a new one.
-    pub switch_output: Option<Switch>,
-    /// `-B`: skip the pass over the data at the end (no BUILD_ID, no SAMPLE_TIME), as perf's -B.
-    pub no_buildid: bool,
-}
-
-/// When `--switch-output` starts a new file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Switch {
-    /// On SIGUSR2 (perf's default).
-    Signal,
-    /// When the file holds this many bytes of data.
-    Size(u64),
-    /// Every so long.
-    Time(Duration),
-}
-
-impl std::str::FromStr for Switch {
-    type Err = String;
-
-    /// `signal`, a size (`100M`, `1G`, `4096`) or a time (`30s`, `5m`, `1h`).
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s == "signal" {
-            return Ok(Switch::Signal);
-        }
-        let bad =
-            || format!("--switch-output={s}: use signal, a size (10M, 1G) or a time (30s, 5m, 1h)");
-        let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-        let n: u64 = num.parse().map_err(|_| bad())?;
-        if n == 0 {
-            return Err(bad());
-        }
-        let size = |shift: u32| {
-            Ok(Switch::Size(
-                n.checked_shl(shift)
-                    .filter(|v| v >> shift == n)
-                    .ok_or_else(bad)?,
-            ))
-        };
-        match unit {
-            "" | "B" | "b" => size(0),
-            "K" | "k" => size(10),
-            "M" => size(20),
-            "G" | "g" => size(30),
-            "s" => Ok(Switch::Time(Duration::from_secs(n))),
-            "m" => Ok(Switch::Time(Duration::from_secs(n.saturating_mul(60)))),
-            "h" => Ok(Switch::Time(Duration::from_secs(n.saturating_mul(3600)))),
-            _ => Err(bad()),
-        }
-    }
-}
 
 /// Set by SIGUSR2 under `--switch-output`.
 static SWITCH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -168,30 +37,15 @@ extern "C" fn on_switch(_: libc::c_int) {
     SWITCH.store(true, Ordering::Relaxed);
 }
 
-/// `FILE.YYYYmmddHHMMSSsss`, perf's name for a switched-out file.
-fn timestamped(path: &std::path::Path) -> PathBuf {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = now.as_secs() as libc::time_t;
-    // SAFETY: localtime_r fills the struct we pass from a valid time_t.
-    let tm = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::localtime_r(&secs, &mut tm);
-        tm
-    };
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(
-        ".{:04}{:02}{:02}{:02}{:02}{:02}{:03}",
-        tm.tm_year + 1900,
-        tm.tm_mon + 1,
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec,
-        now.subsec_millis()
-    ));
-    PathBuf::from(name)
+/// `--switch-output` (signal): SIGUSR2 asks for a new file.
+fn install_switch_handler() {
+    let action = nix::sys::signal::SigAction::new(
+        nix::sys::signal::SigHandler::Handler(on_switch),
+        nix::sys::signal::SaFlags::SA_RESTART,
+        nix::sys::signal::SigSet::empty(),
+    );
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    let _ = unsafe { nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGUSR2, &action) };
 }
 
 /// What a recording wrote.
@@ -352,22 +206,6 @@ fn synthesize(o: &Options, trailer: usize) -> (Vec<u8>, Vec<buildid::ModuleRange
     (out, modules)
 }
 
-/// Keeps an existing output as FILE.old, as perf does; returns what to restore if recording fails.
-fn rotate(o: &Options) -> Option<(PathBuf, PathBuf)> {
-    let Output::File(path) = &o.output else {
-        return None;
-    };
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() == 0 {
-        return None;
-    }
-    let mut old = path.clone().into_os_string();
-    old.push(".old");
-    let old = PathBuf::from(old);
-    std::fs::rename(path, &old).ok()?;
-    Some((path.clone(), old))
-}
-
 /// Records as `opts` says; returns what was written and how the workload ended.
 pub fn record(opts: &Options) -> Result<Outcome, RecordError> {
     let mut opts = opts.clone();
@@ -397,13 +235,7 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
     install_signal_handlers();
     // Before the output exists: a SIGUSR2 sent once it does must find the handler.
     if opts.switch_output == Some(Switch::Signal) {
-        let action = nix::sys::signal::SigAction::new(
-            nix::sys::signal::SigHandler::Handler(on_switch),
-            nix::sys::signal::SaFlags::SA_RESTART,
-            nix::sys::signal::SigSet::empty(),
-        );
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        let _ = unsafe { nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGUSR2, &action) };
+        install_switch_handler();
     }
 
     let workload = match &opts.target {
@@ -431,35 +263,15 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         .first()
         .map_or(0, |d| d.attr.sample_format().sample_id_size());
     let first_sample_type = descs.first().map_or(0, |d| d.attr.sample_type);
-    let mut facts = Facts::of_this_machine(opts.cmdline.clone());
-    let tracepoints: Vec<u64> = opts
-        .events
-        .iter()
-        .filter(|e| e.r#type == TYPE_TRACEPOINT)
-        .map(|e| e.config)
-        .collect();
-    if !tracepoints.is_empty() {
-        if let Some(t) = tracing::feature(&tracepoints) {
-            facts
-                .extra
-                .push((premap::abi::perf_file::HEADER_TRACING_DATA, t));
-        }
-    }
+    let facts = machine_facts(opts);
     let descs_again = descs.clone();
-    let created = match &opts.output {
-        Output::File(path) => Writer::create(path, descs),
-        Output::Stdout => std::io::stdout()
-            .as_fd()
-            .try_clone_to_owned()
-            .and_then(|fd| Writer::create_pipe(std::fs::File::from(fd), descs, &facts)),
-    };
-    let mut writer = match created {
+    let mut writer = match create_output(opts, descs, &facts) {
         Ok(w) => w,
         Err(e) => {
             if let Some(w) = workload {
                 w.abort();
             }
-            return Err(RecordError(format!("creating {}: {e}", opts.output)));
+            return Err(e);
         }
     };
     let mut out = Outcome::default();
@@ -541,15 +353,13 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
             .map_err(|e| write_error(&opts.output, e))?;
         let old = std::mem::replace(&mut writer, next);
         let old_z = std::mem::replace(&mut zstd, new_zstd()?).map(|z| z.close(opts, mmap_len));
-        finish_output(
-            old,
-            facts.clone(),
-            first_sample_type,
-            &modules,
-            &Output::File(stamped.clone()),
-            old_z,
-            !opts.no_buildid,
-        )?;
+        let done = Finish {
+            facts: facts.clone(),
+            sample_type: first_sample_type,
+            modules: &modules,
+            build_ids: !opts.no_buildid,
+        };
+        done.write(old, &Output::File(stamped.clone()), old_z)?;
         if !opts.quiet {
             eprintln!("[ premap record: dump data: {} ]", stamped.display());
         }
@@ -570,15 +380,13 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
     )?;
     out.totals.bytes = writer.data_size();
     let z = zstd.map(|z| z.close(opts, mmap_len));
-    finish_output(
-        writer,
+    let done = Finish {
         facts,
-        first_sample_type,
-        &modules,
-        &opts.output,
-        z,
-        !opts.no_buildid,
-    )?;
+        sample_type: first_sample_type,
+        modules: &modules,
+        build_ids: !opts.no_buildid,
+    };
+    done.write(writer, &opts.output, z)?;
     if let (Some(_), Output::File(path)) = (opts.switch_output, &opts.output) {
         // As perf: with --switch-output the last file gets its timestamp too.
         let stamped = timestamped(path);
@@ -591,7 +399,6 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
     Ok(out)
 }
 
-use std::os::fd::AsFd;
 
 /// The drain loop: until the workload ends, the -p targets are gone, or a signal.
 fn run_loop(
@@ -668,51 +475,6 @@ fn run_loop(
     result
 }
 
-/// record__finish_output: what the samples hit (BUILD_ID) and when (SAMPLE_TIME), then the header.
-fn finish_output(
-    writer: Writer,
-    mut facts: Facts,
-    sample_type: u64,
-    modules: &[buildid::ModuleRange],
-    output: &Output,
-    zstd: Option<(Vec<u8>, buildid::Hits)>,
-    scan: bool,
-) -> Result<(), RecordError> {
-    use premap::abi::perf_file::{HEADER_BUILD_ID, HEADER_COMPRESSED, HEADER_SAMPLE_TIME};
-
-    let hits = match zstd {
-        Some((feature, hits)) => {
-            facts.extra.push((HEADER_COMPRESSED, feature));
-            Some(hits)
-        }
-        None if !scan => None,
-        None => writer
-            .read_data()
-            .map(|data| {
-                data.map(|data| {
-                    let mut scan = buildid::Scanner::new(sample_type, modules);
-                    scan.feed(&data);
-                    scan.finish()
-                })
-            })
-            .transpose()
-            .map_err(|e| RecordError(format!("reading back {output}: {e}")))?,
-    };
-    if let Some(hits) = hits.filter(|_| scan) {
-        let ids = buildid::feature(&hits);
-        if !ids.is_empty() {
-            facts.extra.push((HEADER_BUILD_ID, ids));
-        }
-        if let Some((first, last)) = hits.time_range {
-            let mut t = first.to_ne_bytes().to_vec();
-            t.extend_from_slice(&last.to_ne_bytes());
-            facts.extra.push((HEADER_SAMPLE_TIME, t));
-        }
-    }
-    writer.finish(&facts).map_err(|e| write_error(output, e))?;
-    Ok(())
-}
-
 fn status_line(t: &Totals, elapsed: f64) {
     let mut err = std::io::stderr().lock();
     let _ = write!(
@@ -737,28 +499,5 @@ fn process_alive(pid: i32) -> bool {
             !matches!(state, Some('Z' | 'X') | None)
         }
         Err(_) => false,
-    }
-}
-
-#[cfg(test)]
-mod switch_tests {
-    use super::*;
-
-    #[test]
-    fn switch_output_takes_perfs_forms() {
-        assert_eq!("signal".parse::<Switch>(), Ok(Switch::Signal));
-        assert_eq!("10M".parse::<Switch>(), Ok(Switch::Size(10 << 20)));
-        assert_eq!("4096".parse::<Switch>(), Ok(Switch::Size(4096)));
-        assert_eq!(
-            "30s".parse::<Switch>(),
-            Ok(Switch::Time(Duration::from_secs(30)))
-        );
-        assert_eq!(
-            "5m".parse::<Switch>(),
-            Ok(Switch::Time(Duration::from_secs(300)))
-        );
-        for bad in ["", "0", "10x", "M", "99999999999999999999G"] {
-            assert!(bad.parse::<Switch>().is_err(), "{bad:?}");
-        }
     }
 }
