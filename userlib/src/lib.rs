@@ -4,6 +4,7 @@
 //! | module | holds |
 //! |---|---|
 //! | [`event`] | [`EventBuilder`]: typed `perf_event_open` |
+//! | [`counts`] | [`Counts`]: counter and group reads as `read_format` says |
 //! | [`ring`] | [`Ring`], [`Batch`] (consume mode), [`NewestBatch`] (overwrite mode), `write_to` |
 //! | [`poll`] | [`Poller`]: epoll over many rings |
 //! | [`synthetic`] | an in-memory ring with a kernel-protocol producer, for tests and benchmarks |
@@ -34,6 +35,7 @@
 
 #[cfg(feature = "tokio")]
 pub mod async_ring;
+pub mod counts;
 pub mod device;
 pub mod error;
 pub mod event;
@@ -45,9 +47,10 @@ mod sys;
 
 #[cfg(feature = "tokio")]
 pub use async_ring::{AsyncCpuRings, AsyncRing};
+pub use counts::Counts;
 pub use device::Device;
 pub use error::{Error, Result};
-pub use event::{Counts, Event, EventBuilder, PerfEvent};
+pub use event::{Event, EventBuilder, PerfEvent};
 pub use percpu::{CpuLost, CpuRings};
 pub use poll::{Poller, Readiness};
 pub use premap_abi as abi;

@@ -399,7 +399,6 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
     Ok(out)
 }
 
-
 /// The drain loop: until the workload ends, the -p targets are gone, or a signal.
 fn run_loop(
     opts: &Options,
