@@ -7,6 +7,9 @@
 //! | [`counts`] | [`Counts`]: counter and group reads as `read_format` says |
 //! | [`ring`] | [`Ring`], [`Batch`] (consume mode), [`NewestBatch`] (overwrite mode), `write_to` |
 //! | [`poll`] | [`Poller`]: epoll over many rings |
+//! | [`percpu`] | [`CpuRings`]: an event and a ring on every CPU, read together or in time order |
+//! | [`device`] | [`Device`]: the typed API of `/dev/premap` |
+//! | `async_ring` (feature `tokio`) | `AsyncRing`, `AsyncCpuRings`: the same from async code |
 //! | [`synthetic`] | an in-memory ring with a kernel-protocol producer, for tests and benchmarks |
 //! | `sys` (private) | every system call and raw pointer the library makes |
 //!
