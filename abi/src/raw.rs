@@ -309,14 +309,17 @@ impl<'a> U64Array<'a> {
     }
 }
 
+/// A word that `Debug` prints in hex (the crate's `Debug` output of addresses and masks).
+pub(crate) struct Hex(pub(crate) u64);
+
+impl fmt::Debug for Hex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#x}", self.0)
+    }
+}
+
 impl fmt::Debug for U64Array<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        struct Hex(u64);
-        impl fmt::Debug for Hex {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{:#x}", self.0)
-            }
-        }
         f.debug_list().entries(self.iter().map(Hex)).finish()
     }
 }

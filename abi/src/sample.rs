@@ -2,7 +2,7 @@
 //! values shared with `PERF_RECORD_READ`.
 
 use crate::attr::*;
-pub use crate::branch::{BranchEntry, BranchStack};
+use crate::branch::BranchStack;
 use crate::raw::{Cursor, RawData, U64Array};
 use crate::ParseError;
 
@@ -396,12 +396,7 @@ impl<'a> Sample<'a> {
 
 impl core::fmt::Debug for Sample<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        struct Hex(u64);
-        impl core::fmt::Debug for Hex {
-            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                write!(f, "{:#x}", self.0)
-            }
-        }
+        use crate::raw::Hex;
         let mut d = f.debug_struct("Sample");
         let hex = |d: &mut core::fmt::DebugStruct<'_, '_>, name, v: Option<u64>| {
             if let Some(v) = v {
@@ -472,6 +467,18 @@ pub struct SampleLayout {
 const NO_SLOT: u8 = u8::MAX;
 
 impl SampleLayout {
+    /// The `sample_type` bits a layout covers, in the order the kernel writes them: a sample whose
+    /// `sample_type` has no other bit is read whole through a layout.
+    pub const COVERED: u64 = {
+        let mut all = 0;
+        let mut i = 0;
+        while i < Self::BITS.len() {
+            all |= Self::BITS[i];
+            i += 1;
+        }
+        all
+    };
+
     const BITS: [u64; 9] = [
         SAMPLE_IDENTIFIER,
         SAMPLE_IP,

@@ -308,17 +308,9 @@ fn sample_id_fields(s: &SampleId, f: &mut Fields<'_>) {
     opt("sample_id", s.id.or(s.identifier));
 }
 
-/// The `sample_type` bits [`layout_sample_fields`] covers: samples with nothing else skip the full
-/// parse.
-pub const LAYOUT_SAMPLE_BITS: u64 = premap_abi::attr::SAMPLE_IDENTIFIER
-    | premap_abi::attr::SAMPLE_IP
-    | premap_abi::attr::SAMPLE_TID
-    | premap_abi::attr::SAMPLE_TIME
-    | premap_abi::attr::SAMPLE_ADDR
-    | premap_abi::attr::SAMPLE_ID
-    | premap_abi::attr::SAMPLE_STREAM_ID
-    | premap_abi::attr::SAMPLE_CPU
-    | premap_abi::attr::SAMPLE_PERIOD;
+/// The `sample_type` bits [`layout_sample_fields`] covers (abi's `SampleLayout::COVERED`): samples
+/// with nothing else skip the full parse.
+pub const LAYOUT_SAMPLE_BITS: u64 = premap_abi::sample::SampleLayout::COVERED;
 
 /// The fields of a SAMPLE whose `sample_type` lies within [`LAYOUT_SAMPLE_BITS`], read through a
 /// [`SampleLayout`](premap_abi::sample::SampleLayout) in the order and form of the full path; `false`
