@@ -33,7 +33,7 @@ fi
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== rustfmt --check of the driver (the kernel's .rustfmt.toml: edition 2021, default widths)"
-rustfmt --edition 2021 --check driver/*.rs
+rustfmt --edition 2021 --check driver/*.rs driver/glue/*.rs
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --features premap/tokio -- -D warnings
 echo "== cargo doc -D warnings (the crates' documentation builds clean)"
