@@ -4,8 +4,8 @@ use crate::attr::*;
 
 /// Where the fixed-size leading fields of a SAMPLE body sit for one `sample_type`: computed once per
 /// event, then each field is one bounds-checked load. This is the fast path for readers that need only
-/// these fields (IDENTIFIER, IP, TID, TIME, ADDR, ID, STREAM_ID, CPU, PERIOD); [`Sample::parse`] gives
-/// every field.
+/// these fields (IDENTIFIER, IP, TID, TIME, ADDR, ID, STREAM_ID, CPU, PERIOD);
+/// [`Sample::parse`](super::Sample::parse) gives every field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SampleLayout {
     slots: [u8; 9],
