@@ -76,7 +76,7 @@ impl<'m> Zstd<'m> {
         self.out.clear();
         self.comp
             .compress(&self.records, &mut self.out)
-            .map_err(|e| RecordError(format!("zstd: {e}")))?;
+            .map_err(RecordError::Compress)?;
         writer
             .write_records(&self.out)
             .map_err(|e| write_error(path, e))?;

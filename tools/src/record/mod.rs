@@ -96,24 +96,72 @@ fn install_signal_handlers() {
     }
 }
 
-/// A failure of `premap record`, with the message to print.
-#[derive(Debug)]
-pub struct RecordError(pub String);
-
-impl std::fmt::Display for RecordError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<premap::Error> for RecordError {
-    fn from(e: premap::Error) -> Self {
-        RecordError(e.to_string())
-    }
+/// Why `premap record` failed; its `Display` is the message the command prints.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// Options that cannot be recorded as given (the message says which and why).
+    #[error("{0}")]
+    Options(String),
+    /// The workload cannot be run.
+    #[error("{0}")]
+    Workload(String),
+    /// A system call of the recorder's own failed (pipe, fork).
+    #[error("{call}: {source}")]
+    Sys {
+        /// The call.
+        call: &'static str,
+        /// Its error.
+        #[source]
+        source: nix::errno::Errno,
+    },
+    /// A process given with `-p` cannot be followed.
+    #[error("process {pid}: {source}")]
+    Process {
+        /// Its pid.
+        pid: i32,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An event cannot be opened or its ring mapped.
+    #[error("event {name:?}: {source}")]
+    Event {
+        /// The event as named on the command line.
+        name: String,
+        /// Why.
+        #[source]
+        source: premap::Error,
+    },
+    /// Creating, renaming, writing or reading back the output failed.
+    #[error("{action} {path}: {source}")]
+    Output {
+        /// What was done (`creating`, `renaming`, `writing`, `reading back`).
+        action: &'static str,
+        /// The output (`standard output` in pipe mode).
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The zstd compressor failed.
+    #[error("zstd: {0}")]
+    Compress(#[source] std::io::Error),
+    /// The library failed (polling, enabling, reading a ring).
+    #[error(transparent)]
+    Premap(#[from] premap::Error),
 }
 
 fn write_error(out: &Output, e: std::io::Error) -> RecordError {
-    RecordError(format!("writing {out} failed: {e}"))
+    output_error("writing", &out.to_string(), e)
+}
+
+/// A failure to do `action` to the output at `path`.
+fn output_error(action: &'static str, path: &str, source: std::io::Error) -> RecordError {
+    RecordError::Output {
+        action,
+        path: path.to_string(),
+        source,
+    }
 }
 
 /// The highest sampling frequency the kernel takes now.
@@ -129,31 +177,31 @@ fn max_sample_rate() -> Option<u64> {
 /// no zero period or frequency, a frequency over the kernel's limit throttled with perf's explanation.
 pub fn check_options(o: &mut Options) -> Result<(), RecordError> {
     if o.pages == 0 || !o.pages.is_power_of_two() {
-        return Err(RecordError(format!(
+        return Err(RecordError::Options(format!(
             "-m {}: the number of pages must be a power of two",
             o.pages
         )));
     }
     if o.period == Some(0) {
-        return Err(RecordError(
+        return Err(RecordError::Options(
             "-c 0: the sample period must be at least 1".into(),
         ));
     }
     if o.switch_output.is_some() && matches!(o.output, Output::Stdout) {
-        return Err(RecordError(
+        return Err(RecordError::Options(
             "--switch-output writes files: it cannot be combined with -o - (pipe mode)".into(),
         ));
     }
     if o.compress.is_some() && matches!(o.output, Output::Stdout) {
-        return Err(RecordError(
+        return Err(RecordError::Options(
             "-z writes a file: it cannot be combined with -o - (pipe mode)".into(),
         ));
     }
     if o.compress.is_some_and(|l| !(1..=22).contains(&l)) {
-        return Err(RecordError("-z: the zstd level is 1 to 22".into()));
+        return Err(RecordError::Options("-z: the zstd level is 1 to 22".into()));
     }
     if o.freq == Some(0) {
-        return Err(RecordError(
+        return Err(RecordError::Options(
             "-F 0: frequency and count are zero, nothing would be sampled".into(),
         ));
     }
@@ -171,9 +219,9 @@ pub fn check_options(o: &mut Options) -> Result<(), RecordError> {
     if let Target::Command(argv) | Target::AllCpus(Some(argv)) = &o.target {
         let prog = argv
             .first()
-            .ok_or_else(|| RecordError("no command given".into()))?;
+            .ok_or_else(|| RecordError::Workload("no command given".into()))?;
         if workload::resolve(prog).is_none() {
-            return Err(RecordError(format!("cannot run the workload {prog:?}: no such command (not found in $PATH or not executable)")));
+            return Err(RecordError::Workload(format!("cannot run the workload {prog:?}: no such command (not found in $PATH or not executable)")));
         }
     }
     Ok(())
@@ -315,7 +363,7 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
             .map(|level| {
                 Ok(drain::Zstd::new(
                     compress::Compressor::new(level as i32, mmap_len)
-                        .map_err(|e| RecordError(format!("zstd: {e}")))?,
+                        .map_err(RecordError::Compress)?,
                     buildid::Scanner::new(first_sample_type, &modules),
                 ))
             })
@@ -346,9 +394,9 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         )?;
         let stamped = timestamped(path);
         std::fs::rename(path, &stamped)
-            .map_err(|e| RecordError(format!("renaming {}: {e}", path.display())))?;
+            .map_err(|e| output_error("renaming", &path.display().to_string(), e))?;
         let mut next = Writer::create(path, descs_again.clone())
-            .map_err(|e| RecordError(format!("creating {}: {e}", path.display())))?;
+            .map_err(|e| output_error("creating", &path.display().to_string(), e))?;
         next.write_records(&side)
             .map_err(|e| write_error(&opts.output, e))?;
         let old = std::mem::replace(&mut writer, next);

@@ -150,7 +150,7 @@ pub(super) fn slots(
             let mut v = Vec::new();
             for pid in pids {
                 let tids = std::fs::read_dir(format!("/proc/{pid}/task"))
-                    .map_err(|e| RecordError(format!("process {pid}: {e}")))?;
+                    .map_err(|source| RecordError::Process { pid: *pid, source })?;
                 v.extend(
                     tids.flatten()
                         .filter_map(|e| e.file_name().to_str()?.parse().ok())
@@ -242,7 +242,7 @@ fn open_one(
 /// Opens every event; where perf_event_paranoid forbids the kernel to this user, falls back to user
 /// space only (as perf does) and says so once.
 pub(super) fn open_events(o: &Options, slots: &[(i32, i32)]) -> Result<Opened, RecordError> {
-    let named = |OpenError(e, name): OpenError| RecordError(format!("event {name:?}: {e}"));
+    let named = |OpenError(source, name): OpenError| RecordError::Event { name, source };
     match open_with(o, slots, false) {
         Ok(v) => Ok(v),
         Err(OpenError(premap::Error::PermissionDenied { paranoid, .. }, _))

@@ -1,7 +1,7 @@
 //! The output side of a recording: the file's writer (or pipe mode), its header facts, rotating an
 //! old file to FILE.old, naming switched-out files, and finishing a file (record__finish_output).
 
-use super::{buildid, tracing, write_error, Options, Output, RecordError};
+use super::{buildid, output_error, tracing, write_error, Options, Output, RecordError};
 use premap::abi::attr::TYPE_TRACEPOINT;
 use premap_tools::perfdata::features::{EventDesc, Facts};
 use premap_tools::perfdata::writer::Writer;
@@ -87,7 +87,7 @@ impl Finish<'_> {
                     })
                 })
                 .transpose()
-                .map_err(|e| RecordError(format!("reading back {output}: {e}")))?,
+                .map_err(|e| output_error("reading back", &output.to_string(), e))?,
         };
         if let Some(hits) = hits.filter(|_| scan) {
             let ids = buildid::feature(&hits);
@@ -141,5 +141,5 @@ pub(super) fn create_output(
             .try_clone_to_owned()
             .and_then(|fd| Writer::create_pipe(std::fs::File::from(fd), descs, facts)),
     };
-    created.map_err(|e| RecordError(format!("creating {}: {e}", opts.output)))
+    created.map_err(|e| output_error("creating", &opts.output.to_string(), e))
 }

@@ -64,19 +64,30 @@ impl Workload {
             .iter()
             .map(|a| {
                 CString::new(a.as_bytes())
-                    .map_err(|_| RecordError(format!("argument {a:?} contains NUL")))
+                    .map_err(|_| RecordError::Workload(format!("argument {a:?} contains NUL")))
             })
             .collect::<Result<_, _>>()?;
         let prog = args
             .first()
             .cloned()
-            .ok_or_else(|| RecordError("no command given".into()))?;
-        let (go_r, go_w) = nix::unistd::pipe().map_err(|e| RecordError(format!("pipe: {e}")))?;
-        let (err_r, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|e| RecordError(format!("pipe: {e}")))?;
+            .ok_or_else(|| RecordError::Workload("no command given".into()))?;
+        let (go_r, go_w) = nix::unistd::pipe().map_err(|source| RecordError::Sys {
+            call: "pipe",
+            source,
+        })?;
+        let (err_r, err_w) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|source| {
+                RecordError::Sys {
+                    call: "pipe",
+                    source,
+                }
+            })?;
         // SAFETY: the child calls only async-signal-safe functions (read, execvp, write, _exit) on data
         // prepared before the fork.
-        match unsafe { nix::unistd::fork() }.map_err(|e| RecordError(format!("fork: {e}")))? {
+        match unsafe { nix::unistd::fork() }.map_err(|source| RecordError::Sys {
+            call: "fork",
+            source,
+        })? {
             nix::unistd::ForkResult::Child => {
                 drop(go_w);
                 drop(err_r);
@@ -102,15 +113,17 @@ impl Workload {
     /// Lets the workload exec; fails (reaping it) when exec failed.
     pub fn start(self) -> Result<i32, RecordError> {
         let Workload { pid, go, err } = self;
-        nix::unistd::write(&go, b"g")
-            .map_err(|e| RecordError(format!("starting workload: {e}")))?;
+        nix::unistd::write(&go, b"g").map_err(|source| RecordError::Sys {
+            call: "starting workload",
+            source,
+        })?;
         drop(go);
         let mut b = [0u8; 4];
         match nix::unistd::read(err.as_raw_fd(), &mut b) {
             Ok(4) => {
                 let errno = i32::from_ne_bytes(b);
                 let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
-                Err(RecordError(format!(
+                Err(RecordError::Workload(format!(
                     "cannot run the workload: {}",
                     std::io::Error::from_raw_os_error(errno)
                 )))
