@@ -913,3 +913,47 @@ fn memory_source_weight_and_page_sizes_read_as_perf_script_reads_them() {
     assert!(got.len() >= 50, "{} samples", got.len());
     assert_eq!(got, want);
 }
+
+#[test]
+fn tracing_data_that_lies_about_its_sizes_is_reported_and_the_samples_still_dump() {
+    let dir = scratch("dump-bad-tracing");
+    let file = dir.join("tp.data");
+    record_into(
+        perf(),
+        &["-q", "-e", "sched:sched_process_exec"],
+        &file,
+        false,
+        &["sh", "-c", "true"],
+    );
+    let mut bytes = std::fs::read(&file).unwrap();
+    let magic = b"\x17\x08Dtracing";
+    let at = bytes
+        .windows(magic.len())
+        .position(|w| w == magic)
+        .expect("a TRACING_DATA section");
+    // header_page's size claims more than the whole file.
+    let hp = at
+        + bytes[at..]
+            .windows(12)
+            .position(|w| w == b"header_page\0")
+            .unwrap()
+        + 12;
+    bytes[hp..hp + 8].copy_from_slice(&u64::MAX.to_ne_bytes());
+    let bad = dir.join("bad.data");
+    std::fs::write(&bad, &bytes).unwrap();
+    let (ok, _, text, err) = dump(&[], &bad);
+    assert!(ok, "{err}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("# TRACING_DATA:") && l.contains("not decoded")),
+        "{text}"
+    );
+    let samples: Vec<&str> = text.lines().filter(|l| l.contains(" SAMPLE ")).collect();
+    assert!(!samples.is_empty());
+    assert!(samples
+        .iter()
+        .all(|l| !l.contains(" trace: ") && l.contains(" raw=")));
+    // JSON says the same.
+    let (ok, _, json, _) = dump(&["--json"], &bad);
+    assert!(ok && json.contains("\"name\":\"TRACING_DATA\"") && json.contains("not decoded"));
+}
