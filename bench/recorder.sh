@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cc -O1 -o "$work/touch" tools/tests/workload/touch.c
+cc -O1 -o "$work/touch" workloads/touch.c
 cargo build --release -q -p premap-tools
 premap=$PWD/target/release/premap
 pages=100000

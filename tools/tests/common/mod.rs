@@ -24,7 +24,7 @@ pub fn touch_workload() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let out = std::env::temp_dir().join(format!("premap-touch-{}", std::process::id()));
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workload/touch.c");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/touch.c");
         let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
         let st = Command::new(cc)
             .args(["-O1", "-o"])
