@@ -2,9 +2,10 @@
 
 #![allow(dead_code)]
 
+#[allow(unused_imports)] // each test binary uses some of them
+pub use premap_test_support::{run, touch_workload};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 /// The premap binary under test.
 pub fn premap() -> Command {
@@ -13,59 +14,7 @@ pub fn premap() -> Command {
 
 /// A scratch directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("premap-tools-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// The touch-N-pages workload, compiled once with the system C compiler.
-pub fn touch_workload() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let out = std::env::temp_dir().join(format!("premap-touch-{}", std::process::id()));
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/touch.c");
-        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-        let st = Command::new(cc)
-            .args(["-O1", "-o"])
-            .arg(&out)
-            .arg(&src)
-            .status()
-            .expect("run cc");
-        assert!(st.success(), "compiling the workload failed");
-        out
-    })
-}
-
-/// Runs a command with a 120 s limit, returning its output; panics if it cannot start or hangs
-/// (after killing it), so a hang is a failure, never a stuck test run.
-pub fn run(cmd: &mut Command) -> Output {
-    run_for(cmd, std::time::Duration::from_secs(120))
-}
-
-/// Runs a command with a time limit.
-pub fn run_for(cmd: &mut Command, limit: std::time::Duration) -> Output {
-    use std::process::Stdio;
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        if rx.recv_timeout(limit).is_err() {
-            // SAFETY: kill(2) on our own child's pid.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    let hung = tx.send(()).is_err();
-    assert!(
-        !hung,
-        "{cmd:?} did not finish within {limit:?} and was killed"
-    );
-    out
+    premap_test_support::scratch("tools", name)
 }
 
 /// Linux perf, the judge of perf.data files.
