@@ -12,6 +12,7 @@ command -v cc >/dev/null || need_pkgs+=(gcc libc6-dev)
 command -v c++ >/dev/null || need_pkgs+=(g++)
 [ -f /usr/include/linux/perf_event.h ] || need_pkgs+=(linux-libc-dev)
 command -v perf >/dev/null || need_pkgs+=(linux-perf)
+command -v python3 >/dev/null || need_pkgs+=(python3) # fuzz/make_corpus.py
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     echo "== installing ${need_pkgs[*]}"
     export DEBIAN_FRONTEND=noninteractive

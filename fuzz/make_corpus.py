@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds the seed corpora under fuzz/corpus/ from real captures: the kernel capture in
 abi/tests/fixtures/ and the perf.data files (premap's and perf's) in tools/tests/fixtures/.
-Run from the repository root: python3 fuzz/make_corpus.py"""
+Run from anywhere: python3 fuzz/make_corpus.py (fuzz/smoke.sh runs it before fuzzing)."""
 import os
 import struct
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target for a bounded time (default 30 s each, or $1 / PREMAP_FUZZ_SECS) from the
-# checked-in seed corpora, failing on any crash, leak, timeout or out-of-memory.
+# seed corpora, which make_corpus.py writes into corpus/ from the repository's fixtures first (they are
+# generated, not checked in), failing on any crash, leak, timeout or out-of-memory.
 # PREMAP_FUZZ_TARGETS="a b" limits the run to those targets.
 # Uses the nightly toolchain with AddressSanitizer where the machine has one; on stable only, it builds
 # with --sanitizer none and RUSTC_BOOTSTRAP=1 (cargo-fuzz needs unstable flags).
@@ -9,6 +10,7 @@ cd "$(dirname "$0")"
 secs=${1:-${PREMAP_FUZZ_SECS:-30}}
 runs=${PREMAP_FUZZ_RUNS:--1}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+python3 make_corpus.py
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     tc=(+nightly); san=()
 else
