@@ -167,3 +167,27 @@ impl Drop for HeldChild {
         }
     }
 }
+
+/// Runs `f` in a forked child as uid/gid 65534 (nobody) and returns its exit status (`f`'s value).
+pub fn as_nobody(f: impl FnOnce() -> i32) -> i32 {
+    // SAFETY: fork; the child runs `f` (callers run one test thread at a time) and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+    if pid == 0 {
+        // SAFETY: dropping privileges in the child, then leaving without running the parent's handlers.
+        unsafe {
+            if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                libc::_exit(100);
+            }
+            libc::_exit(f());
+        }
+    }
+    let mut status = 0;
+    // SAFETY: reaping our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(
+        libc::WIFEXITED(status),
+        "the child died: status {status:#x}"
+    );
+    libc::WEXITSTATUS(status)
+}

@@ -5,6 +5,7 @@
 use premap::abi::header::{RECORD_LOST, RECORD_SAMPLE};
 use premap::abi::ioctl::*;
 use premap::{Mode, Poller, Ring};
+use premap_test_support::as_nobody;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -305,30 +306,6 @@ fn create(fd: &OwnedFd, data_pages: u32, flags: u32, watermark: u32) -> std::io:
 
 fn errno(r: std::io::Result<i32>) -> i32 {
     r.err().and_then(|e| e.raw_os_error()).unwrap_or(0)
-}
-
-/// Runs `f` in a forked child as uid/gid 65534 (nobody) and returns its exit status (`f`'s value).
-fn as_nobody(f: impl FnOnce() -> i32) -> i32 {
-    // SAFETY: fork; the child runs `f` (the test binary runs one test thread) and leaves with _exit.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
-    if pid == 0 {
-        // SAFETY: dropping privileges in the child, then leaving without running the parent's handlers.
-        unsafe {
-            if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
-                libc::_exit(100);
-            }
-            libc::_exit(f());
-        }
-    }
-    let mut status = 0;
-    // SAFETY: reaping our own child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert!(
-        libc::WIFEXITED(status),
-        "the child died: status {status:#x}"
-    );
-    libc::WEXITSTATUS(status)
 }
 
 fn mlock_kb() -> u64 {
