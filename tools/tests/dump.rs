@@ -466,6 +466,9 @@ fn dump_stats_prints_the_table_perf_report_stats_prints() {
     assert!(!ok && out.is_empty() && !err.is_empty(), "{out} {err}");
 }
 
+/// One value of a read block: id, value, lost.
+type ReadEntry = (u64, u64, u64);
+
 #[test]
 fn group_read_values_and_callchain_markers_are_decoded() {
     let dir = scratch("dump-decode");
@@ -528,6 +531,76 @@ fn group_read_values_and_callchain_markers_are_decoded() {
             "{chain}"
         );
         assert!(!chain.contains("0xfffffffffffffe00") && !chain.contains("0xffffffffffffff80"));
+    }
+    // Value by value, as `perf script -D` dumps each sample (found by its file offset): the callchain
+    // entries (markers by their numbers) and the group's ids, values and lost counts.
+    let raw = run(perf().args(["script", "-D", "-i"]).arg(&file));
+    assert!(raw.status.success());
+    let mut theirs: std::collections::HashMap<u64, (Vec<u64>, Vec<ReadEntry>)> = Default::default();
+    let mut cur: Option<u64> = None;
+    for l in String::from_utf8_lossy(&raw.stdout).lines() {
+        if l.contains("PERF_RECORD_SAMPLE") {
+            // `TIME 0xOFFSET [0xSIZE]: PERF_RECORD_SAMPLE(...)`
+            cur = l
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("0x"))
+                .and_then(|h| u64::from_str_radix(h, 16).ok());
+            if let Some(o) = cur {
+                theirs.entry(o).or_default();
+            }
+        } else if let (Some(o), Some(e)) = (cur, l.strip_prefix(".....")) {
+            let e = e.trim();
+            let entry = theirs.get_mut(&o).unwrap();
+            if let Some(rest) = e.strip_prefix("id ") {
+                // `id 00000000000045c6, value 000000000001c381, lost 0`
+                let f: Vec<u64> = rest
+                    .split(", ")
+                    .map(|x| x.rsplit(' ').next().unwrap())
+                    .map(|x| u64::from_str_radix(x, 16).unwrap())
+                    .collect();
+                entry.1.push((f[0], f[1], f[2]));
+            } else if let Some((_, addr)) = e.split_once(": ") {
+                entry.0.push(u64::from_str_radix(addr.trim(), 16).unwrap());
+            }
+        }
+    }
+    let marker = |name: &str| match name {
+        "kernel" => premap::abi::sample::CONTEXT_KERNEL,
+        "user" => premap::abi::sample::CONTEXT_USER,
+        other => panic!("marker {other}"),
+    };
+    for s in &samples {
+        let v: serde_json::Value = serde_json::from_str(s).unwrap();
+        let off = v["offset"].as_u64().unwrap();
+        let (chain, read) = theirs
+            .get(&off)
+            .unwrap_or_else(|| panic!("perf script -D has no sample at {off:#x}"));
+        let ours_chain: Vec<u64> = v["callchain"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let e = e.as_str().unwrap();
+                match e.strip_prefix("0x") {
+                    Some(h) => u64::from_str_radix(h, 16).unwrap(),
+                    None => marker(e),
+                }
+            })
+            .collect();
+        assert_eq!(&ours_chain, chain, "callchain at {off:#x}");
+        let ours_read: Vec<ReadEntry> = v["read"]["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_u64().unwrap(),
+                    r["value"].as_u64().unwrap(),
+                    r["lost"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(&ours_read, read, "read values at {off:#x}");
     }
     // Text mode shows the same.
     let line = text.lines().find(|l| l.contains(" SAMPLE ")).unwrap();
@@ -595,6 +668,52 @@ fn dwarf_samples_show_registers_by_name_and_the_stack_sizes() {
             s.contains("\"stack_user\":{\"size\":2048,\"dyn_size\":"),
             "{s}"
         );
+        if pipe {
+            continue;
+        }
+        // Register by register, as `perf script -D` dumps each sample (found by its file offset).
+        let raw = run(perf().args(["script", "-D", "-i"]).arg(&file));
+        assert!(raw.status.success());
+        let mut theirs: std::collections::HashMap<u64, Vec<(String, u64)>> = Default::default();
+        let mut cur = None;
+        for l in String::from_utf8_lossy(&raw.stdout).lines() {
+            if l.contains("PERF_RECORD_SAMPLE") {
+                cur = l
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix("0x"))
+                    .and_then(|h| u64::from_str_radix(h, 16).ok());
+            } else if let (Some(o), Some(r)) = (cur, l.strip_prefix(".... ")) {
+                // `.... AX    0x00007f59e6241000`
+                let mut w = r.split_whitespace();
+                if let (Some(name), Some(v)) =
+                    (w.next(), w.next().and_then(|v| v.strip_prefix("0x")))
+                {
+                    let v = u64::from_str_radix(v, 16).unwrap();
+                    theirs.entry(o).or_default().push((name.to_string(), v));
+                }
+            }
+        }
+        let mut compared = 0;
+        for l in json.lines().filter(|l| l.contains("\"type\":\"SAMPLE\"")) {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let off = v["offset"].as_u64().unwrap();
+            let regs = v["regs_user"].as_object().unwrap();
+            let ours: Vec<(String, u64)> = regs
+                .iter()
+                .filter(|(k, _)| *k != "abi")
+                .map(|(k, x)| {
+                    let h = x.as_str().unwrap().trim_start_matches("0x");
+                    (k.clone(), u64::from_str_radix(h, 16).unwrap())
+                })
+                .collect();
+            let mut want = theirs.get(&off).cloned().unwrap_or_default();
+            let mut got = ours;
+            want.sort();
+            got.sort();
+            assert_eq!(got, want, "registers at {off:#x}");
+            compared += 1;
+        }
+        assert!(compared >= 10);
     }
 }
 
