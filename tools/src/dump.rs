@@ -2,13 +2,11 @@
 
 use crate::features::feature_text;
 use crate::perfdata::reader::{read_string, PerfFile, ReadError};
-use crate::perfdata::tool_records;
 use crate::perfdata::tracing::TraceFormats;
 use crate::render::{self, Fields};
 use premap_abi::attr::SAMPLE_READ;
 use premap_abi::header::{
-    RECORD_EVENT_UPDATE, RECORD_HEADER_ATTR, RECORD_HEADER_FEATURE, RECORD_HEADER_TRACING_DATA,
-    RECORD_LOST_SAMPLES, RECORD_SAMPLE,
+    RECORD_HEADER_FEATURE, RECORD_HEADER_TRACING_DATA, RECORD_LOST_SAMPLES, RECORD_SAMPLE,
 };
 use premap_abi::perf_file::*;
 use premap_abi::raw::{Cursor, RawData};
@@ -225,16 +223,8 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
                 Format::Text => render::text_line(&mut out, rec.offset, &rec.header, ev, &fields),
                 Format::Json => render::json_line(&mut out, rec.offset, &rec.header, ev, &fields),
             }
-            if ty == RECORD_EVENT_UPDATE {
-                if let Some((id, name)) = tool_records::event_update_name(rec.body) {
-                    attrs.set_name(id, name);
-                }
-            }
-            if ty == RECORD_HEADER_ATTR {
-                if let Some(Record::HeaderAttr(a)) = parsed.map(|p| p.record) {
-                    attrs.push(a.attr, a.ids.iter().collect());
-                }
-            }
+            // Pipe mode: the events arrive (and get their names) as records.
+            attrs.observe(&rec)?;
             render::flush_if_full(w, &mut out, 1 << 16)?;
         }
         Ok(())
@@ -374,16 +364,9 @@ pub fn stats(path: &Path) -> Result<Stats, DumpError> {
                     count(i, 0, lost);
                 }
             }
-        } else if ty == RECORD_EVENT_UPDATE {
-            if let Some((id, name)) = tool_records::event_update_name(rec.body) {
-                attrs.set_name(id, name);
-            }
-        } else if ty == RECORD_HEADER_ATTR {
-            // Pipe mode: the events arrive as records.
-            let format = attrs.events.first().map(|e| e.attr.sample_format());
-            if let Record::HeaderAttr(a) = rec.parse(&format.unwrap_or_default())?.record {
-                attrs.push(a.attr, a.ids.iter().collect());
-            }
+        } else {
+            // Pipe mode: the events arrive (and get their names) as records.
+            attrs.observe(&rec)?;
         }
     }
     st.by_event = attrs

@@ -108,6 +108,26 @@ impl Attrs {
         }
     }
 
+    /// Takes what a record says about the events: pipe mode's HEADER_ATTR records add one, its
+    /// EVENT_UPDATE records name one. Other records are ignored.
+    pub fn observe(&mut self, rec: &FileRecord<'_>) -> Result<(), ReadError> {
+        match rec.header.r#type {
+            RECORD_HEADER_ATTR => {
+                // A perf-tool record: no sample_id trailer, so no format is needed to parse it.
+                if let Record::HeaderAttr(a) = rec.parse(&SampleFormat::default())?.record {
+                    self.push(a.attr, a.ids.iter().collect());
+                }
+            }
+            RECORD_EVENT_UPDATE => {
+                if let Some((id, name)) = super::tool_records::event_update_name(rec.body) {
+                    self.set_name(id, name);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// The position (in [`Attrs::events`]) of the event with sample id `id`.
     pub fn index_of_id(&self, id: u64) -> Option<usize> {
         self.by_id.get(&id).copied()
