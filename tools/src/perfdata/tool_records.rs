@@ -5,20 +5,40 @@
 
 use crate::render::{Fields, Value};
 use premap_abi::header::*;
+use premap_abi::raw::{Cursor, RawData};
 use std::fmt::Write as _;
 
 /// The most entries of a list written out in full.
 pub const MAX_LISTED: usize = 64;
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
+/// A cursor over a record body (abi's bounds-checked reader); every read is `None` past the end.
+struct Body<'a>(Cursor<'a>);
+
+impl<'a> Body<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Body(Cursor::new(RawData::Single(b)))
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.0.read_u8("tool record").ok()
+    }
+    fn u16(&mut self) -> Option<u16> {
+        self.0.read_u16("tool record").ok()
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.0.read_u32("tool record").ok()
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.0.read_u64("tool record").ok()
+    }
+    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        self.0.take(n, "tool record").ok()?.as_single()
+    }
+    /// What is left.
+    fn rest(&self) -> &'a [u8] {
+        self.0.rest().as_single().unwrap_or_default()
+    }
 }
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_ne_bytes(b.get(at..at + 8)?.try_into().ok()?))
-}
+
 fn cstr(b: &[u8]) -> String {
     String::from_utf8_lossy(b.split(|&c| c == 0).next().unwrap_or_default()).into_owned()
 }
@@ -73,12 +93,11 @@ fn cpu_list(cpus: impl Iterator<Item = u32>) -> String {
 
 /// `struct perf_record_cpu_map_data`: CPUS (a u16 list), MASK (32- or 64-bit words) or RANGE.
 pub fn cpu_map(d: &[u8]) -> Option<String> {
-    match u16_at(d, 0)? {
+    let mut c = Body::new(d);
+    match c.u16()? {
         0 => {
-            let nr = usize::from(u16_at(d, 2)?);
-            let cpus: Option<Vec<u32>> = (0..nr)
-                .map(|i| u16_at(d, 4 + 2 * i).map(u32::from))
-                .collect();
+            let nr = c.u16()?;
+            let cpus: Option<Vec<u32>> = (0..nr).map(|_| c.u16().map(u32::from)).collect();
             let cpus = cpus?;
             // (u16)-1 is perf's "any CPU".
             if cpus == [0xffff] {
@@ -87,33 +106,31 @@ pub fn cpu_map(d: &[u8]) -> Option<String> {
             Some(cpu_list(cpus.into_iter()))
         }
         1 => {
-            let nr = usize::from(u16_at(d, 2)?);
-            let long = u16_at(d, 4)?;
-            let (start, step) = match long {
-                4 => (6, 4),
-                8 => (10, 8),
+            let nr = usize::from(c.u16()?);
+            let long = c.u16()?;
+            match long {
+                4 => {}
+                // perf_record_mask_cpu_map64 pads its words to 8 bytes.
+                8 => c.bytes(4).map(|_| ())?,
                 _ => return None,
-            };
+            }
             let mut cpus = Vec::new();
             for i in 0..nr.min(1024) {
-                let at = start + step * i;
-                let word = if step == 4 {
-                    u64::from(u32_at(d, at)?)
+                let word = if long == 4 {
+                    u64::from(c.u32()?)
                 } else {
-                    u64_at(d, at)?
+                    c.u64()?
                 };
-                let base = (i * step * 8) as u32;
-                cpus.extend(
-                    (0..step as u32 * 8)
-                        .filter(|b| word >> b & 1 == 1)
-                        .map(|b| base + b),
-                );
+                let bits = u32::from(long) * 8;
+                let base = i as u32 * bits;
+                cpus.extend((0..bits).filter(|b| word >> b & 1 == 1).map(|b| base + b));
             }
             Some(cpu_list(cpus.into_iter()))
         }
         2 => {
-            let any = *d.get(2)? != 0;
-            let (a, b) = (u16_at(d, 4)?, u16_at(d, 6)?);
+            let any = c.u8()? != 0;
+            c.u8()?;
+            let (a, b) = (c.u16()?, c.u16()?);
             Some(format!("{a}-{b}{}", if any { " and any" } else { "" }))
         }
         t => Some(format!("type {t}")),
@@ -123,7 +140,9 @@ pub fn cpu_map(d: &[u8]) -> Option<String> {
 /// The name an EVENT_UPDATE record of type NAME (2) gives to the event with sample id `id` (pipe mode names its
 /// events this way).
 pub fn event_update_name(body: &[u8]) -> Option<(u64, String)> {
-    (u64_at(body, 0)? == 2).then(|| Some((u64_at(body, 8)?, cstr(body.get(16..)?))))?
+    let mut c = Body::new(body);
+    let (kind, id) = (c.u64()?, c.u64()?);
+    (kind == 2).then(|| (id, cstr(c.rest())))
 }
 
 fn text(f: &mut Fields<'_>, name: &'static str, s: String) {
@@ -137,65 +156,59 @@ pub fn fields(ty: u32, misc: u16, b: &[u8], f: &mut Fields<'_>) -> bool {
 
 fn decode(ty: u32, misc: u16, b: &[u8], f: &mut Fields<'_>) -> Option<()> {
     use Value::{U, X};
+    let c = &mut Body::new(b);
     match ty {
         RECORD_ID_INDEX => {
-            let nr = usize::try_from(u64_at(b, 0)?).ok()?;
+            let nr = usize::try_from(c.u64()?).ok()?;
             f.push(("nr", U(nr as u64)));
-            let s = list(nr, |i, s| {
-                let e = 8 + 32 * i;
-                let (id, idx, cpu, tid) = (
-                    u64_at(b, e)?,
-                    u64_at(b, e + 8)?,
-                    u64_at(b, e + 16)?,
-                    u64_at(b, e + 24)?,
-                );
+            let s = list(nr, |_, s| {
+                let (id, idx, cpu, tid) = (c.u64()?, c.u64()?, c.u64()?, c.u64()?);
                 let _ = write!(s, "{id}:idx{idx}/cpu{}/tid{}", cpu as i64, tid as i64);
                 Some(())
             });
             text(f, "entries", s);
         }
         RECORD_THREAD_MAP => {
-            let nr = usize::try_from(u64_at(b, 0)?).ok()?;
+            let nr = usize::try_from(c.u64()?).ok()?;
             f.push(("nr", U(nr as u64)));
-            let s = list(nr, |i, s| {
-                let e = 8 + 24 * i;
-                let pid = u64_at(b, e)? as i64;
-                let _ = write!(s, "{pid}:{}", cstr(b.get(e + 8..e + 24)?));
+            let s = list(nr, |_, s| {
+                let pid = c.u64()? as i64;
+                let _ = write!(s, "{pid}:{}", cstr(c.bytes(16)?));
                 Some(())
             });
             text(f, "threads", s);
         }
         RECORD_CPU_MAP => text(f, "cpus", cpu_map(b)?),
         RECORD_EVENT_UPDATE => {
-            let (kind, id) = (u64_at(b, 0)?, u64_at(b, 8)?);
-            let d = b.get(16..)?;
+            let (kind, id) = (c.u64()?, c.u64()?);
             f.push(("id", U(id)));
             match kind {
-                0 => text(f, "unit", cstr(d)),
-                1 => text(f, "scale", f64::from_bits(u64_at(d, 0)?).to_string()),
-                2 => text(f, "name", cstr(d)),
-                3 => text(f, "cpus", cpu_map(d)?),
+                0 => text(f, "unit", cstr(c.rest())),
+                1 => text(f, "scale", f64::from_bits(c.u64()?).to_string()),
+                2 => text(f, "name", cstr(c.rest())),
+                3 => text(f, "cpus", cpu_map(c.rest())?),
                 k => f.push(("update_type", U(k))),
             }
         }
         RECORD_TIME_CONV => {
             f.extend([
-                ("time_shift", U(u64_at(b, 0)?)),
-                ("time_mult", U(u64_at(b, 8)?)),
-                ("time_zero", U(u64_at(b, 16)?)),
+                ("time_shift", U(c.u64()?)),
+                ("time_mult", U(c.u64()?)),
+                ("time_zero", U(c.u64()?)),
             ]);
-            if let (Some(cycles), Some(mask)) = (u64_at(b, 24), u64_at(b, 32)) {
+            // Newer perf adds the cycle fields and the capability bytes.
+            if let (Some(cycles), Some(mask)) = (c.u64(), c.u64()) {
                 f.extend([("time_cycles", U(cycles)), ("time_mask", X(mask))]);
                 f.extend([
-                    ("cap_user_time_zero", U((*b.get(40)?).into())),
-                    ("cap_user_time_short", U((*b.get(41)?).into())),
+                    ("cap_user_time_zero", U(c.u8()?.into())),
+                    ("cap_user_time_short", U(c.u8()?.into())),
                 ]);
             }
         }
         RECORD_STAT_CONFIG => {
-            let nr = usize::try_from(u64_at(b, 0)?).ok()?;
-            let s = list(nr, |i, s| {
-                let (tag, val) = (u64_at(b, 8 + 16 * i)?, u64_at(b, 16 + 16 * i)?);
+            let nr = usize::try_from(c.u64()?).ok()?;
+            let s = list(nr, |_, s| {
+                let (tag, val) = (c.u64()?, c.u64()?);
                 let name = match tag {
                     0 => "aggr_mode",
                     1 => "interval",
@@ -209,22 +222,21 @@ fn decode(ty: u32, misc: u16, b: &[u8], f: &mut Fields<'_>) -> Option<()> {
             text(f, "config", s);
         }
         RECORD_STAT => f.extend([
-            ("id", U(u64_at(b, 0)?)),
-            ("cpu", U(u32_at(b, 8)?.into())),
-            ("thread", U(u32_at(b, 12)?.into())),
-            ("val", U(u64_at(b, 16)?)),
-            ("ena", U(u64_at(b, 24)?)),
-            ("run", U(u64_at(b, 32)?)),
+            ("id", U(c.u64()?)),
+            ("cpu", U(c.u32()?.into())),
+            ("thread", U(c.u32()?.into())),
+            ("val", U(c.u64()?)),
+            ("ena", U(c.u64()?)),
+            ("run", U(c.u64()?)),
         ]),
         RECORD_STAT_ROUND => {
-            let kind = u64_at(b, 0)?;
-            let name = if kind == 0 { "interval" } else { "final" };
+            let name = if c.u64()? == 0 { "interval" } else { "final" };
             text(f, "round", name.into());
-            f.push(("time", U(u64_at(b, 8)?)));
+            f.push(("time", U(c.u64()?)));
         }
         RECORD_HEADER_BUILD_ID => {
-            text(f, "pid", (u32_at(b, 0)? as i32).to_string());
-            let raw = b.get(4..28)?;
+            text(f, "pid", (c.u32()? as i32).to_string());
+            let raw = c.bytes(24)?;
             // PERF_RECORD_MISC_BUILD_ID_SIZE: the size byte after 20 bytes of id is valid.
             let len = if misc & (1 << 15) != 0 {
                 usize::from(raw[20]).min(20)
@@ -236,30 +248,31 @@ fn decode(ty: u32, misc: u16, b: &[u8], f: &mut Fields<'_>) -> Option<()> {
                 let _ = write!(id, "{x:02x}");
             }
             text(f, "build_id", id);
-            text(f, "filename", cstr(b.get(28..)?));
+            text(f, "filename", cstr(c.rest()));
         }
         RECORD_AUXTRACE_INFO => {
-            f.push(("auxtrace_type", U(u32_at(b, 0)?.into())));
+            f.push(("auxtrace_type", U(c.u32()?.into())));
             f.push(("priv_words", U((b.len().saturating_sub(8) / 8) as u64)));
         }
         RECORD_AUXTRACE => f.extend([
-            ("size", U(u64_at(b, 0)?)),
-            ("offset", X(u64_at(b, 8)?)),
-            ("reference", X(u64_at(b, 16)?)),
-            ("idx", U(u32_at(b, 24)?.into())),
-            ("tid", U(u32_at(b, 28)?.into())),
-            ("cpu", U(u32_at(b, 32)?.into())),
+            ("size", U(c.u64()?)),
+            ("offset", X(c.u64()?)),
+            ("reference", X(c.u64()?)),
+            ("idx", U(c.u32()?.into())),
+            ("tid", U(c.u32()?.into())),
+            ("cpu", U(c.u32()?.into())),
         ]),
         RECORD_AUXTRACE_ERROR => {
             f.extend([
-                ("error_type", U(u32_at(b, 0)?.into())),
-                ("code", U(u32_at(b, 4)?.into())),
-                ("cpu", U(u32_at(b, 8)?.into())),
-                ("pid", U(u32_at(b, 12)?.into())),
-                ("tid", U(u32_at(b, 16)?.into())),
-                ("ip", X(u64_at(b, 24)?)),
+                ("error_type", U(c.u32()?.into())),
+                ("code", U(c.u32()?.into())),
+                ("cpu", U(c.u32()?.into())),
+                ("pid", U(c.u32()?.into())),
+                ("tid", U(c.u32()?.into())),
             ]);
-            text(f, "msg", cstr(b.get(32..96)?));
+            c.u32()?; // fmt
+            f.push(("ip", X(c.u64()?)));
+            text(f, "msg", cstr(c.bytes(64)?));
         }
         _ => return None,
     }
