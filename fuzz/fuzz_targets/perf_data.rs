@@ -56,9 +56,9 @@ fuzz_target!(|data: &[u8]| {
                 formats = TraceFormats::parse(rec.payload).ok().or(formats.take());
             }
             if let (premap_abi::records::Record::Sample(s), Some(f)) = (&p.record, &formats) {
-                if let Some(raw) = s.raw.map(|r| r.bytes().collect::<Vec<u8>>()) {
-                    if let Some(ev) = f.of_raw(&raw) {
-                        let _ = render::Trace::new(ev, &raw);
+                if let Some(raw) = s.raw.and_then(|r| r.as_single()) {
+                    if let Some(ev) = f.of_raw(raw) {
+                        let _ = render::Trace::new(ev, raw);
                     }
                 }
             }

@@ -185,11 +185,12 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
             if let Some(p) = &parsed {
                 render::fields_for(p, arch, sample_format.sample_type, &mut fields);
                 if let (Record::Sample(s), Some(formats)) = (&p.record, &formats) {
-                    let raw = s.raw.map(|r| r.bytes().collect::<Vec<u8>>());
-                    if let Some(ev) = raw.as_deref().and_then(|r| Some((formats.of_raw(r)?, r))) {
+                    // A file's records are contiguous: the raw data is one slice.
+                    let raw = s.raw.and_then(|r| r.as_single());
+                    if let Some((ev, raw)) = raw.and_then(|r| Some((formats.of_raw(r)?, r))) {
                         fields.push((
                             "trace",
-                            render::Value::Trace(Box::new(render::Trace::new(ev.0, ev.1))),
+                            render::Value::Trace(Box::new(render::Trace::new(ev, raw))),
                         ));
                     }
                 }
