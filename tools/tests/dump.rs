@@ -466,6 +466,33 @@ fn dump_stats_prints_the_table_perf_report_stats_prints() {
     assert!(!ok && out.is_empty() && !err.is_empty(), "{out} {err}");
 }
 
+/// `perf script -D` of `file`: each SAMPLE's dump lines (those after its header line up to the next
+/// record), by the sample's file offset (`TIME 0xOFFSET [0xSIZE]: PERF_RECORD_SAMPLE(...)`).
+fn perf_script_dump_samples(file: &Path) -> std::collections::HashMap<u64, Vec<String>> {
+    let raw = run(perf().args(["script", "-D", "-i"]).arg(file));
+    assert!(raw.status.success());
+    let mut out: std::collections::HashMap<u64, Vec<String>> = Default::default();
+    let mut cur = None;
+    for l in String::from_utf8_lossy(&raw.stdout).lines() {
+        if l.contains("PERF_RECORD_") {
+            cur = l
+                .contains("PERF_RECORD_SAMPLE")
+                .then(|| {
+                    l.split_whitespace()
+                        .find_map(|w| w.strip_prefix("0x"))
+                        .and_then(|h| u64::from_str_radix(h, 16).ok())
+                })
+                .flatten();
+            if let Some(o) = cur {
+                out.entry(o).or_default();
+            }
+        } else if let Some(o) = cur {
+            out.entry(o).or_default().push(l.to_string());
+        }
+    }
+    out
+}
+
 /// One value of a read block: id, value, lost.
 type ReadEntry = (u64, u64, u64);
 
@@ -534,23 +561,11 @@ fn group_read_values_and_callchain_markers_are_decoded() {
     }
     // Value by value, as `perf script -D` dumps each sample (found by its file offset): the callchain
     // entries (markers by their numbers) and the group's ids, values and lost counts.
-    let raw = run(perf().args(["script", "-D", "-i"]).arg(&file));
-    assert!(raw.status.success());
     let mut theirs: std::collections::HashMap<u64, (Vec<u64>, Vec<ReadEntry>)> = Default::default();
-    let mut cur: Option<u64> = None;
-    for l in String::from_utf8_lossy(&raw.stdout).lines() {
-        if l.contains("PERF_RECORD_SAMPLE") {
-            // `TIME 0xOFFSET [0xSIZE]: PERF_RECORD_SAMPLE(...)`
-            cur = l
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("0x"))
-                .and_then(|h| u64::from_str_radix(h, 16).ok());
-            if let Some(o) = cur {
-                theirs.entry(o).or_default();
-            }
-        } else if let (Some(o), Some(e)) = (cur, l.strip_prefix(".....")) {
+    for (off, lines) in perf_script_dump_samples(&file) {
+        let entry = theirs.entry(off).or_default();
+        for e in lines.iter().filter_map(|l| l.strip_prefix(".....")) {
             let e = e.trim();
-            let entry = theirs.get_mut(&o).unwrap();
             if let Some(rest) = e.strip_prefix("id ") {
                 // `id 00000000000045c6, value 000000000001c381, lost 0`
                 let f: Vec<u64> = rest
@@ -560,6 +575,7 @@ fn group_read_values_and_callchain_markers_are_decoded() {
                     .collect();
                 entry.1.push((f[0], f[1], f[2]));
             } else if let Some((_, addr)) = e.split_once(": ") {
+                // `  3: ffffffff816c3245`, a callchain entry
                 entry.0.push(u64::from_str_radix(addr.trim(), 16).unwrap());
             }
         }
@@ -672,24 +688,16 @@ fn dwarf_samples_show_registers_by_name_and_the_stack_sizes() {
             continue;
         }
         // Register by register, as `perf script -D` dumps each sample (found by its file offset).
-        let raw = run(perf().args(["script", "-D", "-i"]).arg(&file));
-        assert!(raw.status.success());
         let mut theirs: std::collections::HashMap<u64, Vec<(String, u64)>> = Default::default();
-        let mut cur = None;
-        for l in String::from_utf8_lossy(&raw.stdout).lines() {
-            if l.contains("PERF_RECORD_SAMPLE") {
-                cur = l
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix("0x"))
-                    .and_then(|h| u64::from_str_radix(h, 16).ok());
-            } else if let (Some(o), Some(r)) = (cur, l.strip_prefix(".... ")) {
-                // `.... AX    0x00007f59e6241000`
+        for (off, lines) in perf_script_dump_samples(&file) {
+            // `.... AX    0x00007f59e6241000`
+            for r in lines.iter().filter_map(|l| l.strip_prefix(".... ")) {
                 let mut w = r.split_whitespace();
                 if let (Some(name), Some(v)) =
                     (w.next(), w.next().and_then(|v| v.strip_prefix("0x")))
                 {
                     let v = u64::from_str_radix(v, 16).unwrap();
-                    theirs.entry(o).or_default().push((name.to_string(), v));
+                    theirs.entry(off).or_default().push((name.to_string(), v));
                 }
             }
         }
