@@ -198,7 +198,7 @@ fn conv(out: &mut String, s: &Spec, v: &Val) -> Option<()> {
             if let Some(p) = s.precision {
                 t = t.chars().take(p).collect();
             }
-            pad(out, s, &t, false);
+            pad(out, s, &t);
             return Some(());
         }
         _ => return None,
@@ -261,11 +261,12 @@ fn pad_number(out: &mut String, s: &Spec, prefix: &str, digits: &str) {
         out.extend(std::iter::repeat('0').take(s.width - len));
         out.push_str(digits);
     } else {
-        pad(out, s, &format!("{prefix}{digits}"), true);
+        pad(out, s, &format!("{prefix}{digits}"));
     }
 }
 
-fn pad(out: &mut String, s: &Spec, t: &str, _number: bool) {
+/// Pads `t` to the width with spaces, on the left unless `-`.
+fn pad(out: &mut String, s: &Spec, t: &str) {
     let n = t.chars().count();
     let fill = s.width.saturating_sub(n);
     if !s.left {
