@@ -13,6 +13,7 @@
 //! Only the format files are kept; everything is bounds-checked and the counts are capped, so a
 //! section that lies about its sizes gives an error, never a panic or a long loop.
 
+use premap_abi::raw::{Cursor, RawData};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -131,48 +132,64 @@ pub struct TraceFormats {
     pub long_size: u8,
 }
 
+/// abi's bounds-checked [`Cursor`] over the section, with the offset each error names.
 struct Reader<'a> {
-    b: &'a [u8],
-    pos: usize,
+    c: Cursor<'a>,
+    len: usize,
 }
 
 impl<'a> Reader<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Reader {
+            c: Cursor::new(RawData::Single(b)),
+            len: b.len(),
+        }
+    }
+    fn pos(&self) -> usize {
+        self.len - self.c.remaining()
+    }
     fn take(&mut self, n: usize) -> Result<&'a [u8], TracingError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|&e| e <= self.b.len())
-            .ok_or(TracingError::Truncated(self.pos))?;
-        let s = &self.b[self.pos..end];
-        self.pos = end;
-        Ok(s)
+        let at = self.pos();
+        let s = self
+            .c
+            .take(n, "tracing data")
+            .ok()
+            .and_then(|d| d.as_single());
+        s.ok_or(TracingError::Truncated(at))
     }
     fn u8(&mut self) -> Result<u8, TracingError> {
-        Ok(self.take(1)?[0])
+        let at = self.pos();
+        self.c
+            .read_u8("tracing data")
+            .map_err(|_| TracingError::Truncated(at))
     }
     fn u32(&mut self) -> Result<u32, TracingError> {
-        let b = self.take(4)?;
-        Ok(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+        let at = self.pos();
+        self.c
+            .read_u32("tracing data")
+            .map_err(|_| TracingError::Truncated(at))
     }
     fn u64(&mut self) -> Result<u64, TracingError> {
-        let b = self.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_ne_bytes(a))
+        let at = self.pos();
+        self.c
+            .read_u64("tracing data")
+            .map_err(|_| TracingError::Truncated(at))
     }
+    /// A NUL-terminated string (the NUL consumed, not returned).
     fn cstr(&mut self) -> Result<&'a [u8], TracingError> {
-        let rest = self.b.get(self.pos..).unwrap_or_default();
+        let at = self.pos();
+        let rest = self.c.rest().as_single().unwrap_or_default();
         let n = rest
             .iter()
             .position(|&c| c == 0)
-            .ok_or(TracingError::Truncated(self.pos))?;
+            .ok_or(TracingError::Truncated(at))?;
         let s = self.take(n)?;
-        self.pos += 1;
+        self.take(1)?;
         Ok(s)
     }
     /// A part with a u64 size.
     fn file64(&mut self) -> Result<&'a [u8], TracingError> {
-        let at = self.pos;
+        let at = self.pos();
         let n = self.u64()?;
         let n = usize::try_from(n).map_err(|_| TracingError::Truncated(at))?;
         self.take(n).map_err(|_| TracingError::Truncated(at))
@@ -182,7 +199,7 @@ impl<'a> Reader<'a> {
 impl TraceFormats {
     /// Reads a TRACING_DATA section.
     pub fn parse(bytes: &[u8]) -> Result<Self, TracingError> {
-        let mut r = Reader { b: bytes, pos: 0 };
+        let mut r = Reader::new(bytes);
         if r.take(10).ok() != Some(b"\x17\x08Dtracing".as_slice()) {
             return Err(TracingError::BadMagic);
         }
@@ -194,7 +211,7 @@ impl TraceFormats {
         let long_size = r.u8()?;
         let _page_size = r.u32()?;
         for name in [b"header_page".as_slice(), b"header_event"] {
-            let at = r.pos;
+            let at = r.pos();
             if r.cstr()? != name {
                 return Err(TracingError::Truncated(at));
             }
