@@ -8,6 +8,10 @@
 //! `VmaNew` but no vm_ops, PFN map or poll for them, so these wrappers take the shape those
 //! abstractions have until patches add the missing parts.
 //!
+//! Grouped by kind in glue/: page.rs (driver-owned pages and their type), vma.rs (mapping either
+//! strategy, vm_operations, faults), task.rs (the kthread, sleeps, signals, limits of the current
+//! task), device.rs (the misc device, file private data, the wait queue, the module parameter).
+//!
 //! Lock order: `FileState::inner` (a file's mutex) before `Buffer::state` (the producer's mutex); the
 //! wait queue's spinlock is taken inside both by `wake_up`.
 
