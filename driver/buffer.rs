@@ -34,8 +34,9 @@ pub(crate) struct State {
 pub(crate) struct Buffer {
     #[pin]
     pub(crate) state: Mutex<State>,
+    /// Poll and epoll wait here (woken by `notify_all` when the ring becomes readable).
     #[pin]
-    pub(crate) wq: WaitQueue,
+    pub(crate) wq: PollCondVar,
     pub(crate) pages: Pages,
     /// The typed strategy (`CREATE_TYPED_PAGES`): every page's `struct page` pointer, in file order, for
     /// `vm_insert_pages_prot`. Empty for the PFN map.
@@ -120,7 +121,7 @@ impl Buffer {
             }
             drop(st);
             if wake {
-                self.wq.wake_all();
+                self.wq.notify_all();
             }
             written += n;
             if records.peek().is_some() {
@@ -205,7 +206,7 @@ impl Buffer {
         let buf = Arc::pin_init(
             pin_init!(Buffer {
                 state <- kernel::new_mutex!(State { producer, wakeups: 0, unreported: 0 }, "premap_buffer"),
-                wq <- WaitQueue::new(),
+                wq <- kernel::new_poll_condvar!("premap_buffer_poll"),
                 pages,
                 page_ptrs,
                 layout,

@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Every call into the kernel's C API that premap makes, each behind a small safe wrapper with its
-//! `// SAFETY:` proof. The wrappers use `kernel::bindings` as mainline names them (the bindings and
-//! helpers come from driver/kernel/mainline/*.patch on mainline and driver/kernel/6.12/*.patch, which
-//! also backports mainline's `UserPtr` and renamed calls, on 6.12), so this one source builds on both.
-//! Linux 6.12 has no Rust abstractions for miscdevice, VMAs or poll; mainline has `MiscDevice` and
-//! `VmaNew` but no vm_ops, PFN map or poll for them, so these wrappers take the shape those
-//! abstractions have until patches add the missing parts.
+//! Every call into the kernel's C API that premap makes where the kernel crate has no abstraction
+//! yet, each behind a small safe wrapper with its `// SAFETY:` proof. The device itself (open,
+//! release, ioctl, write, poll, mmap) goes through the kernel crate's `MiscDevice`, `File`,
+//! `Kiocb`/`IovIterSource`, `PollTable`/`PollCondVar` and `VmaNew`: mainline's own, plus a patch
+//! adding `poll` and the node's mode to `MiscDevice` (driver/kernel/mainline/), and on 6.12 a backport
+//! of that same surface (driver/kernel/6.12/), so this one source builds on both. What remains here
+//! uses `kernel::bindings` as mainline names them (the 6.12 patches backport the renamed calls).
 //!
-//! Grouped by kind in glue/: page.rs (driver-owned pages and their type), vma.rs (mapping either
-//! strategy, vm_operations, faults), task.rs (the kthread, sleeps, signals, limits of the current
-//! task), device.rs (the misc device, file private data, the wait queue, the module parameter).
+//! Grouped by kind in glue/: page.rs (driver-owned pages and their type), vma.rs (what mmap needs of
+//! a `VmaNew` beyond the kernel crate: its offset, the PTE protections, the PFN map and the typed
+//! insert, vm_operations with private data, faults), task.rs (the kthread, sleeps, signals, limits of
+//! the current task), device.rs (the module parameter, scheduler calls).
 //!
 //! Lock order: `FileState::inner` (a file's mutex) before `Buffer::state` (the producer's mutex); the
-//! wait queue's spinlock is taken inside both by `wake_up`.
+//! poll wait queue's spinlock is taken inside both by `notify_all`.
 
 use core::ffi::{c_int, c_void};
 
@@ -25,10 +26,10 @@ type c_long = isize;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::error::{code::*, Error, Result};
+// Mainline's `CStrExt` (`as_char_ptr`) comes with the prelude; 6.12's `CStr` has it inherently.
+#[allow(unused_imports)]
 use kernel::prelude::*;
-use kernel::str::CStr;
 use kernel::sync::Arc;
-use kernel::types::Opaque;
 
 /// The page size of this kernel.
 pub(crate) const PAGE_SIZE: usize = bindings::PAGE_SIZE;

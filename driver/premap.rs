@@ -32,23 +32,27 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | premap.rs | the module, its parameter, the device's file operations (open, ioctl, write, poll, mmap) |
+//! | premap.rs | the module, its parameter, the device (`MiscDevice`: open, release, ioctl, write, poll, mmap) |
 //! | limits.rs | what each user holds (pinned pages, generators) and the charges against the limits |
 //! | buffer.rs | a ring buffer: its pages, the producer, the wait queue, mapping it by either strategy |
 //! | generator.rs | the in-kernel generator thread |
 //! | vma.rs | the VMAs' operations (open/close, may_split, pfn_mkwrite, fault) |
 //! | glue.rs | every call into the kernel's C API, each behind a small safe wrapper |
 
-use core::ffi::{c_int, c_uint, c_void};
+use core::ffi::{c_int, c_void};
 
-/// The kernel's `unsigned long` and `long` (the `ffi` crate maps them to `usize`/`isize`).
+/// The kernel's `unsigned long` (the `ffi` crate maps it to `usize`).
 #[allow(non_camel_case_types)]
 type c_ulong = usize;
-#[allow(non_camel_case_types)]
-type c_long = isize;
+use core::pin::Pin;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::bindings;
+use kernel::fs::{File, Kiocb};
+use kernel::iov::IovIterSource;
+use kernel::miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration};
+use kernel::mm::virt::{flags as vm, VmaNew};
 use kernel::prelude::*;
+use kernel::sync::poll::{PollCondVar, PollTable};
 use kernel::sync::{Arc, Mutex};
 use kernel::uaccess::{UserPtr, UserSlice};
 
@@ -77,7 +81,7 @@ use generator::*;
 use limits::*;
 use vma::*;
 
-use glue::{KernelParam, Kthread, NewVma, OwnedPage, ParamUlong, VmOps, WaitQueue, PAGE_SIZE};
+use glue::{KernelParam, Kthread, OwnedPage, ParamUlong, VmOps, VmaNewExt, PAGE_SIZE};
 use premap_abi::control::{ControlPage, ControlPtr};
 use premap_abi::ioctl as abi_ioctl;
 use premap_abi::memdesc::BufferLayout;
@@ -105,53 +109,85 @@ struct FileInner {
     generator: Option<Generator>,
 }
 
+/// An open file of the device: its buffer (once created) and its generator (while one runs).
 #[pin_data]
 struct FileState {
     #[pin]
     inner: Mutex<FileInner>,
 }
 
-/// The state of one of our open files.
-///
-/// # Safety
-///
-/// `file` is a file of our device passed by the VFS to one of its operations other than `open` and
-/// `release`, and the returned reference is used only during that operation (`release` frees it).
-unsafe fn state_of<'a>(file: *mut bindings::file) -> &'a FileState {
-    // SAFETY: private_data is the FileState we installed in open(), alive until release(), which the
-    // VFS does not call while another operation of the file runs.
-    unsafe { &*glue::file_private(file).cast::<FileState>() }
+impl FileState {
+    /// The file's buffer, or ENODEV before `PREMAP_IOC_CREATE`.
+    fn buffer(&self) -> Result<Arc<Buffer>> {
+        self.inner.lock().buffer.clone().ok_or(ENODEV)
+    }
 }
 
-/// # Safety
-///
-/// Called by the VFS only (through our `file_operations`) with a fresh file of our device.
-unsafe extern "C" fn premap_open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-    let st = match Arc::pin_init(
-        pin_init!(FileState { inner <- kernel::new_mutex!(FileInner { buffer: None, generator: None }, "premap_file") }),
-        GFP_KERNEL,
-    ) {
-        Ok(s) => s,
-        Err(e) => return e.to_errno(),
-    };
-    // SAFETY: the VFS passes our fresh file; nobody else uses private_data yet.
-    unsafe { glue::set_file_private(file, st.into_raw().cast_mut().cast()) };
-    0
-}
+#[vtable]
+impl MiscDevice for FileState {
+    type Ptr = Pin<KBox<Self>>;
 
-/// # Safety
-///
-/// Called by the VFS only, once per file, after every other operation of the file has returned.
-unsafe extern "C" fn premap_release(
-    _inode: *mut bindings::inode,
-    file: *mut bindings::file,
-) -> c_int {
-    // SAFETY: private_data is our FileState; release is the last call for this file.
-    let st = unsafe { Arc::from_raw(glue::file_private(file).cast::<FileState>()) };
-    let generator = st.inner.lock().generator.take();
-    drop(generator); // stops the thread before its context goes
-    drop(st); // the buffer lives on while mappings hold it
-    0
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        KBox::pin_init(
+            pin_init!(FileState { inner <- kernel::new_mutex!(FileInner { buffer: None, generator: None }, "premap_file") }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn release(device: Pin<KBox<Self>>, _file: &File) {
+        let generator = device.inner.lock().generator.take();
+        drop(generator); // stops the thread before its context goes
+        drop(device); // the buffer lives on while mappings hold it
+    }
+
+    fn ioctl(device: Pin<&Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        ioctl(&device, cmd, arg)
+    }
+
+    /// Publishes the records of one `write()`: all of them (and the whole count is returned) or none
+    /// (EINVAL for a malformed record or more than the ring holds, EFAULT for an unreadable buffer).
+    fn write_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
+        let buf = kiocb.file().buffer()?;
+        let geom = buf.geom.ok_or(EINVAL)?;
+        let count = iov.len();
+        if count == 0 {
+            return Ok(0);
+        }
+        if count as u64 > geom.data_size() {
+            return Err(EINVAL);
+        }
+        // Copy the user's bytes once (kvmalloc: a write may be as large as the ring, which was charged),
+        // validate the copy, then publish: no record of a refused write is published.
+        let mut bytes = KVVec::from_elem(0u8, count, GFP_KERNEL_ACCOUNT | __GFP_NOWARN)?;
+        if iov.copy_from_iter(&mut bytes) != count {
+            return Err(EFAULT);
+        }
+        premap_abi::produce::validate_records(&bytes, geom.data_size() as usize)
+            .map_err(|_| EINVAL)?;
+        let records = premap_abi::ring::RecordIter::new(premap_abi::RawData::Single(&bytes))
+            .filter_map(|r| r.ok())
+            .filter_map(|r| r.bytes.as_single());
+        buf.produce(records);
+        Ok(count)
+    }
+
+    fn poll(device: Pin<&Self>, file: &File, table: PollTable<'_>) -> Result<u32> {
+        let Ok(buf) = device.buffer() else {
+            return Ok(0);
+        };
+        // The file holds the buffer (and so its wait queue) until release, after which nothing polls
+        // it; PollCondVar's drop detaches any epoll entry left.
+        table.register_wait(file, &buf.wq);
+        Ok(if buf.poll_readable() {
+            bindings::EPOLLIN | bindings::EPOLLRDNORM
+        } else {
+            0
+        })
+    }
+
+    fn mmap(device: Pin<&Self>, _file: &File, vma: &VmaNew) -> Result {
+        mmap(&device, vma)
+    }
 }
 
 fn copy_in<const N: usize>(arg: c_ulong) -> Result<[u8; N]> {
@@ -168,7 +204,7 @@ fn copy_out(arg: c_ulong, bytes: &[u8]) -> Result {
         .write_slice(bytes)
 }
 
-fn ioctl(st: &FileState, cmd: u32, arg: c_ulong) -> Result<c_long> {
+fn ioctl(st: &FileState, cmd: u32, arg: c_ulong) -> Result<isize> {
     match cmd {
         abi_ioctl::IOC_CREATE => {
             let params = abi_ioctl::CreateParams::from_bytes(&copy_in::<32>(arg)?);
@@ -185,7 +221,7 @@ fn ioctl(st: &FileState, cmd: u32, arg: c_ulong) -> Result<c_long> {
             Ok(0)
         }
         abi_ioctl::IOC_INFO => {
-            let buf = st.inner.lock().buffer.clone().ok_or(ENODEV)?;
+            let buf = st.buffer()?;
             let info = abi_ioctl::BufferInfo {
                 flags: buf.flags,
                 page_size: PAGE_SIZE as u32,
@@ -202,7 +238,7 @@ fn ioctl(st: &FileState, cmd: u32, arg: c_ulong) -> Result<c_long> {
             Ok(0)
         }
         abi_ioctl::IOC_STATS => {
-            let buf = st.inner.lock().buffer.clone().ok_or(ENODEV)?;
+            let buf = st.buffer()?;
             let s = buf.state.lock();
             let p = s.producer.stats();
             let stats = abi_ioctl::BufferStats {
@@ -219,7 +255,7 @@ fn ioctl(st: &FileState, cmd: u32, arg: c_ulong) -> Result<c_long> {
         }
         abi_ioctl::IOC_GENERATE => {
             let params = abi_ioctl::GenerateParams::from_bytes(&copy_in::<24>(arg)?);
-            let buf = st.inner.lock().buffer.clone().ok_or(ENODEV)?;
+            let buf = st.buffer()?;
             // Stop a running generator first, without holding the file's lock while it stops.
             let old = st.inner.lock().generator.take();
             drop(old);
@@ -261,7 +297,7 @@ fn ioctl(st: &FileState, cmd: u32, arg: c_ulong) -> Result<c_long> {
             if req.reserved != 0 {
                 return Err(EINVAL);
             }
-            let buf = st.inner.lock().buffer.clone().ok_or(ENODEV)?;
+            let buf = st.buffer()?;
             let page = buf.pages.0.get(req.pgoff as usize).ok_or(EINVAL)?;
             let info = abi_ioctl::PageInfo {
                 pgoff: req.pgoff,
@@ -273,7 +309,7 @@ fn ioctl(st: &FileState, cmd: u32, arg: c_ulong) -> Result<c_long> {
             Ok(0)
         }
         abi_ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT => {
-            let buf = st.inner.lock().buffer.clone().ok_or(ENODEV)?;
+            let buf = st.buffer()?;
             buf.state.lock().producer.set_paused(arg != 0);
             Ok(0)
         }
@@ -281,93 +317,18 @@ fn ioctl(st: &FileState, cmd: u32, arg: c_ulong) -> Result<c_long> {
     }
 }
 
-/// # Safety
-///
-/// Called by the VFS only (`f_op->unlocked_ioctl`, and `compat_ptr_ioctl`) with one of our files.
-unsafe extern "C" fn premap_ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
-    // SAFETY: the VFS passes one of our files to f_op->unlocked_ioctl.
-    let st = unsafe { state_of(file) };
-    match ioctl(st, cmd, arg) {
-        Ok(v) => v,
-        Err(e) => e.to_errno() as c_long,
-    }
-}
-
-/// # Safety
-///
-/// Called by the VFS only (`f_op->write`) with one of our files; `ubuf` is a user pointer (checked by
-/// the uaccess copy, never dereferenced).
-unsafe extern "C" fn premap_write(
-    file: *mut bindings::file,
-    ubuf: *const u8,
-    count: usize,
-    _ppos: *mut bindings::loff_t,
-) -> isize {
-    // SAFETY: the VFS passes one of our files to f_op->write.
-    let st = unsafe { state_of(file) };
-    let res = (|| -> Result<isize> {
-        let buf = st.inner.lock().buffer.clone().ok_or(ENODEV)?;
-        let geom = buf.geom.ok_or(EINVAL)?;
-        if count == 0 {
-            return Ok(0);
-        }
-        if count as u64 > geom.data_size() {
-            return Err(EINVAL);
-        }
-        // Copy the user's bytes once (kvmalloc: a write may be as large as the ring, which was charged),
-        // validate the copy, then publish: no record of a refused write is published.
-        let mut bytes = KVVec::from_elem(0u8, count, GFP_KERNEL_ACCOUNT | __GFP_NOWARN)?;
-        UserSlice::new(UserPtr::from_ptr(ubuf.cast_mut().cast()), count)
-            .reader()
-            .read_slice(&mut bytes)?;
-        premap_abi::produce::validate_records(&bytes, geom.data_size() as usize)
-            .map_err(|_| EINVAL)?;
-        let records = premap_abi::ring::RecordIter::new(premap_abi::RawData::Single(&bytes))
-            .filter_map(|r| r.ok())
-            .filter_map(|r| r.bytes.as_single());
-        buf.produce(records);
-        Ok(count as isize)
-    })();
-    match res {
-        Ok(n) => n,
-        Err(e) => e.to_errno() as isize,
-    }
-}
-
-/// # Safety
-///
-/// Called by the VFS only (`f_op->poll`) with one of our files and its poll table.
-unsafe extern "C" fn premap_poll(
-    file: *mut bindings::file,
-    pt: *mut bindings::poll_table_struct,
-) -> bindings::__poll_t {
-    // SAFETY: the VFS passes one of our files to f_op->poll.
-    let Some(buf) = (unsafe { state_of(file) }).inner.lock().buffer.clone() else {
-        return 0;
-    };
-    // SAFETY: the VFS's own arguments; the file holds the buffer, which owns the wait queue, until
-    // release, after which the VFS no longer polls it.
-    unsafe { buf.wq.poll_wait(file, pt) };
-    if buf.poll_readable() {
-        bindings::EPOLLIN | bindings::EPOLLRDNORM
-    } else {
-        0
-    }
-}
-
 /// Maps the whole buffer (control page and data area) or the whole AUX area, as perf: any other size or
 /// offset is EINVAL, MAP_PRIVATE is EINVAL, PROT_EXEC is EPERM (and VM_MAYEXEC is dropped), a
 /// consume-mode ring must be writable and an overwrite-mode ring must not be (EACCES).
-fn mmap(st: &FileState, vma: &NewVma<'_>) -> Result {
-    let buf = st.inner.lock().buffer.clone().ok_or(ENODEV)?;
-    let flags = vma.flags();
-    if flags & bindings::VM_SHARED as c_ulong == 0 {
+fn mmap(st: &FileState, vma: &VmaNew) -> Result {
+    let buf = st.buffer()?;
+    if vma.flags() & vm::SHARED == 0 {
         return Err(EINVAL); // MAP_PRIVATE
     }
-    if flags & bindings::VM_EXEC as c_ulong != 0 {
+    if vma.executable() {
         return Err(EPERM);
     }
-    let nr = vma.pages();
+    let nr = ((vma.end() - vma.start()) / PAGE_SIZE) as u64;
     let data = u64::from(buf.layout.data_pages);
     let first = match vma.pgoff() {
         0 if nr == 1 + data => 0,
@@ -376,21 +337,18 @@ fn mmap(st: &FileState, vma: &NewVma<'_>) -> Result {
         }
         _ => return Err(EINVAL),
     };
-    let writable = flags & bindings::VM_WRITE as c_ulong != 0;
+    let writable = vma.writable();
     if buf.layout.overwrite {
         // Overwrite mode is read-only, now and after any mprotect.
-        if writable {
-            return Err(EACCES);
-        }
-        vma.clear_flags(bindings::VM_MAYWRITE as c_ulong);
+        vma.try_clear_maywrite().map_err(|_| EACCES)?;
     } else if first == 0 && !writable {
         // Consume mode: the reader must be able to publish data_tail.
         return Err(EACCES);
     }
-    vma.clear_flags(bindings::VM_MAYEXEC as c_ulong);
-    vma.set_flags(
-        (bindings::VM_DONTCOPY | bindings::VM_DONTEXPAND | bindings::VM_DONTDUMP) as c_ulong,
-    );
+    vma.try_clear_mayexec()?;
+    vma.set_dontcopy();
+    vma.set_dontexpand();
+    vma.set_dontdump();
     let start = vma.start();
     if !buf.typed() {
         map_pfn(&buf, vma, start, first, nr)?;
@@ -405,7 +363,7 @@ fn mmap(st: &FileState, vma: &NewVma<'_>) -> Result {
 
 /// The PFN map: one `remap_pfn_range` per page (VM_IO | VM_PFNMAP), every PTE read-only (a write to
 /// the control page goes through `pfn_mkwrite`). Nothing stays mapped on failure.
-fn map_pfn(buf: &Buffer, vma: &NewVma<'_>, start: c_ulong, first: u64, nr: u64) -> Result {
+fn map_pfn(buf: &Buffer, vma: &VmaNew, start: c_ulong, first: u64, nr: u64) -> Result {
     let prot = vma.readonly_prot();
     for i in 0..nr {
         let addr = start + (i as c_ulong) * PAGE_SIZE as c_ulong;
@@ -422,7 +380,7 @@ fn map_pfn(buf: &Buffer, vma: &NewVma<'_>, start: c_ulong, first: u64, nr: u64) 
         };
         if let Err(e) = r {
             // Nothing stays half mapped: remove what this call mapped so far.
-            vma.zap(start, (i as c_ulong) * PAGE_SIZE as c_ulong);
+            vma.zap_vma_range(start, i as usize * PAGE_SIZE);
             return Err(e);
         }
         if i % 512 == 511 {
@@ -437,7 +395,7 @@ fn map_pfn(buf: &Buffer, vma: &NewVma<'_>, start: c_ulong, first: u64, nr: u64) 
 /// write fault later); every other page read-only. Nothing stays mapped on failure.
 fn map_typed(
     buf: &Buffer,
-    vma: &NewVma<'_>,
+    vma: &VmaNew,
     start: c_ulong,
     first: u64,
     nr: u64,
@@ -480,50 +438,19 @@ fn map_typed(
     }
     if result.is_err() {
         // vm_insert_pages_prot unmapped its own part; remove the chunks mapped before it.
-        vma.zap(start, (done * PAGE_SIZE) as c_ulong);
+        vma.zap_vma_range(start, done * PAGE_SIZE);
     }
     result
 }
 
-/// # Safety
-///
-/// Called by the VFS only (`f_op->mmap`) with one of our files and the VMA being created, write-locked.
-unsafe extern "C" fn premap_mmap(
-    file: *mut bindings::file,
-    vma: *mut bindings::vm_area_struct,
-) -> c_int {
-    // SAFETY: the VFS passes the VMA being created, write-locked, for this call only.
-    let vma = unsafe { NewVma::from_raw(vma) };
-    // SAFETY: the VFS passes one of our files to f_op->mmap.
-    let st = unsafe { state_of(file) };
-    match mmap(st, &vma) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
 struct PremapModule {
     // Field order: the device goes before the accounting table it uses.
-    _reg: core::pin::Pin<KBox<glue::MiscRegistration>>,
+    _reg: Pin<KBox<MiscDeviceRegistration<FileState>>>,
     users: Arc<Users>,
 }
 
 impl kernel::Module for PremapModule {
-    fn init(module: &'static ThisModule) -> Result<Self> {
-        let fops = bindings::file_operations {
-            owner: module.as_ptr(),
-            open: Some(premap_open),
-            release: Some(premap_release),
-            unlocked_ioctl: Some(premap_ioctl),
-            // 32-bit callers: the pointer argument goes through compat_ptr() (None without
-            // CONFIG_COMPAT).
-            compat_ioctl: bindings::compat_ptr_ioctl,
-            write: Some(premap_write),
-            poll: Some(premap_poll),
-            mmap: Some(premap_mmap),
-            // SAFETY: all-zero is a valid file_operations (every other operation absent).
-            ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
-        };
+    fn init(_module: &'static ThisModule) -> Result<Self> {
         let users = Arc::pin_init(
             pin_init!(Users { table <- kernel::new_mutex!(KVec::new(), "premap_users") }),
             GFP_KERNEL,
@@ -532,7 +459,12 @@ impl kernel::Module for PremapModule {
             core::ptr::from_ref::<Users>(&users).cast_mut(),
             Ordering::Release,
         );
-        let reg = match glue::MiscRegistration::register(kernel::c_str!("premap"), fops) {
+        let options = MiscDeviceOptions {
+            name: kernel::c_str!("premap"),
+            // Every local user may open it (everything a user does is bounded and charged).
+            mode: 0o666,
+        };
+        let reg = match KBox::pin_init(MiscDeviceRegistration::register(options), GFP_KERNEL) {
             Ok(r) => r,
             Err(e) => {
                 USERS.store(core::ptr::null_mut(), Ordering::Release);

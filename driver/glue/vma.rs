@@ -4,83 +4,22 @@
 //! `vm_operations_struct`, and page faults in our VMAs.
 
 use super::*;
+use kernel::mm::virt::VmaNew;
 
-/// The VMA being set up in `f_op->mmap`, with the mmap lock held for writing, for the duration of that
-/// call (`'a`).
-///
-/// # Invariants
-///
-/// The pointer is the VMA passed to `f_op->mmap`, valid and write-locked for `'a`.
-pub(crate) struct NewVma<'a>(
-    *mut bindings::vm_area_struct,
-    core::marker::PhantomData<&'a mut ()>,
-);
-
-impl NewVma<'_> {
-    /// Wraps the VMA passed to `f_op->mmap`.
-    ///
-    /// # Safety
-    ///
-    /// `vma` is the VMA the VFS passed to `f_op->mmap`, valid and write-locked for the lifetime the
-    /// caller picks (no longer than that call).
-    pub(crate) unsafe fn from_raw(vma: *mut bindings::vm_area_struct) -> Self {
-        // INVARIANT: the caller's contract.
-        Self(vma, core::marker::PhantomData)
-    }
-
-    /// End address (exclusive).
-    pub(crate) fn end(&self) -> c_ulong {
-        // SAFETY: the VMA is valid (type invariant).
-        unsafe { (*self.0).__bindgen_anon_1.__bindgen_anon_1.vm_end }
-    }
-
-    /// `vm_flags`.
-    pub(crate) fn flags(&self) -> c_ulong {
-        // SAFETY: the VMA is valid (from_raw's contract); reading the flags union as its const view.
-        unsafe { (*self.0).__bindgen_anon_2.vm_flags as c_ulong }
-    }
-
+/// What premap needs of the VMA being set up in `f_op->mmap` beyond what the kernel's [`VmaNew`] offers
+/// (its file offset, the PTE protections, the two ways of mapping pages and the VMA's operations with
+/// their private data), each proved over the raw `vm_area_struct` where it is implemented.
+pub(crate) trait VmaNewExt {
     /// `vm_pgoff`: where the mapping starts in the file, in pages.
-    pub(crate) fn pgoff(&self) -> u64 {
-        // SAFETY: as above.
-        unsafe { (*self.0).vm_pgoff as u64 }
-    }
+    fn pgoff(&self) -> u64;
 
-    /// Start address.
-    pub(crate) fn start(&self) -> c_ulong {
-        // SAFETY: as above.
-        unsafe { (*self.0).__bindgen_anon_1.__bindgen_anon_1.vm_start }
-    }
-
-    /// Number of pages.
-    pub(crate) fn pages(&self) -> u64 {
-        // SAFETY: as above.
-        unsafe { bindings::vma_pages(self.0) as u64 }
-    }
-
-    /// `vm_flags_set`.
-    pub(crate) fn set_flags(&self, flags: c_ulong) {
-        // SAFETY: the mmap lock is held for writing during f_op->mmap (from_raw's contract).
-        unsafe { bindings::vm_flags_set(self.0, flags as bindings::vm_flags_t) };
-    }
-
-    /// `vm_flags_clear`.
-    pub(crate) fn clear_flags(&self, flags: c_ulong) {
-        // SAFETY: as above.
-        unsafe { bindings::vm_flags_clear(self.0, flags as bindings::vm_flags_t) };
-    }
-
-    /// The page protection for read-only PTEs in this VMA (perf's `vm_get_page_prot(flags & ~VM_SHARED)`):
-    /// a write then faults into `pfn_mkwrite`.
-    pub(crate) fn readonly_prot(&self) -> bindings::pgprot_t {
-        page_prot(self.flags(), false)
-    }
+    /// The page protection for read-only PTEs in this VMA (perf's `vm_get_page_prot(flags &
+    /// ~VM_SHARED)`): a write then faults into `pfn_mkwrite`.
+    fn readonly_prot(&self) -> bindings::pgprot_t;
 
     /// The page protection of the VMA's own flags (`vm_get_page_prot(flags)`): shared and writable when
     /// the VMA is writable. Inside `f_op->mmap` `vm_page_prot` is not final yet, so it is computed here.
-    pub(crate) fn own_prot(&self) -> bindings::pgprot_t {
-        page_prot(self.flags(), true)
-    }
+    fn own_prot(&self) -> bindings::pgprot_t;
 
     /// Maps `pages` at `addr` with `vm_insert_pages_prot`: all of them or none (the call unmaps what it
     /// mapped on failure). The pages must be `PGTY_driver_ring` pages (EINVAL otherwise); the PTEs take
@@ -90,18 +29,53 @@ impl NewVma<'_> {
     ///
     /// Every page is one the caller owns and keeps alive (and does not free or reuse) for as long as this
     /// VMA or any copy of it exists: the PTEs take no reference on them.
-    pub(crate) unsafe fn insert_typed(
+    unsafe fn insert_typed(
+        &self,
+        addr: c_ulong,
+        pages: &[*mut bindings::page],
+        prot: bindings::pgprot_t,
+    ) -> Result;
+
+    /// Maps one page at `addr` (checked to lie inside the VMA) with `remap_pfn_range`, which makes the
+    /// VMA VM_IO | VM_PFNMAP.
+    ///
+    /// # Safety
+    ///
+    /// `pfn` is a page the caller owns and keeps alive (and does not free or reuse) for as long as this
+    /// VMA or any copy of it exists: the PTE takes no reference on it.
+    unsafe fn remap_page(&self, addr: c_ulong, pfn: c_ulong, prot: bindings::pgprot_t) -> Result;
+
+    /// Installs the VMA's operations and its private data: `data`, whose reference the VMA keeps (the
+    /// callbacks of `ops` read it back with `Arc::from_raw` and give it back in `close`).
+    fn install<T: Send + Sync>(&self, ops: &'static VmOps, data: Arc<T>);
+}
+
+impl VmaNewExt for VmaNew {
+    fn pgoff(&self) -> u64 {
+        // SAFETY: the VMA is valid and being set up by this `f_op->mmap` call (`VmaNew`'s invariant).
+        unsafe { (*self.as_ptr()).vm_pgoff as u64 }
+    }
+
+    fn readonly_prot(&self) -> bindings::pgprot_t {
+        page_prot(self.flags() as c_ulong, false)
+    }
+
+    fn own_prot(&self) -> bindings::pgprot_t {
+        page_prot(self.flags() as c_ulong, true)
+    }
+
+    unsafe fn insert_typed(
         &self,
         addr: c_ulong,
         pages: &[*mut bindings::page],
         prot: bindings::pgprot_t,
     ) -> Result {
-        // SAFETY: the VMA is write-locked (type invariant); vm_insert_pages_prot checks that the range
-        // lies inside it and that each page is a driver-ring page, and reads `pages.len()` pointers; the
-        // pages' lifetime is the caller's promise.
+        // SAFETY: the VMA is being set up with the mmap lock held for writing (`VmaNew`'s invariant);
+        // vm_insert_pages_prot checks that the range lies inside it and that each page is a driver-ring
+        // page, and reads `pages.len()` pointers; the pages' lifetime is the caller's promise.
         let r = unsafe {
             bindings::vm_insert_pages_prot(
-                self.0,
+                self.as_ptr(),
                 addr,
                 pages.as_ptr().cast_mut(),
                 pages.len() as c_ulong,
@@ -115,27 +89,18 @@ impl NewVma<'_> {
         }
     }
 
-    /// Maps one page at `addr` (checked to lie inside the VMA) with `remap_pfn_range`, which makes the
-    /// VMA VM_IO | VM_PFNMAP.
-    ///
-    /// # Safety
-    ///
-    /// `pfn` is a page the caller owns and keeps alive (and does not free or reuse) for as long as this
-    /// VMA or any copy of it exists: the PTE takes no reference on it.
-    pub(crate) unsafe fn remap_page(
-        &self,
-        addr: c_ulong,
-        pfn: c_ulong,
-        prot: bindings::pgprot_t,
-    ) -> Result {
+    unsafe fn remap_page(&self, addr: c_ulong, pfn: c_ulong, prot: bindings::pgprot_t) -> Result {
         if addr < self.start()
             || !matches!(addr.checked_add(PAGE_SIZE as c_ulong), Some(e) if e <= self.end())
         {
             return Err(EINVAL);
         }
-        // SAFETY: the VMA is write-locked (type invariant) and `addr..addr + PAGE_SIZE` lies inside it
-        // (checked above); the page's lifetime is the caller's promise.
-        let r = unsafe { bindings::remap_pfn_range(self.0, addr, pfn, PAGE_SIZE as c_ulong, prot) };
+        // SAFETY: the VMA is being set up with the mmap lock held for writing (`VmaNew`'s invariant) and
+        // `addr..addr + PAGE_SIZE` lies inside it (checked above); the page's lifetime is the caller's
+        // promise.
+        let r = unsafe {
+            bindings::remap_pfn_range(self.as_ptr(), addr, pfn, PAGE_SIZE as c_ulong, prot)
+        };
         if r < 0 {
             Err(Error::from_errno(r))
         } else {
@@ -143,27 +108,12 @@ impl NewVma<'_> {
         }
     }
 
-    /// Removes the PTEs of `[start, start + len)` (clamped to the VMA), after a failure part-way:
-    /// nothing stays half mapped.
-    pub(crate) fn zap(&self, start: c_ulong, len: c_ulong) {
-        let start = start.max(self.start());
-        let end = start.saturating_add(len).min(self.end());
-        if end > start {
-            let len = end - start;
-            // SAFETY: the range lies inside the VMA (clamped above), which is write-locked (type
-            // invariant); zap_special_vma_range refuses (does nothing for) a VMA that is not VM_PFNMAP.
-            unsafe { bindings::zap_special_vma_range(self.0, start, len) };
-        }
-    }
-
-    /// Installs the VMA's operations and its private data: `data`, whose reference the VMA keeps (the
-    /// callbacks of `ops` read it back with `Arc::from_raw` and give it back in `close`).
-    pub(crate) fn install<T: Send + Sync>(&self, ops: &'static VmOps, data: Arc<T>) {
-        // SAFETY: the VMA is write-locked (type invariant); `ops` is static; the raw Arc is owned by the
-        // VMA from now on.
+    fn install<T: Send + Sync>(&self, ops: &'static VmOps, data: Arc<T>) {
+        // SAFETY: the VMA is being set up with the mmap lock held for writing (`VmaNew`'s invariant);
+        // `ops` is static; the raw Arc is owned by the VMA from now on.
         unsafe {
-            (*self.0).vm_ops = &ops.0;
-            (*self.0).vm_private_data = data.into_raw().cast_mut().cast();
+            (*self.as_ptr()).vm_ops = &ops.0;
+            (*self.as_ptr()).vm_private_data = data.into_raw().cast_mut().cast();
         }
     }
 }
@@ -175,7 +125,7 @@ pub(crate) struct VmOps(pub(crate) bindings::vm_operations_struct);
 // SAFETY: the table holds only function pointers and is never written after initialisation.
 unsafe impl Sync for VmOps {}
 
-/// The private data of a VMA (the raw `Arc` installed by [`NewVma::install`]).
+/// The private data of a VMA (the raw `Arc` installed by [`VmaNewExt::install`]).
 ///
 /// # Safety
 ///
@@ -232,7 +182,7 @@ impl Fault {
         unsafe { (*self.0).__bindgen_anon_1.pgoff as u64 }
     }
 
-    /// The VMA's private data (the raw `Arc` installed by [`NewVma::install`]).
+    /// The VMA's private data (the raw `Arc` installed by [`VmaNewExt::install`]).
     pub(crate) fn private(&self) -> *const c_void {
         // SAFETY: valid vm_fault whose VMA is one of ours (type invariant).
         unsafe { vma_private((*self.0).__bindgen_anon_1.vma) }
