@@ -3,14 +3,15 @@
 //! Every call into the kernel's C API that premap makes where the kernel crate has no abstraction
 //! yet, each behind a small safe wrapper with its `// SAFETY:` proof. The device itself (open,
 //! release, ioctl, write, poll, mmap) goes through the kernel crate's `MiscDevice`, `File`,
-//! `Kiocb`/`IovIterSource`, `PollTable`/`PollCondVar` and `VmaNew`: mainline's own, plus a patch
-//! adding `poll` and the node's mode to `MiscDevice` (driver/kernel/mainline/), and on 6.12 a backport
-//! of that same surface (driver/kernel/6.12/), so this one source builds on both. What remains here
+//! `Kiocb`/`IovIterSource`, `PollTable`/`PollCondVar`, `VmaNew` and `VmOperations`: mainline's own,
+//! plus patches adding `poll` and the node's mode to `MiscDevice` and `VmOperations` to `mm::virt`
+//! (driver/kernel/mainline/), and on 6.12 a backport of that same surface (driver/kernel/6.12/), so
+//! this one source builds on both. What remains here
 //! uses `kernel::bindings` as mainline names them (the 6.12 patches backport the renamed calls).
 //!
 //! Grouped by kind in glue/: page.rs (driver-owned pages and their type), vma.rs (what mmap needs of
-//! a `VmaNew` beyond the kernel crate: its offset, the PTE protections, the PFN map and the typed
-//! insert, vm_operations with private data, faults), task.rs (the kthread, sleeps, signals, limits of
+//! a `VmaNew` beyond the kernel crate: the PTE protections, the PFN map and the typed insert, and the
+//! typed insert again at a fault), task.rs (the kthread, sleeps, signals, limits of
 //! the current task), device.rs (the module parameter, scheduler calls).
 //!
 //! Lock order: `FileState::inner` (a file's mutex) before `Buffer::state` (the producer's mutex); the
@@ -29,7 +30,6 @@ use kernel::error::{code::*, Error, Result};
 // Mainline's `CStrExt` (`as_char_ptr`) comes with the prelude; 6.12's `CStr` has it inherently.
 #[allow(unused_imports)]
 use kernel::prelude::*;
-use kernel::sync::Arc;
 
 /// The page size of this kernel.
 pub(crate) const PAGE_SIZE: usize = bindings::PAGE_SIZE;

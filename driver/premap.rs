@@ -36,8 +36,8 @@
 //! | limits.rs | what each user holds (pinned pages, generators) and the charges against the limits |
 //! | buffer.rs | a ring buffer: its pages, the producer, the wait queue, mapping it by either strategy |
 //! | generator.rs | the in-kernel generator thread |
-//! | vma.rs | the VMAs' operations (open/close, may_split, pfn_mkwrite, fault) |
-//! | glue.rs | every call into the kernel's C API, each behind a small safe wrapper |
+//! | vma.rs | the VMAs' operations, a `VmOperations` per strategy (open/close, may_split, pfn_mkwrite, fault) |
+//! | glue.rs | the calls into the kernel's C API that the kernel crate has no abstraction for yet, each behind a small safe wrapper |
 
 use core::ffi::{c_int, c_void};
 
@@ -81,7 +81,7 @@ use generator::*;
 use limits::*;
 use vma::*;
 
-use glue::{KernelParam, Kthread, OwnedPage, ParamUlong, VmOps, VmaNewExt, PAGE_SIZE};
+use glue::{KernelParam, Kthread, OwnedPage, ParamUlong, VmaNewExt, PAGE_SIZE};
 use premap_abi::control::{ControlPage, ControlPtr};
 use premap_abi::ioctl as abi_ioctl;
 use premap_abi::memdesc::BufferLayout;
@@ -330,7 +330,7 @@ fn mmap(st: &FileState, vma: &VmaNew) -> Result {
     }
     let nr = ((vma.end() - vma.start()) / PAGE_SIZE) as u64;
     let data = u64::from(buf.layout.data_pages);
-    let first = match vma.pgoff() {
+    let first = match vma.pgoff() as u64 {
         0 if nr == 1 + data => 0,
         p if buf.layout.aux_pages > 0 && p == 1 + data && nr == u64::from(buf.layout.aux_pages) => {
             p
@@ -355,9 +355,21 @@ fn mmap(st: &FileState, vma: &VmaNew) -> Result {
     } else {
         map_typed(&buf, vma, start, first, nr, writable)?;
     }
+    // The VMA keeps a reference to the buffer from here on, and each copy of it one more.
     buf.mappings.fetch_add(1, Ordering::Relaxed);
-    let ops = if !buf.typed() { &VM_OPS } else { &VM_OPS_TYPED };
-    vma.install(ops, buf);
+    let typed = buf.typed();
+    let held = Arc::clone(&buf);
+    let set = if typed {
+        vma.set_ops::<TypedVma>(held)
+    } else {
+        vma.set_ops::<PfnMapVma>(held)
+    };
+    if let Err(e) = set {
+        // Not reached (nothing else sets our VMAs' private data); nothing stays mapped regardless.
+        buf.mappings.fetch_sub(1, Ordering::Relaxed);
+        vma.zap_vma_range(start, vma.end() - start);
+        return Err(e);
+    }
     Ok(())
 }
 

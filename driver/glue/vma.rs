@@ -1,18 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! VMAs: the one being set up in `f_op->mmap` (both mapping strategies), the static
-//! `vm_operations_struct`, and page faults in our VMAs.
+//! VMAs: what mmap needs of the VMA it sets up beyond the kernel's `VmaNew` (the PTE protections, the
+//! PFN map and the typed insert), and mapping a typed page again at a fault.
 
 use super::*;
-use kernel::mm::virt::VmaNew;
+use kernel::mm::virt::{fault, VmFault, VmFaultResult, VmaNew};
 
 /// What premap needs of the VMA being set up in `f_op->mmap` beyond what the kernel's [`VmaNew`] offers
-/// (its file offset, the PTE protections, the two ways of mapping pages and the VMA's operations with
-/// their private data), each proved over the raw `vm_area_struct` where it is implemented.
+/// (the PTE protections and the two ways of mapping pages), each proved over the raw `vm_area_struct`
+/// where it is implemented.
 pub(crate) trait VmaNewExt {
-    /// `vm_pgoff`: where the mapping starts in the file, in pages.
-    fn pgoff(&self) -> u64;
-
     /// The page protection for read-only PTEs in this VMA (perf's `vm_get_page_prot(flags &
     /// ~VM_SHARED)`): a write then faults into `pfn_mkwrite`.
     fn readonly_prot(&self) -> bindings::pgprot_t;
@@ -44,18 +41,9 @@ pub(crate) trait VmaNewExt {
     /// `pfn` is a page the caller owns and keeps alive (and does not free or reuse) for as long as this
     /// VMA or any copy of it exists: the PTE takes no reference on it.
     unsafe fn remap_page(&self, addr: c_ulong, pfn: c_ulong, prot: bindings::pgprot_t) -> Result;
-
-    /// Installs the VMA's operations and its private data: `data`, whose reference the VMA keeps (the
-    /// callbacks of `ops` read it back with `Arc::from_raw` and give it back in `close`).
-    fn install<T: Send + Sync>(&self, ops: &'static VmOps, data: Arc<T>);
 }
 
 impl VmaNewExt for VmaNew {
-    fn pgoff(&self) -> u64 {
-        // SAFETY: the VMA is valid and being set up by this `f_op->mmap` call (`VmaNew`'s invariant).
-        unsafe { (*self.as_ptr()).vm_pgoff as u64 }
-    }
-
     fn readonly_prot(&self) -> bindings::pgprot_t {
         page_prot(self.flags() as c_ulong, false)
     }
@@ -107,42 +95,6 @@ impl VmaNewExt for VmaNew {
             Ok(())
         }
     }
-
-    fn install<T: Send + Sync>(&self, ops: &'static VmOps, data: Arc<T>) {
-        // SAFETY: the VMA is being set up with the mmap lock held for writing (`VmaNew`'s invariant);
-        // `ops` is static; the raw Arc is owned by the VMA from now on.
-        unsafe {
-            (*self.as_ptr()).vm_ops = &ops.0;
-            (*self.as_ptr()).vm_private_data = data.into_raw().cast_mut().cast();
-        }
-    }
-}
-
-/// A static `vm_operations_struct`.
-#[repr(transparent)]
-pub(crate) struct VmOps(pub(crate) bindings::vm_operations_struct);
-
-// SAFETY: the table holds only function pointers and is never written after initialisation.
-unsafe impl Sync for VmOps {}
-
-/// The private data of a VMA (the raw `Arc` installed by [`VmaNewExt::install`]).
-///
-/// # Safety
-///
-/// `vma` must be a VMA passed by the mm to one of our `vm_operations_struct` callbacks.
-pub(crate) unsafe fn vma_private(vma: *mut bindings::vm_area_struct) -> *const c_void {
-    // SAFETY: the caller guarantees a valid VMA.
-    unsafe { (*vma).vm_private_data.cast_const() }
-}
-
-/// The page offset of a fault.
-///
-/// # Safety
-///
-/// `vmf` must be the `vm_fault` the mm passed to a fault callback.
-pub(crate) unsafe fn fault_pgoff(vmf: *mut bindings::vm_fault) -> u64 {
-    // SAFETY: the caller guarantees a valid vm_fault.
-    unsafe { (*vmf).__bindgen_anon_1.pgoff as u64 }
 }
 
 /// The PTE protection for a VMA with `flags`: its own (`vm_get_page_prot(flags)`) for a page user space
@@ -157,86 +109,32 @@ fn page_prot(flags: c_ulong, writable: bool) -> bindings::pgprot_t {
     unsafe { bindings::vm_get_page_prot(flags) }
 }
 
-/// A page fault in one of our VMAs, for the duration of the `vm_ops->fault` call.
+/// Maps `page` at the faulting address of `vmf` with `vm_insert_pages_prot` again (after MADV_DONTNEED
+/// zapped it, say), writable if `writable` (and the VMA is), and returns the fault's result: NOPAGE when
+/// the page is mapped (by this call or by a concurrent fault), OOM when a page table could not be
+/// allocated, SIGBUS otherwise.
 ///
-/// # Invariants
+/// # Safety
 ///
-/// The pointer is the `vm_fault` the mm passed to `vm_ops->fault`, valid for the call; its VMA is one of
-/// ours and is locked (mmap lock or per-VMA lock) for reading.
-pub(crate) struct Fault(*mut bindings::vm_fault);
-
-impl Fault {
-    /// Wraps the `vm_fault` of a `vm_ops->fault` call.
-    ///
-    /// # Safety
-    ///
-    /// `vmf` is the `vm_fault` the mm passed to `vm_ops->fault`; the value must not outlive the call.
-    pub(crate) unsafe fn from_raw(vmf: *mut bindings::vm_fault) -> Self {
-        // INVARIANT: the caller's contract.
-        Self(vmf)
-    }
-
-    /// The faulting page's offset in the file, in pages.
-    pub(crate) fn pgoff(&self) -> u64 {
-        // SAFETY: valid vm_fault (type invariant).
-        unsafe { (*self.0).__bindgen_anon_1.pgoff as u64 }
-    }
-
-    /// The VMA's private data (the raw `Arc` installed by [`VmaNewExt::install`]).
-    pub(crate) fn private(&self) -> *const c_void {
-        // SAFETY: valid vm_fault whose VMA is one of ours (type invariant).
-        unsafe { vma_private((*self.0).__bindgen_anon_1.vma) }
-    }
-
-    /// The VMA's page protection for a page user space may write (its own flags) or not.
-    pub(crate) fn prot(&self, writable: bool) -> bindings::pgprot_t {
-        // SAFETY: valid vm_fault (type invariant); the VMA's flags are stable under its read lock.
-        let flags =
-            unsafe { (*(*self.0).__bindgen_anon_1.vma).__bindgen_anon_2.vm_flags as c_ulong };
-        page_prot(flags, writable)
-    }
-
-    /// Maps `page` at the faulting address with `vm_insert_pages_prot` again (after MADV_DONTNEED zapped
-    /// it, say) and returns the fault's result: NOPAGE when the page is mapped (by this call or by a
-    /// concurrent fault), OOM when a page table could not be allocated, SIGBUS otherwise.
-    ///
-    /// # Safety
-    ///
-    /// `page` is a driver-ring page the caller keeps alive for as long as the VMA or any copy of it
-    /// exists.
-    pub(crate) unsafe fn insert(
-        &self,
-        page: *mut bindings::page,
-        prot: bindings::pgprot_t,
-    ) -> bindings::vm_fault_t {
-        // SAFETY: valid vm_fault (type invariant).
-        let (vma, addr) = unsafe {
-            (
-                (*self.0).__bindgen_anon_1.vma,
-                (*self.0).__bindgen_anon_1.address,
-            )
-        };
-        let mut one = [page];
-        // SAFETY: the VMA is ours and read-locked, and already VM_MIXEDMAP (set by the insert at mmap),
-        // so vm_insert_pages_prot changes no VMA flag; `addr` is the page-aligned faulting address inside
-        // it; the page's lifetime is the caller's promise.
-        let r = unsafe { bindings::vm_insert_pages_prot(vma, addr, one.as_mut_ptr(), 1, prot) };
-        match r {
-            0 => VM_FAULT_NOPAGE,
-            r if r == EBUSY.to_errno() => VM_FAULT_NOPAGE,
-            r if r == ENOMEM.to_errno() => VM_FAULT_OOM,
-            _ => VM_FAULT_SIGBUS,
-        }
+/// `page` is a driver-ring page the caller keeps alive for as long as the VMA or any copy of it exists.
+pub(crate) unsafe fn insert_at_fault(
+    vmf: &VmFault,
+    page: &PagePtr,
+    writable: bool,
+) -> VmFaultResult {
+    let vma = vmf.vma();
+    let prot = page_prot(vma.flags() as c_ulong, writable);
+    let mut one = [page.as_ptr()];
+    // SAFETY: the VMA is ours and read-locked for the fault (`VmFault`'s invariant), and already
+    // VM_MIXEDMAP (set by the insert at mmap), so vm_insert_pages_prot changes no VMA flag; the address
+    // is the page-aligned faulting address inside it; the page's lifetime is the caller's promise.
+    let r = unsafe {
+        bindings::vm_insert_pages_prot(vma.as_ptr(), vmf.address(), one.as_mut_ptr(), 1, prot)
+    };
+    match r {
+        0 => fault::NOPAGE,
+        r if r == EBUSY.to_errno() => fault::NOPAGE,
+        r if r == ENOMEM.to_errno() => fault::OOM,
+        _ => fault::SIGBUS,
     }
 }
-
-/// `VM_FAULT_NOPAGE`: the handler installed the PTE itself.
-pub(crate) const VM_FAULT_NOPAGE: bindings::vm_fault_t =
-    bindings::vm_fault_reason_VM_FAULT_NOPAGE as bindings::vm_fault_t;
-/// `VM_FAULT_OOM`.
-pub(crate) const VM_FAULT_OOM: bindings::vm_fault_t =
-    bindings::vm_fault_reason_VM_FAULT_OOM as bindings::vm_fault_t;
-
-/// `VM_FAULT_SIGBUS`.
-pub(crate) const VM_FAULT_SIGBUS: bindings::vm_fault_t =
-    bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t;
