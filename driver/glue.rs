@@ -3,15 +3,14 @@
 //! Every call into the kernel's C API that premap makes where the kernel crate has no abstraction
 //! yet, each behind a small safe wrapper with its `// SAFETY:` proof. The device itself (open,
 //! release, ioctl, write, poll, mmap) goes through the kernel crate's `MiscDevice`, `File`,
-//! `Kiocb`/`IovIterSource`, `PollTable`/`PollCondVar`, `VmaNew` and `VmOperations`: mainline's own,
-//! plus patches adding `poll` and the node's mode to `MiscDevice` and `VmOperations` to `mm::virt`
+//! `Kiocb`/`IovIterSource`, `PollTable`/`PollCondVar`, `VmaNew`, `VmOperations` and the mapping calls
+//! (`remap_pfn_range`, `insert_driver_ring_pages`): mainline's own, plus patches adding `poll` and the
+//! node's mode to `MiscDevice`, and `VmOperations`, `PgProt` and the mapping calls to `mm::virt`
 //! (driver/kernel/mainline/), and on 6.12 a backport of that same surface (driver/kernel/6.12/), so
 //! this one source builds on both. What remains here
 //! uses `kernel::bindings` as mainline names them (the 6.12 patches backport the renamed calls).
 //!
-//! Grouped by kind in glue/: page.rs (driver-owned pages and their type), vma.rs (what mmap needs of
-//! a `VmaNew` beyond the kernel crate: the PTE protections, the PFN map and the typed insert, and the
-//! typed insert again at a fault), task.rs (the kthread, sleeps, signals, limits of
+//! Grouped by kind in glue/: page.rs (driver-owned pages and their type), task.rs (the kthread, sleeps, signals, limits of
 //! the current task), device.rs (the module parameter, scheduler calls).
 //!
 //! Lock order: `FileState::inner` (a file's mutex) before `Buffer::state` (the producer's mutex); the
@@ -26,7 +25,7 @@ type c_ulong = usize;
 type c_long = isize;
 use core::ptr::NonNull;
 use kernel::bindings;
-use kernel::error::{code::*, Error, Result};
+use kernel::error::{code::*, Result};
 // Mainline's `CStrExt` (`as_char_ptr`) comes with the prelude; 6.12's `CStr` has it inherently.
 #[allow(unused_imports)]
 use kernel::prelude::*;
@@ -40,9 +39,7 @@ pub(crate) const PGTY_DRIVER_RING: u32 = bindings::pagetype_PGTY_driver_ring;
 mod device;
 mod page;
 mod task;
-mod vma;
 
 pub(crate) use device::*;
 pub(crate) use page::*;
 pub(crate) use task::*;
-pub(crate) use vma::*;

@@ -50,7 +50,7 @@ use kernel::bindings;
 use kernel::fs::{File, Kiocb};
 use kernel::iov::IovIterSource;
 use kernel::miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration};
-use kernel::mm::virt::{flags as vm, VmaNew};
+use kernel::mm::virt::{flags as vm, PgProt, VmaNew};
 use kernel::prelude::*;
 use kernel::sync::poll::{PollCondVar, PollTable};
 use kernel::sync::{Arc, Mutex};
@@ -81,7 +81,7 @@ use generator::*;
 use limits::*;
 use vma::*;
 
-use glue::{KernelParam, Kthread, OwnedPage, ParamUlong, VmaNewExt, PAGE_SIZE};
+use glue::{KernelParam, Kthread, OwnedPage, ParamUlong, PAGE_SIZE};
 use premap_abi::control::{ControlPage, ControlPtr};
 use premap_abi::ioctl as abi_ioctl;
 use premap_abi::memdesc::BufferLayout;
@@ -376,17 +376,17 @@ fn mmap(st: &FileState, vma: &VmaNew) -> Result {
 /// The PFN map: one `remap_pfn_range` per page (VM_IO | VM_PFNMAP), every PTE read-only (a write to
 /// the control page goes through `pfn_mkwrite`). Nothing stays mapped on failure.
 fn map_pfn(buf: &Buffer, vma: &VmaNew, start: c_ulong, first: u64, nr: u64) -> Result {
-    let prot = vma.readonly_prot();
+    let prot = readonly_prot(vma.flags());
     for i in 0..nr {
         let addr = start + (i as c_ulong) * PAGE_SIZE as c_ulong;
         let r = if i % 512 == 511 && glue::fatal_signal_pending() {
             Err(EINTR)
         } else {
             match buf.pages.0.get((first + i) as usize) {
-                // SAFETY: the page belongs to `buf`, whose reference this VMA keeps (installed by the
-                // caller, or the page is zapped on failure) and every copy of it takes (vma_open), so
-                // the page lives as long as any PTE to it.
-                Some(p) => unsafe { vma.remap_page(addr, p.pfn(), prot) },
+                // SAFETY: the page belongs to `buf`, a reference to which this VMA gets (set_ops, by the
+                // caller; or the page is zapped on failure) and every copy of it takes, so the page
+                // lives as long as any PTE to it; the PFN-map strategy never calls `set_mixedmap`.
+                Some(p) => unsafe { vma.remap_pfn_range(addr, p.pfn(), PAGE_SIZE, prot) },
                 None => Err(EINVAL),
             }
         };
@@ -420,7 +420,10 @@ fn map_typed(
         .checked_add(nr)
         .and_then(|end| buf.page_ptrs.get(first..end))
         .ok_or(EINVAL)?;
-    let ro = vma.readonly_prot();
+    let ro = readonly_prot(vma.flags());
+    let own = PgProt::for_vm_flags(vma.flags());
+    // The typed strategy never calls `remap_pfn_range`, so the VMA may become VM_MIXEDMAP.
+    let vma = vma.set_mixedmap();
     let mut done = 0usize;
     let mut addr = start;
     let mut result = Ok(());
@@ -434,14 +437,14 @@ fn map_typed(
         }
         // The control page alone when it is writable, then up to a page table's worth at a time.
         let (n, prot) = if first + done == 0 && writable {
-            (1, vma.own_prot())
+            (1, own)
         } else {
             ((nr - done).min(CHUNK as usize), ro)
         };
         let chunk = glue::PagePtr::slice(&ptrs[done..done + n]);
-        // SAFETY: the pages belong to `buf`, whose reference this VMA keeps (installed by the caller, or
-        // the pages are zapped on failure) and every copy of it takes (vma_open).
-        if let Err(e) = unsafe { vma.insert_typed(addr, chunk, prot) } {
+        // SAFETY: the pages belong to `buf`, a reference to which this VMA gets (set_ops, by the caller;
+        // or the pages are zapped on failure) and every copy of it takes.
+        if let Err(e) = unsafe { vma.insert_driver_ring_pages(addr, chunk, prot) } {
             result = Err(e);
             break;
         }

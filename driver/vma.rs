@@ -7,7 +7,7 @@
 //! and the typed strategy's `fault` maps a zapped page again.
 
 use super::*;
-use kernel::mm::virt::{fault, VmFault, VmFaultResult, VmOperations, VmaRef};
+use kernel::mm::virt::{fault, vm_flags_t, PgProt, VmFault, VmFaultResult, VmOperations, VmaRef};
 use kernel::sync::ArcBorrow;
 
 /// The VMAs of the PFN-map strategy (VM_IO | VM_PFNMAP).
@@ -63,12 +63,32 @@ impl VmOperations for TypedVma {
     /// writable mapping writable, every other page read-only).
     fn fault(buf: ArcBorrow<'_, Buffer>, vmf: &VmFault) -> VmFaultResult {
         let pgoff = vmf.pgoff();
-        let Some(page) = buf.page_ptrs.get(pgoff) else {
+        let (Some(page), Some(vma)) = (buf.page_ptrs.get(pgoff), vmf.vma().as_mixedmap_vma())
+        else {
             return fault::SIGBUS;
         };
-        // SAFETY: the page belongs to `buf`, which this VMA (and every copy of it) keeps alive.
-        unsafe { glue::insert_at_fault(vmf, page, pgoff == 0 && !buf.layout.overwrite) }
+        let prot = if pgoff == 0 && !buf.layout.overwrite {
+            PgProt::for_vm_flags(vma.flags())
+        } else {
+            readonly_prot(vma.flags())
+        };
+        let one = glue::PagePtr::slice(core::slice::from_ref(page));
+        // SAFETY: the page belongs to `buf`, which this VMA and every copy of it keep alive (each holds
+        // a reference to it).
+        match unsafe { vma.insert_driver_ring_pages(vmf.address(), one, prot) } {
+            // EBUSY: a concurrent fault mapped it first.
+            Ok(()) => fault::NOPAGE,
+            Err(e) if e.to_errno() == EBUSY.to_errno() => fault::NOPAGE,
+            Err(e) if e.to_errno() == ENOMEM.to_errno() => fault::OOM,
+            Err(_) => fault::SIGBUS,
+        }
     }
+}
+
+/// The protection of a PTE user space may not write, in a VMA with `flags` (perf's
+/// `vm_get_page_prot(flags & ~VM_SHARED)`): a write to it faults into `pfn_mkwrite`.
+pub(crate) fn readonly_prot(flags: vm_flags_t) -> PgProt {
+    PgProt::for_vm_flags(flags & !kernel::mm::virt::flags::SHARED)
 }
 
 /// One VMA for the buffer's whole life: partial munmap/mprotect/mremap fail.

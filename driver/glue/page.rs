@@ -144,17 +144,12 @@ impl PagePtr {
         Self(page.page)
     }
 
-    /// The raw pointer.
-    pub(crate) fn as_ptr(&self) -> *mut bindings::page {
-        self.0.as_ptr()
-    }
-
     /// The pointers as the `struct page *` array the mm takes.
-    pub(crate) fn slice(ptrs: &[PagePtr]) -> &[*mut bindings::page] {
-        // SAFETY: `PagePtr` is `repr(transparent)` over `NonNull<page>`, itself `repr(transparent)` over a
-        // `*const page`, which has the layout of `*mut page`; the length and lifetime are the input's.
+    pub(crate) fn slice(ptrs: &[PagePtr]) -> &[NonNull<bindings::page>] {
+        // SAFETY: `PagePtr` is `repr(transparent)` over `NonNull<page>`; the length and lifetime are the
+        // input's.
         unsafe {
-            core::slice::from_raw_parts(ptrs.as_ptr().cast::<*mut bindings::page>(), ptrs.len())
+            core::slice::from_raw_parts(ptrs.as_ptr().cast::<NonNull<bindings::page>>(), ptrs.len())
         }
     }
 }
