@@ -4,6 +4,7 @@
 use super::probe::{self, Map};
 use super::source::{Source, DATA_HEAD, DATA_TAIL, PAGE};
 use super::{ensure, errname, fail, na, ok, tryv, Notes, Strategy, Target, Verdict};
+use nix::errno::Errno;
 use premap_driver_fuzz::fault::FailNth;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
@@ -13,7 +14,7 @@ pub(super) fn sizes(s: &Target, _: &mut Notes) -> Verdict {
         match src.map(pages, true) {
             Ok(_) => return fail(format!("a {pages}-page mmap (not 1+2^n) was accepted")),
             Err(e) => ensure!(
-                e == libc::EINVAL,
+                e == Errno::EINVAL,
                 "{pages}-page mmap failed with {} instead of EINVAL",
                 errname(e)
             ),
@@ -23,7 +24,7 @@ pub(super) fn sizes(s: &Target, _: &mut Notes) -> Verdict {
     match src.map(1, true) {
         Ok(_) => return fail("a 1-page mmap of a 4-page buffer was accepted"),
         Err(e) => ensure!(
-            e == libc::EINVAL,
+            e == Errno::EINVAL,
             "a 1-page mmap of a 4-page buffer failed with {} instead of EINVAL",
             errname(e)
         ),
@@ -225,7 +226,7 @@ pub(super) fn fork_and_madvise(s: &Target, _: &mut Notes) -> Verdict {
         probe::killed_by(st, libc::SIGSEGV),
         "the forked child could read the ring (not VM_DONTCOPY)"
     );
-    if m.madvise(libc::MADV_NORMAL) == Err(libc::ENOSYS) {
+    if m.madvise(libc::MADV_NORMAL) == Err(Errno::ENOSYS) {
         return na("madvise(2) is not built into this kernel (CONFIG_ADVISE_SYSCALLS)");
     }
     if s.strategy() == Some(Strategy::Typed) {
@@ -319,9 +320,9 @@ pub(super) fn gup(s: &Target, _: &mut Notes) -> Verdict {
     // Which errno GUP gives: check_vma_flags() refuses a VM_IO | VM_PFNMAP VMA with EFAULT; for the
     // typed insert the VMA is acceptable and the refusal comes from vm_normal_page() (no struct page
     // for the PTE), which GUP reports as EFAULT or, where it asked for pages, EEXIST.
-    let refused = |e: i32| match s.strategy() {
-        Some(Strategy::Typed) => e == libc::EFAULT || e == libc::EEXIST,
-        _ => e == libc::EFAULT,
+    let refused = |e: Errno| match s.strategy() {
+        Some(Strategy::Typed) => e == Errno::EFAULT || e == Errno::EEXIST,
+        _ => e == Errno::EFAULT,
     };
     let vms = match probe::vmsplice_from(data, PAGE) {
         Ok(n) => return fail(format!("vmsplice pinned {n} bytes of the ring")),
@@ -340,7 +341,7 @@ pub(super) fn gup(s: &Target, _: &mut Notes) -> Verdict {
                 "process_vm_readv read {n} bytes of the ring through GUP"
             ))
         }
-        Err(libc::ENOSYS) => "process_vm_readv is not built into this kernel".to_string(),
+        Err(Errno::ENOSYS) => "process_vm_readv is not built into this kernel".to_string(),
         Err(e) if refused(e) => format!("process_vm_readv gets {}", errname(e)),
         Err(e) => {
             return fail(format!(
@@ -423,7 +424,7 @@ pub(super) fn partial_failure(s: &Target, _: &mut Notes) -> Verdict {
             Ok(m) => drop(m), // an allocation whose failure the kernel tolerates
             Err(e) => {
                 ensure!(
-                    e == libc::ENOMEM,
+                    e == Errno::ENOMEM,
                     "mmap with allocation {n} failed failed with {} instead of ENOMEM",
                     errname(e)
                 );

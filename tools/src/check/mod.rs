@@ -13,6 +13,7 @@ mod probe;
 mod producer;
 mod source;
 
+use nix::errno::Errno;
 use premap::abi::ioctl::{CREATE_OVERWRITE, CREATE_TYPED_PAGES};
 use std::path::PathBuf;
 
@@ -140,8 +141,8 @@ fn na(msg: impl Into<String>) -> Verdict {
     Verdict::NotApplicable(msg.into())
 }
 
-fn errname(e: i32) -> String {
-    std::io::Error::from_raw_os_error(e).to_string()
+fn errname(e: Errno) -> String {
+    std::io::Error::from(e).to_string()
 }
 
 /// Fails the behaviour with a message unless the condition holds.

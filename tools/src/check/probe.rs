@@ -3,11 +3,17 @@
 //! checks are plain Rust over their results.
 //! Each returns what the kernel answered.
 
+use nix::errno::Errno;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// The last errno.
-pub fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+pub fn errno() -> Errno {
+    Errno::last()
+}
+
+/// The errno of a failed file operation.
+fn io_errno(e: std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 /// A mapping made by a probe; unmapped on drop unless `forget` was called.
@@ -40,7 +46,7 @@ impl Map {
     }
 
     /// munmap of `[off, off + len)` of this mapping.
-    pub fn munmap_part(&self, off: usize, len: usize) -> Result<(), i32> {
+    pub fn munmap_part(&self, off: usize, len: usize) -> Result<(), Errno> {
         // SAFETY: the range is inside our own mapping; nothing borrows it.
         let r = unsafe { libc::munmap(self.ptr.add(off).cast(), len) };
         if r == 0 {
@@ -51,7 +57,7 @@ impl Map {
     }
 
     /// mprotect of `[off, off + len)`.
-    pub fn mprotect(&self, off: usize, len: usize, prot: i32) -> Result<(), i32> {
+    pub fn mprotect(&self, off: usize, len: usize, prot: i32) -> Result<(), Errno> {
         // SAFETY: as above.
         let r = unsafe { libc::mprotect(self.ptr.add(off).cast(), len, prot) };
         if r == 0 {
@@ -62,7 +68,7 @@ impl Map {
     }
 
     /// madvise of the whole mapping.
-    pub fn madvise(&self, advice: i32) -> Result<(), i32> {
+    pub fn madvise(&self, advice: i32) -> Result<(), Errno> {
         // SAFETY: as above.
         let r = unsafe { libc::madvise(self.ptr.cast(), self.len, advice) };
         if r == 0 {
@@ -73,7 +79,7 @@ impl Map {
     }
 
     /// mremap of `[0, old)` to `new` bytes (MREMAP_MAYMOVE); on success the mapping moves.
-    pub fn mremap(&mut self, old: usize, new: usize) -> Result<(), i32> {
+    pub fn mremap(&mut self, old: usize, new: usize) -> Result<(), Errno> {
         // SAFETY: remapping our own mapping; on success we take the new address.
         let p = unsafe { libc::mremap(self.ptr.cast(), old, new, libc::MREMAP_MAYMOVE) };
         if p == libc::MAP_FAILED {
@@ -87,7 +93,7 @@ impl Map {
     }
 
     /// mmap(MAP_FIXED | MAP_ANONYMOUS) over `[off, off + len)`.
-    pub fn map_fixed_over(&self, off: usize, len: usize) -> Result<(), i32> {
+    pub fn map_fixed_over(&self, off: usize, len: usize) -> Result<(), Errno> {
         // SAFETY: MAP_FIXED over our own mapping: if it succeeded it would replace part of the ring,
         // which is what the check expects to be refused; the probe's caller then drops this map.
         let p = unsafe {
@@ -123,7 +129,7 @@ impl Drop for Map {
 }
 
 /// mmap(NULL, len, prot, flags, fd, off).
-pub fn map(fd: BorrowedFd<'_>, len: usize, prot: i32, flags: i32, off: i64) -> Result<Map, i32> {
+pub fn map(fd: BorrowedFd<'_>, len: usize, prot: i32, flags: i32, off: i64) -> Result<Map, Errno> {
     // SAFETY: a new mapping at an address the kernel chooses aliases nothing.
     let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, fd.as_raw_fd(), off) };
     if p == libc::MAP_FAILED {
@@ -181,7 +187,7 @@ pub fn killed_by(status: i32, sig: i32) -> bool {
 }
 
 /// vmsplice of `[ptr, ptr + len)` into a fresh pipe.
-pub fn vmsplice_from(ptr: *const u8, len: usize) -> Result<usize, i32> {
+pub fn vmsplice_from(ptr: *const u8, len: usize) -> Result<usize, Errno> {
     let mut p = [0i32; 2];
     // SAFETY: `p` holds two descriptors.
     if unsafe { libc::pipe(p.as_mut_ptr()) } != 0 {
@@ -207,7 +213,7 @@ pub fn vmsplice_from(ptr: *const u8, len: usize) -> Result<usize, i32> {
 }
 
 /// process_vm_readv from our own `[ptr, ptr + len)` into a local buffer.
-pub fn process_vm_read(ptr: *const u8, len: usize) -> Result<usize, i32> {
+pub fn process_vm_read(ptr: *const u8, len: usize) -> Result<usize, Errno> {
     let mut buf = vec![0u8; len];
     let local = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
@@ -227,7 +233,7 @@ pub fn process_vm_read(ptr: *const u8, len: usize) -> Result<usize, i32> {
 }
 
 /// write() of `[ptr, ptr + len)` to `fd`.
-pub fn write_from(fd: BorrowedFd<'_>, ptr: *const u8, len: usize) -> Result<usize, i32> {
+pub fn write_from(fd: BorrowedFd<'_>, ptr: *const u8, len: usize) -> Result<usize, Errno> {
     // SAFETY: reads `len` bytes of our mapping (a uaccess copy).
     let r = unsafe { libc::write(fd.as_raw_fd(), ptr.cast(), len) };
     if r < 0 {
@@ -278,19 +284,18 @@ pub fn vm_flags(addr: usize) -> Option<Vec<String>> {
 }
 
 /// The 8-byte entry for index `i` of a /proc file indexed by page (pagemap, kpageflags, kpagecount).
-fn proc_u64(path: &str, i: u64) -> Result<u64, i32> {
+fn proc_u64(path: &str, i: u64) -> Result<u64, Errno> {
     use std::os::unix::fs::FileExt;
-    let f = std::fs::File::open(path).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+    let f = std::fs::File::open(path).map_err(io_errno)?;
     let mut b = [0u8; 8];
-    let off = i.checked_mul(8).ok_or(libc::EINVAL)?;
-    f.read_exact_at(&mut b, off)
-        .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+    let off = i.checked_mul(8).ok_or(Errno::EINVAL)?;
+    f.read_exact_at(&mut b, off).map_err(io_errno)?;
     Ok(u64::from_ne_bytes(b))
 }
 
 /// The page frame number mapped at `addr` in this process (/proc/self/pagemap): `Ok(None)` when the
 /// page is not present or the PFN is hidden (no CAP_SYS_ADMIN).
-pub fn pfn_of(addr: usize) -> Result<Option<u64>, i32> {
+pub fn pfn_of(addr: usize) -> Result<Option<u64>, Errno> {
     let e = proc_u64("/proc/self/pagemap", addr as u64 / 4096)?;
     let present = e >> 63 & 1 == 1;
     let pfn = e & ((1 << 55) - 1);
@@ -298,11 +303,11 @@ pub fn pfn_of(addr: usize) -> Result<Option<u64>, i32> {
 }
 
 /// The page's `/proc/kpageflags` bits.
-pub fn kpageflags(pfn: u64) -> Result<u64, i32> {
+pub fn kpageflags(pfn: u64) -> Result<u64, Errno> {
     proc_u64("/proc/kpageflags", pfn)
 }
 
 /// The page's `/proc/kpagecount` (its mapcount as the kernel reports it).
-pub fn kpagecount(pfn: u64) -> Result<u64, i32> {
+pub fn kpagecount(pfn: u64) -> Result<u64, Errno> {
     proc_u64("/proc/kpagecount", pfn)
 }

@@ -7,6 +7,7 @@ use super::source::{
     SIZE,
 };
 use super::{ensure, fail, na, ok, tryv, Notes, Target, Verdict};
+use nix::errno::Errno;
 use premap::abi::control::ControlPage;
 use premap::abi::header::{RECORD_LOST, RECORD_SAMPLE};
 use premap::abi::ioctl::*;
@@ -190,7 +191,7 @@ pub(super) fn write_validation(s: &Target, _: &mut Notes) -> Verdict {
     ] {
         let r = probe::write_from(src.fd(), bytes.as_ptr(), bytes.len());
         ensure!(
-            r == Err(libc::EINVAL),
+            r == Err(Errno::EINVAL),
             "write() of {what}: {r:?}, not EINVAL"
         );
     }

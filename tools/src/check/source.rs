@@ -3,6 +3,7 @@
 
 use super::probe::{self, Map};
 use super::Target;
+use nix::errno::Errno;
 use premap::abi::attr::*;
 use premap::abi::control::ControlPage;
 use premap::abi::header::{EventHeader, RECORD_SAMPLE};
@@ -40,6 +41,47 @@ pub(super) fn u64_at(bytes: &[u8], at: usize) -> u64 {
         .map_or(0, u64::from_ne_bytes)
 }
 
+/// Why a source could not be set up or inspected. The checks report it (as a failure or "not
+/// applicable"); its text names what was asked.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum SourceError {
+    /// The device could not be opened.
+    #[error("{path}: {source}")]
+    Open {
+        /// The device path.
+        path: String,
+        /// What the library said.
+        source: premap::Error,
+    },
+    /// Creating the buffer, or opening the perf event, failed.
+    #[error("{0}")]
+    Create(#[source] premap::Error),
+    /// A perf event has no `PREMAP_IOC_PAGE_INFO`.
+    #[error("perf events have no page info")]
+    NoPageInfo,
+    /// `PREMAP_IOC_PAGE_INFO` failed for a page.
+    #[error("page {pgoff}: {source}")]
+    PageInfo {
+        /// The page asked about.
+        pgoff: u32,
+        /// What the library said.
+        source: premap::Error,
+    },
+    /// The mapping failed.
+    #[error("{}", super::errname(*.0))]
+    Map(Errno),
+    /// A page has a reference besides the driver's.
+    #[error("page {pgoff} has refcount {refcount} {when} (want 1)")]
+    Refcount {
+        /// The page.
+        pgoff: u32,
+        /// Its reference count.
+        refcount: i32,
+        /// When it was looked at.
+        when: String,
+    },
+}
+
 /// An open ring source.
 pub(super) struct Source {
     kind: Kind,
@@ -59,18 +101,20 @@ impl Source {
         target: &Target,
         data_pages: u32,
         overwrite: bool,
-    ) -> Result<Source, String> {
+    ) -> Result<Source, SourceError> {
         match target {
             Target::Device(path, strategy) => {
-                let dev = premap::Device::open_path(path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let dev = premap::Device::open_path(path).map_err(|source| SourceError::Open {
+                    path: path.display().to_string(),
+                    source,
+                })?;
                 dev.create(&CreateParams {
                     size: 32,
                     flags: strategy.create_flags(overwrite),
                     data_pages,
                     ..Default::default()
                 })
-                .map_err(|e| e.to_string())?;
+                .map_err(SourceError::Create)?;
                 Ok(Source {
                     kind: Kind::Device(dev),
                     perf: false,
@@ -85,7 +129,7 @@ impl Source {
                     .disabled(true)
                     .write_backward(overwrite)
                     .open()
-                    .map_err(|e| e.to_string())?;
+                    .map_err(SourceError::Create)?;
                 Ok(Source {
                     kind: Kind::Perf(ev),
                     perf: true,
@@ -129,38 +173,42 @@ impl Source {
     }
 
     /// The driver's `PREMAP_IOC_PAGE_INFO` for page `pgoff` (memdesc word and reference count).
-    pub(super) fn page_info(&self, pgoff: u32) -> Result<PageInfo, String> {
-        let dev = self.device().ok_or("perf events have no page info")?;
+    pub(super) fn page_info(&self, pgoff: u32) -> Result<PageInfo, SourceError> {
+        let dev = self.device().ok_or(SourceError::NoPageInfo)?;
         dev.page_info(pgoff)
-            .map_err(|e| format!("page {pgoff}: {e}"))
+            .map_err(|source| SourceError::PageInfo { pgoff, source })
     }
 
     /// A fresh consume-mode source with `data_pages` data pages and a writable mapping of all of it.
-    pub(super) fn open_mapped(target: &Target, data_pages: u32) -> Result<(Source, Map), String> {
+    pub(super) fn open_mapped(
+        target: &Target,
+        data_pages: u32,
+    ) -> Result<(Source, Map), SourceError> {
         let src = Source::open(target, data_pages, false)?;
         let m = src
             .map(1 + data_pages as usize, true)
-            .map_err(|e| std::io::Error::from_raw_os_error(e).to_string())?;
+            .map_err(SourceError::Map)?;
         Ok((src, m))
     }
 
     /// Checks that each of the first `pages` pages has only the driver's reference (refcount 1); the
     /// error names the page and `when`.
-    pub(super) fn refcounts_one(&self, pages: u32, when: &str) -> Result<(), String> {
+    pub(super) fn refcounts_one(&self, pages: u32, when: &str) -> Result<(), SourceError> {
         for pgoff in 0..pages {
             let info = self.page_info(pgoff)?;
             if info.refcount != 1 {
-                return Err(format!(
-                    "page {pgoff} has refcount {} {when} (want 1)",
-                    info.refcount
-                ));
+                return Err(SourceError::Refcount {
+                    pgoff,
+                    refcount: info.refcount,
+                    when: when.to_owned(),
+                });
             }
         }
         Ok(())
     }
 
     /// A shared mapping of the first `pages` pages.
-    pub(super) fn map(&self, pages: usize, writable: bool) -> Result<Map, i32> {
+    pub(super) fn map(&self, pages: usize, writable: bool) -> Result<Map, Errno> {
         let prot = libc::PROT_READ | if writable { libc::PROT_WRITE } else { 0 };
         probe::map(self.fd(), pages * PAGE, prot, libc::MAP_SHARED, 0)
     }
