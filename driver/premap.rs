@@ -36,7 +36,7 @@
 //! | limits.rs | what each user holds (pinned pages, generators) and the charges against the limits |
 //! | buffer.rs | a ring buffer: its pages, the producer, the wait queue, mapping it by either strategy |
 //! | generator.rs | the in-kernel generator thread |
-//! | vma.rs | the VMAs' operations, a `VmOperations` per strategy (open/close, may_split, pfn_mkwrite, fault) |
+//! | vma.rs | the VMAs' operations, a `VmOperations` (open/close, may_split, pfn_mkwrite, fault) |
 //! | glue.rs | the calls into the kernel's C API that the kernel crate has no abstraction for yet, each behind a small safe wrapper |
 
 use core::ffi::{c_int, c_void};
@@ -357,14 +357,7 @@ fn mmap(st: &FileState, vma: &VmaNew) -> Result {
     }
     // The VMA keeps a reference to the buffer from here on, and each copy of it one more.
     buf.mappings.fetch_add(1, Ordering::Relaxed);
-    let typed = buf.typed();
-    let held = Arc::clone(&buf);
-    let set = if typed {
-        vma.set_ops::<TypedVma>(held)
-    } else {
-        vma.set_ops::<PfnMapVma>(held)
-    };
-    if let Err(e) = set {
+    if let Err(e) = vma.set_ops::<RingVma>(Arc::clone(&buf)) {
         // Not reached (nothing else sets our VMAs' private data); nothing stays mapped regardless.
         buf.mappings.fetch_sub(1, Ordering::Relaxed);
         vma.zap_vma_range(start, vma.end() - start);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The VMAs of mapped buffers, one `VmOperations` per strategy. The kernel gives every VMA (the one
-//! mmap sets up and each copy mremap, or fork of a typed mapping, makes) its own reference to the
-//! buffer, so the pages live until the last mapping goes; `open`/`close` count the mappings,
+//! The VMAs of mapped buffers, one `VmOperations` for both strategies. The kernel gives every VMA
+//! (the one mmap sets up and each copy mremap, or fork of a typed mapping, makes) its own reference
+//! to the buffer, so the pages live until the last mapping goes; `open`/`close` count the mappings,
 //! `may_split` refuses partial unmaps, `pfn_mkwrite` lets writes through only on the control page,
 //! and the typed strategy's `fault` maps a zapped page again.
 
@@ -10,11 +10,12 @@ use super::*;
 use kernel::mm::virt::{fault, vm_flags_t, PgProt, VmFault, VmFaultResult, VmOperations, VmaRef};
 use kernel::sync::ArcBorrow;
 
-/// The VMAs of the PFN-map strategy (VM_IO | VM_PFNMAP).
-pub(crate) struct PfnMapVma;
+/// The VMAs of a buffer, either strategy: the PFN map (VM_IO | VM_PFNMAP) or the typed insert
+/// (VM_MIXEDMAP, `PGTY_driver_ring` pages).
+pub(crate) struct RingVma;
 
 #[vtable]
-impl VmOperations for PfnMapVma {
+impl VmOperations for RingVma {
     type Data = Buffer;
 
     fn open(buf: ArcBorrow<'_, Buffer>, _vma: &VmaRef) {
@@ -25,42 +26,24 @@ impl VmOperations for PfnMapVma {
         buf.mappings.fetch_sub(1, Ordering::Relaxed);
     }
 
+    /// One VMA for the buffer's whole life: partial munmap/mprotect/mremap fail.
     fn may_split(_buf: ArcBorrow<'_, Buffer>, _vma: &VmaRef, _addr: usize) -> Result {
-        one_vma()
+        Err(EINVAL)
     }
 
+    /// Only the control page (consume mode; overwrite mappings cannot be writable) may be written.
     fn pfn_mkwrite(_buf: ArcBorrow<'_, Buffer>, vmf: &VmFault) -> VmFaultResult {
-        control_page_only(vmf)
-    }
-}
-
-/// The VMAs of the typed strategy (VM_MIXEDMAP, `PGTY_driver_ring` pages): the same operations plus
-/// `fault`, which maps a page again after something (MADV_DONTNEED, say) zapped its PTE, so that a
-/// mapped ring never loses a page.
-pub(crate) struct TypedVma;
-
-#[vtable]
-impl VmOperations for TypedVma {
-    type Data = Buffer;
-
-    fn open(buf: ArcBorrow<'_, Buffer>, _vma: &VmaRef) {
-        buf.mappings.fetch_add(1, Ordering::Relaxed);
+        if vmf.pgoff() == 0 {
+            0
+        } else {
+            fault::SIGBUS
+        }
     }
 
-    fn close(buf: ArcBorrow<'_, Buffer>, _vma: &VmaRef) {
-        buf.mappings.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    fn may_split(_buf: ArcBorrow<'_, Buffer>, _vma: &VmaRef, _addr: usize) -> Result {
-        one_vma()
-    }
-
-    fn pfn_mkwrite(_buf: ArcBorrow<'_, Buffer>, vmf: &VmFault) -> VmFaultResult {
-        control_page_only(vmf)
-    }
-
-    /// Maps the faulting page again, with the protection mmap gave it (the control page of a
-    /// writable mapping writable, every other page read-only).
+    /// Typed strategy: maps the faulting page again after something (MADV_DONTNEED, say) zapped its
+    /// PTE, so that a mapped ring never loses a page, with the protection mmap gave it (the control
+    /// page of a writable mapping writable, every other page read-only). A PFN map never loses its
+    /// PTEs (VM_IO refuses MADV_DONTNEED); a fault there is SIGBUS, as without this callback.
     fn fault(buf: ArcBorrow<'_, Buffer>, vmf: &VmFault) -> VmFaultResult {
         let pgoff = vmf.pgoff();
         let (Some(page), Some(vma)) = (buf.page_ptrs.get(pgoff), vmf.vma().as_mixedmap_vma())
@@ -89,18 +72,4 @@ impl VmOperations for TypedVma {
 /// `vm_get_page_prot(flags & ~VM_SHARED)`): a write to it faults into `pfn_mkwrite`.
 pub(crate) fn readonly_prot(flags: vm_flags_t) -> PgProt {
     PgProt::for_vm_flags(flags & !kernel::mm::virt::flags::SHARED)
-}
-
-/// One VMA for the buffer's whole life: partial munmap/mprotect/mremap fail.
-fn one_vma() -> Result {
-    Err(EINVAL)
-}
-
-/// Only the control page (consume mode; overwrite mappings cannot be writable) may be written.
-fn control_page_only(vmf: &VmFault) -> VmFaultResult {
-    if vmf.pgoff() == 0 {
-        0
-    } else {
-        fault::SIGBUS
-    }
 }
