@@ -375,30 +375,19 @@ pub fn json_string(out: &mut Vec<u8>, s: &str) {
 }
 
 fn put_json_str(out: &mut Vec<u8>, s: impl Iterator<Item = u8> + Clone) {
-    out.push(b'"');
     // Fast path: plain ASCII needs no escaping and no UTF-8 decoding.
     if s.clone()
         .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
     {
+        out.push(b'"');
         out.extend(s);
         out.push(b'"');
         return;
     }
+    // Anything else: serde_json escapes it (invalid UTF-8 becomes U+FFFD first, so the line stays
+    // valid JSON whatever the bytes were).
     let utf8: Vec<u8> = s.collect();
-    for c in String::from_utf8_lossy(&utf8).chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            c if (c as u32) < 0x20 => {
-                write!(out, "\\u{:04x}", c as u32).ok();
-            }
-            c => {
-                let mut b = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
-            }
-        }
-    }
-    out.push(b'"');
+    serde_json::to_writer(&mut *out, &*String::from_utf8_lossy(&utf8)).ok();
 }
 
 /// Appends a text line: `OFFSET TYPE [size] misc=M event: key=value ...`.
@@ -612,7 +601,7 @@ mod tests {
     fn json_strings_are_escaped_and_always_valid_utf8() {
         assert_eq!(json(b"/usr/bin/ls"), "\"/usr/bin/ls\"");
         assert_eq!(json(b"a\"b\\c"), "\"a\\\"b\\\\c\"");
-        assert_eq!(json(b"tab\there\n"), "\"tab\\u0009here\\u000a\"");
+        assert_eq!(json(b"tab\there\n\x01"), "\"tab\\there\\n\\u0001\"");
         assert_eq!(json(b"caf\xc3\xa9"), "\"caf\u{e9}\"");
         assert_eq!(json(b"bad\xff"), "\"bad\u{fffd}\"");
     }
