@@ -7,11 +7,10 @@
 //! (`remap_pfn_range`, `insert_driver_ring_pages`): mainline's own, plus patches adding `poll` and the
 //! node's mode to `MiscDevice`, and `VmOperations`, `PgProt` and the mapping calls to `mm::virt`
 //! (driver/kernel/mainline/), and on 6.12 a backport of that same surface (driver/kernel/6.12/), so
-//! this one source builds on both. What remains here
-//! uses `kernel::bindings` as mainline names them (the 6.12 patches backport the renamed calls).
+//! this one source builds on both. What remains here uses `kernel::bindings` as mainline names them.
 //!
-//! Grouped by kind in glue/: page.rs (driver-owned pages and their type), task.rs (the kthread, sleeps, signals, limits of
-//! the current task), device.rs (the module parameter, scheduler calls).
+//! Grouped by kind in glue/: page.rs (driver-owned pages and their type), task.rs (the kthread,
+//! sleeps, signals, limits of the current task), device.rs (the module parameter, scheduler calls).
 //!
 //! Lock order: `FileState::inner` (a file's mutex) before `Buffer::state` (the producer's mutex); the
 //! poll wait queue's spinlock is taken inside both by `notify_all`.

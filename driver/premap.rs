@@ -355,14 +355,12 @@ fn mmap(st: &FileState, vma: &VmaNew) -> Result {
     } else {
         map_typed(&buf, vma, start, first, nr, writable)?;
     }
-    // The VMA keeps a reference to the buffer from here on, and each copy of it one more.
+    // The VMA keeps a reference to the buffer from here on, and each copy of it one more. (set_ops
+    // fails only if something else set the VMA's private data: not reached, and nothing stays mapped
+    // regardless.)
+    vma.set_ops::<RingVma>(Arc::clone(&buf))
+        .inspect_err(|_| vma.zap_vma_range(start, vma.end() - start))?;
     buf.mappings.fetch_add(1, Ordering::Relaxed);
-    if let Err(e) = vma.set_ops::<RingVma>(Arc::clone(&buf)) {
-        // Not reached (nothing else sets our VMAs' private data); nothing stays mapped regardless.
-        buf.mappings.fetch_sub(1, Ordering::Relaxed);
-        vma.zap_vma_range(start, vma.end() - start);
-        return Err(e);
-    }
     Ok(())
 }
 
