@@ -81,12 +81,12 @@ impl Buffer {
     ///
     /// The pointer (and its copies) must not be used after `self` is dropped: it points into a page
     /// the buffer owns.
-    pub(crate) unsafe fn control(&self) -> Option<ControlPtr> {
+    pub(crate) unsafe fn control(&self) -> Option<ControlMut> {
         let page = self.pages.0.first()?;
         let ptr = core::ptr::NonNull::new(page.addr().cast::<ControlPage>())?;
-        // SAFETY: the control page is a whole, page-aligned page the buffer owns for its lifetime,
-        // which bounds every use (the caller's contract).
-        Some(unsafe { ControlPtr::new(ptr) })
+        // SAFETY: the control page is a whole, page-aligned, writable (kernel direct map) page the
+        // buffer owns for its lifetime, which bounds every use (the caller's contract).
+        Some(unsafe { ControlMut::new(ptr) })
     }
 
     pub(crate) fn data_pages(&self) -> &[OwnedPage] {

@@ -82,7 +82,7 @@ use limits::*;
 use vma::*;
 
 use glue::{KernelParam, Kthread, OwnedPage, ParamUlong, PAGE_SIZE};
-use premap_abi::control::{ControlPage, ControlPtr};
+use premap_abi::control::{ControlMut, ControlPage, ControlPtr};
 use premap_abi::ioctl as abi_ioctl;
 use premap_abi::memdesc::BufferLayout;
 use premap_abi::produce::{DataArea, Producer};

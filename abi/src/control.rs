@@ -205,26 +205,120 @@ impl ControlPage {
     }
 }
 
-/// A pointer to a live control page that another party writes concurrently.
+/// A pointer to a live control page that another party writes concurrently: the reading side.
 ///
 /// All access goes through atomics (for the four positions) or volatile copies (for everything else),
-/// never through a Rust reference to the page.
+/// never through a Rust reference to the page. Every load is an atomic load with `Relaxed` ordering
+/// followed, where the protocol needs it, by an `Acquire` fence: the only atomic loads Rust defines on
+/// read-only memory (an overwrite-mode perf mapping is `PROT_READ`), and the same ordering as an
+/// Acquire load. Storing a position needs a writable page: [`ControlMut`].
 ///
 /// # Invariants
 ///
-/// `ptr` points to a [`ControlPage`] that is 8-byte aligned, readable for as long as this value (and every
-/// copy of it) exists, and writable in its `data_tail`/`aux_tail` fields when the owner says so by calling
-/// the store methods.
+/// `ptr` points to a [`ControlPage`] that is 8-byte aligned and readable for as long as this value (and
+/// every copy of it) exists.
 #[derive(Clone, Copy, Debug)]
 pub struct ControlPtr {
     ptr: NonNull<ControlPage>,
 }
 
-// SAFETY: `ControlPtr` only performs atomic and volatile accesses through the pointer, which are sound
+// SAFETY: `ControlPtr` only performs atomic and volatile reads through the pointer, which are sound
 // from any thread; the pointee is shared memory by design.
 unsafe impl Send for ControlPtr {}
-// SAFETY: as above; `&ControlPtr` allows nothing but atomic and volatile reads/writes.
+// SAFETY: as above; `&ControlPtr` allows nothing but atomic and volatile reads.
 unsafe impl Sync for ControlPtr {}
+
+/// A [`ControlPtr`] whose page is writable: the producer stores `data_head`/`aux_head`, a consume-mode
+/// reader stores `data_tail`/`aux_tail`. Every load of [`ControlPtr`] is reachable through `Deref`.
+///
+/// # Invariants
+///
+/// As [`ControlPtr`], and the page is writable (its four position words at least) for as long as this
+/// value (and every copy of it) exists.
+#[derive(Clone, Copy, Debug)]
+pub struct ControlMut {
+    ctl: ControlPtr,
+}
+
+impl core::ops::Deref for ControlMut {
+    type Target = ControlPtr;
+
+    fn deref(&self) -> &ControlPtr {
+        &self.ctl
+    }
+}
+
+// SAFETY: `ControlMut` only performs atomic and volatile accesses through the pointer, which are sound
+// from any thread; the pointee is shared memory by design.
+unsafe impl Send for ControlMut {}
+// SAFETY: as above; `&ControlMut` allows nothing but atomic and volatile reads/writes.
+unsafe impl Sync for ControlMut {}
+
+impl ControlMut {
+    /// Wraps a pointer to a live, writable control page.
+    ///
+    /// # Safety
+    ///
+    /// As [`ControlPtr::new`], and the page must stay writable (mapped with `PROT_WRITE`, or kernel
+    /// memory the caller owns) for as long as the returned value or any copy of it is used.
+    pub const unsafe fn new(ptr: NonNull<ControlPage>) -> Self {
+        // SAFETY: the caller's promise covers ControlPtr's.
+        let ctl = unsafe { ControlPtr::new(ptr) };
+        // INVARIANT: the caller guarantees writability on top of ControlPtr's invariant.
+        Self { ctl }
+    }
+
+    /// The reading side alone (for code that must not store).
+    pub const fn reader(&self) -> ControlPtr {
+        self.ctl
+    }
+
+    fn store(&self, field: *mut u64, value: u64) {
+        // The field is writable (type invariant); a Release store orders every access before it.
+        self.ctl.atomic(field).store(value, Ordering::Release)
+    }
+
+    /// Stores `data_head` with Release ordering: the data written before it becomes visible first
+    /// (smp_wmb, (B)). Only the producer calls this.
+    pub fn store_data_head(&self, head: u64) {
+        // SAFETY: projecting a field of the live page; no reference to the page is formed.
+        let p = unsafe { addr_of_mut!((*self.ctl.ptr.as_ptr()).data_head) };
+        self.store(p, head)
+    }
+
+    /// Stores `data_tail` with Release ordering: every read of the data before it completes first
+    /// (smp_mb, (D)). Only the consumer calls this.
+    pub fn store_data_tail(&self, tail: u64) {
+        // SAFETY: projecting a field of the live page; no reference to the page is formed.
+        let p = unsafe { addr_of_mut!((*self.ctl.ptr.as_ptr()).data_tail) };
+        self.store(p, tail)
+    }
+
+    /// Stores `aux_head` with Release ordering (producer side).
+    pub fn store_aux_head(&self, head: u64) {
+        // SAFETY: projecting a field of the live page; no reference to the page is formed.
+        let p = unsafe { addr_of_mut!((*self.ctl.ptr.as_ptr()).aux_head) };
+        self.store(p, head)
+    }
+
+    /// Stores `aux_tail` with Release ordering (consumer side).
+    pub fn store_aux_tail(&self, tail: u64) {
+        // SAFETY: projecting a field of the live page; no reference to the page is formed.
+        let p = unsafe { addr_of_mut!((*self.ctl.ptr.as_ptr()).aux_tail) };
+        self.store(p, tail)
+    }
+
+    /// Writes a whole page image with a volatile store. Only the owner of the page calls this, before any
+    /// other party can see the page (for example while initialising a freshly allocated buffer).
+    ///
+    /// # Safety
+    ///
+    /// No other party may access the page concurrently and the whole page must be writable.
+    pub unsafe fn init(&self, page: &ControlPage) {
+        // SAFETY: the caller guarantees exclusive, writable access; the pointer is valid (type invariant).
+        unsafe { self.ctl.ptr.as_ptr().write_volatile(*page) }
+    }
+}
 
 impl ControlPtr {
     /// Wraps a pointer to a live control page.
@@ -232,8 +326,8 @@ impl ControlPtr {
     /// # Safety
     ///
     /// `ptr` must point to memory of at least [`CONTROL_PAGE_SIZE`] bytes, 8-byte aligned, that stays
-    /// mapped and readable for as long as the returned value or any copy of it is used. The store methods
-    /// additionally require the `data_tail`/`aux_tail` words to be writable (a consume-mode mapping).
+    /// mapped and readable for as long as the returned value or any copy of it is used. (It need not be
+    /// writable: nothing stores through a `ControlPtr`.)
     pub const unsafe fn new(ptr: NonNull<ControlPage>) -> Self {
         // INVARIANT: the caller guarantees alignment, size and lifetime.
         Self { ptr }
@@ -244,70 +338,51 @@ impl ControlPtr {
         self.ptr.as_ptr()
     }
 
-    fn atomic(&self, field: *mut u64) -> &AtomicU64 {
-        // SAFETY: `field` points inside the control page, which by the type invariant is live, 8-byte
-        // aligned (so every u64 field is), and accessed concurrently only through atomics. An `&AtomicU64`
-        // is an interior-mutable view, so it does not assert that the memory is unchanging.
-        unsafe { AtomicU64::from_ptr(field) }
+    /// A Relaxed load followed by an Acquire fence: orders every later access after the load, as an
+    /// Acquire load would, and is defined on read-only memory (which an Acquire load is not).
+    fn acquire(&self, field: *mut u64) -> u64 {
+        let v = self.atomic(field).load(Ordering::Relaxed);
+        core::sync::atomic::fence(Ordering::Acquire);
+        v
     }
 
-    /// Loads `data_head` with Acquire ordering: data up to it is visible afterwards (smp_rmb, (C)).
+    fn atomic(&self, field: *mut u64) -> &AtomicU64 {
+        // SAFETY: `field` points inside the control page, which by the type invariant is live, readable
+        // and 8-byte aligned (so every u64 field is), and accessed concurrently only through atomics.
+        // A shared reference to an `AtomicU64` is an interior-mutable view: it needs the memory readable
+        // and aligned, not unchanging and not writable (`AtomicU64::from_ptr` would ask for writable
+        // memory, which a read-only mapping is not). Loads through it are Relaxed (defined on read-only
+        // memory); stores are made only by `ControlMut`, whose page is writable.
+        unsafe { &*field.cast_const().cast::<AtomicU64>() }
+    }
+
+    /// Loads `data_head` (Relaxed, then an Acquire fence): data up to it is visible afterwards (smp_rmb, (C)).
     pub fn load_data_head(&self) -> u64 {
         // SAFETY: projecting a field of the live page; no reference to the page is formed.
         let p = unsafe { addr_of_mut!((*self.ptr.as_ptr()).data_head) };
-        self.atomic(p).load(Ordering::Acquire)
+        self.acquire(p)
     }
 
-    /// Stores `data_head` with Release ordering: the data written before it becomes visible first
-    /// (smp_wmb, (B)). Only the producer calls this.
-    pub fn store_data_head(&self, head: u64) {
-        // SAFETY: projecting a field of the live page; no reference to the page is formed.
-        let p = unsafe { addr_of_mut!((*self.ptr.as_ptr()).data_head) };
-        self.atomic(p).store(head, Ordering::Release)
-    }
-
-    /// Loads `data_tail`. Acquire, so that the producer sees the consumer's reads finished before it
-    /// reuses the space (the kernel's (A) control dependency made explicit).
+    /// Loads `data_tail` (Relaxed, then an Acquire fence), so that the producer sees the consumer's
+    /// reads finished before it reuses the space (the kernel's (A) control dependency made explicit).
     pub fn load_data_tail(&self) -> u64 {
         // SAFETY: projecting a field of the live page; no reference to the page is formed.
         let p = unsafe { addr_of_mut!((*self.ptr.as_ptr()).data_tail) };
-        self.atomic(p).load(Ordering::Acquire)
+        self.acquire(p)
     }
 
-    /// Stores `data_tail` with Release ordering: every read of the data before it completes first
-    /// (smp_mb, (D)). Only the consumer calls this, on a writable (consume-mode) mapping.
-    pub fn store_data_tail(&self, tail: u64) {
-        // SAFETY: projecting a field of the live page; no reference to the page is formed.
-        let p = unsafe { addr_of_mut!((*self.ptr.as_ptr()).data_tail) };
-        self.atomic(p).store(tail, Ordering::Release)
-    }
-
-    /// Loads `aux_head` with Acquire ordering.
+    /// Loads `aux_head` (Relaxed, then an Acquire fence).
     pub fn load_aux_head(&self) -> u64 {
         // SAFETY: projecting a field of the live page; no reference to the page is formed.
         let p = unsafe { addr_of_mut!((*self.ptr.as_ptr()).aux_head) };
-        self.atomic(p).load(Ordering::Acquire)
+        self.acquire(p)
     }
 
-    /// Stores `aux_head` with Release ordering (producer side).
-    pub fn store_aux_head(&self, head: u64) {
-        // SAFETY: projecting a field of the live page; no reference to the page is formed.
-        let p = unsafe { addr_of_mut!((*self.ptr.as_ptr()).aux_head) };
-        self.atomic(p).store(head, Ordering::Release)
-    }
-
-    /// Loads `aux_tail` with Acquire ordering.
+    /// Loads `aux_tail` (Relaxed, then an Acquire fence).
     pub fn load_aux_tail(&self) -> u64 {
         // SAFETY: projecting a field of the live page; no reference to the page is formed.
         let p = unsafe { addr_of_mut!((*self.ptr.as_ptr()).aux_tail) };
-        self.atomic(p).load(Ordering::Acquire)
-    }
-
-    /// Stores `aux_tail` with Release ordering (consumer side, writable mapping only).
-    pub fn store_aux_tail(&self, tail: u64) {
-        // SAFETY: projecting a field of the live page; no reference to the page is formed.
-        let p = unsafe { addr_of_mut!((*self.ptr.as_ptr()).aux_tail) };
-        self.atomic(p).store(tail, Ordering::Release)
+        self.acquire(p)
     }
 
     /// `data_offset`, read with a volatile load (the producer writes it once, before the mapping exists).
@@ -347,27 +422,5 @@ impl ControlPtr {
         // SAFETY: `ControlPage` is `repr(C)`, CONTROL_PAGE_SIZE bytes of integers without padding (the
         // layout asserts pin it), so every bit pattern of the words is a valid value.
         unsafe { core::mem::transmute::<[u64; WORDS], ControlPage>(words) }
-    }
-
-    /// Loads `data_head` from a read-only mapping (overwrite mode): a Relaxed load followed by an
-    /// Acquire fence, which orders as [`ControlPtr::load_data_head`] does; Rust allows atomic loads of
-    /// read-only memory only when they are Relaxed.
-    pub fn load_data_head_readonly(&self) -> u64 {
-        // SAFETY: projecting a field of the live page; no reference to the page is formed.
-        let p = unsafe { addr_of_mut!((*self.ptr.as_ptr()).data_head) };
-        let head = self.atomic(p).load(Ordering::Relaxed);
-        core::sync::atomic::fence(Ordering::Acquire);
-        head
-    }
-
-    /// Writes a whole page image with a volatile store. Only the owner of the page calls this, before any
-    /// other party can see the page (for example while initialising a freshly allocated buffer).
-    ///
-    /// # Safety
-    ///
-    /// No other party may access the page concurrently and the whole page must be writable.
-    pub unsafe fn init(&self, page: &ControlPage) {
-        // SAFETY: the caller guarantees exclusive, writable access; the pointer is valid (type invariant).
-        unsafe { self.ptr.as_ptr().write_volatile(*page) }
     }
 }

@@ -7,7 +7,7 @@
 //! (Release: the `smp_wmb()` before the store). Overwrite mode: move `data_head` backward by the
 //! record's size and write there, ignoring `data_tail` (`write_backward`).
 
-use crate::control::ControlPtr;
+use crate::control::ControlMut;
 use crate::header::{EventHeader, EVENT_HEADER_SIZE, RECORD_LOST, RECORD_USER_TYPE_START};
 use crate::ring::RingGeometry;
 use crate::ParseError;
@@ -131,7 +131,7 @@ impl Producer {
     pub fn emit(
         &mut self,
         area: &mut (impl DataArea + ?Sized),
-        ctl: &ControlPtr,
+        ctl: &ControlMut,
         record: &[u8],
     ) -> bool {
         let len = record.len() as u64;
@@ -237,8 +237,8 @@ mod tests {
     fn consume_mode_drops_when_full_and_reports_lost_when_room_returns() {
         let geom = RingGeometry::new(4096, 256, 8, None).unwrap();
         let mut page = ControlPage::ZEROED;
-        // SAFETY: `page` is a live, aligned control page for the whole test.
-        let ctl = unsafe { ControlPtr::new(NonNull::from(&mut page)) };
+        // SAFETY: `page` is a live, aligned, writable control page (a local) for the whole test.
+        let ctl = unsafe { ControlMut::new(NonNull::from(&mut page)) };
         let mut data = [0u8; 256];
         let mut p = Producer::new(geom, false, 0);
         let r = rec(64, 1);
@@ -278,7 +278,7 @@ mod tests {
         let geom = RingGeometry::new(4096, 128, 8, None).unwrap();
         let mut page = ControlPage::ZEROED;
         // SAFETY: as above.
-        let ctl = unsafe { ControlPtr::new(NonNull::from(&mut page)) };
+        let ctl = unsafe { ControlMut::new(NonNull::from(&mut page)) };
         let mut data = [0u8; 128];
         let mut p = Producer::new(geom, true, 0);
         for i in 0..5u8 {

@@ -5,7 +5,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use premap_abi::control::{ControlPage, ControlPtr};
+use premap_abi::control::{ControlMut, ControlPage};
 use premap_abi::produce::{validate_records, Producer};
 use premap_abi::raw::RawData;
 use premap_abi::ring::{RecordIter, RingGeometry};
@@ -24,8 +24,8 @@ fuzz_target!(|input: Input| {
     let mut page = ControlPage::new_for_ring(4096, size);
     page.data_head = start;
     page.data_tail = start;
-    // SAFETY: `page` is a live, aligned control page for the whole run.
-    let ctl = unsafe { ControlPtr::new(core::ptr::NonNull::from(&mut page)) };
+    // SAFETY: `page` is a live, aligned, writable control page (a local) for the whole run.
+    let ctl = unsafe { ControlMut::new(core::ptr::NonNull::from(&mut page)) };
     let mut area = vec![0u8; size as usize];
     let mut producer = Producer::new(geom, false, start);
     for w in input.writes.iter().take(8) {

@@ -1,5 +1,6 @@
 //! The library's error type: what went wrong and, for errors from the kernel, what to do about it.
 
+use crate::ring::Mode;
 use premap_abi::ParseError;
 use std::fmt;
 use std::io;
@@ -43,12 +44,34 @@ pub enum Error {
     },
     /// The ring's shared memory holds something impossible (a corrupt or hostile producer).
     Corrupt(ParseError),
-    /// A ring was asked for with an invalid size, or used in the wrong mode.
+    /// A ring was asked for with an invalid size.
     BadRingSize(String),
+    /// A ring operation that needs the other mode: `batch`, `drain`, `discard` and `write_to` read a
+    /// consume-mode ring, `newest` an overwrite-mode one; per-CPU and async readers take consume-mode
+    /// rings only.
+    WrongMode {
+        /// The operation refused.
+        call: &'static str,
+        /// The mode the ring (or the event's attr) has.
+        mode: Mode,
+    },
+    /// The ring has no descriptor to wait on (a synthetic ring).
+    NoDescriptor,
+    /// The event's output goes to another event's ring (`set_output`): that ring is the one to read.
+    /// (Mapping this event would map the other buffer a second time on kernels before 6.19.)
+    Redirected,
+    /// The kernel refused `perf_event_attr.size` (E2BIG) and wrote back the size it knows.
+    AttrSize {
+        /// The size the builder sent.
+        sent: u32,
+        /// The size the kernel wrote back (`sizeof(struct perf_event_attr)` in that kernel).
+        kernel: u32,
+    },
     /// The kernel refuses to map this event's ring (perf_mmap's EINVAL), for the reason given.
     NotMappable(&'static str),
     /// The buffer already has a consumer (a live [`crate::Ring`]): a ring has exactly one, or the
-    /// producer could overwrite records it is reading.
+    /// producer could overwrite records it is reading. Also: `set_output` on an event whose ring is
+    /// mapped.
     AlreadyMapped,
     /// Writing a ring to a file failed after `written` bytes (which were written and consumed).
     Write {
@@ -96,7 +119,27 @@ impl fmt::Display for Error {
             Error::NoSuchProcess { pid } => write!(f, "no process with pid {pid}"),
             Error::Sys { call, source } => write!(f, "{call} failed: {source}"),
             Error::Corrupt(e) => write!(f, "corrupt ring: {e}"),
-            Error::BadRingSize(why) => write!(f, "invalid ring use: {why}"),
+            Error::BadRingSize(why) => write!(f, "invalid ring size: {why}"),
+            Error::WrongMode { call, mode } => {
+                let (needs, hint) = match mode {
+                    Mode::Consume => ("an overwrite-mode", "open the event with write_backward"),
+                    Mode::Overwrite => (
+                        "a consume-mode",
+                        "read an overwrite ring with Ring::newest",
+                    ),
+                };
+                write!(f, "{call} needs {needs} ring, this one is {mode:?} ({hint})")
+            }
+            Error::NoDescriptor => write!(f, "this ring has no descriptor to wait on"),
+            Error::Redirected => write!(
+                f,
+                "this event's output was redirected with set_output: read the target event's ring"
+            ),
+            Error::AttrSize { sent, kernel } => write!(
+                f,
+                "the kernel refused perf_event_attr.size {sent} (E2BIG): it knows {kernel} bytes; \
+                 set EventBuilder::attr_size({kernel}) or drop the fields it does not know"
+            ),
             Error::NotMappable(why) => write!(f, "this event's ring cannot be mapped: {why}"),
             Error::AlreadyMapped => write!(
                 f,

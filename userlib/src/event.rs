@@ -141,6 +141,9 @@ impl Event {
 pub struct EventBuilder {
     event: Event,
     attr: PerfEventAttr,
+    /// What `attr.size` says when the attr is passed (the builder's, not the caller's: the kernel
+    /// reads that many bytes and writes its own size back there).
+    size: u32,
     pid: i32,
     cpu: i32,
 }
@@ -161,9 +164,20 @@ impl EventBuilder {
         Self {
             event,
             attr,
+            size: ATTR_SIZE_VER7,
             pid: 0,
             cpu: -1,
         }
+    }
+
+    /// The `attr.size` to pass (default `ATTR_SIZE_VER7`, 128: every field up to `sig_data`). A kernel
+    /// older than the fields in use refuses a larger size with E2BIG, reported as
+    /// [`Error::AttrSize`] with the size it knows. Any value is safe to try: the attr is passed in a
+    /// page-long buffer of the library's own.
+    pub fn attr_size(mut self, size: u32) -> Self {
+        self.size = size;
+        self.attr.size = size;
+        self
     }
 
     /// Monitors process (or thread) `pid` (0 = the caller, -1 = every process on `cpu`).
@@ -283,7 +297,9 @@ impl EventBuilder {
         self.flag(ATTR_FLAG_WRITE_BACKWARD, on)
     }
 
-    /// Changes the attr directly, for anything the builder does not name.
+    /// Changes the attr directly, for anything the builder does not name. Its `size` field is the
+    /// builder's: what is stored there is replaced by [`EventBuilder::attr_size`]'s value when the event
+    /// opens.
     pub fn attr_mut(&mut self) -> &mut PerfEventAttr {
         &mut self.attr
     }
@@ -301,13 +317,23 @@ impl EventBuilder {
     /// Opens the event as a member of `leader`'s group.
     pub fn open_in_group(&self, leader: Option<&PerfEvent>) -> Result<PerfEvent> {
         let group = leader.map_or(-1, |l| l.fd.as_raw_fd());
-        let fd = sys::perf_event_open(&self.attr, self.pid, self.cpu, group)
-            .map_err(|e| self.explain(e))?;
+        let mut attr = self.attr;
+        attr.size = self.size;
+        let fd = sys::perf_event_open(&attr, self.size, self.pid, self.cpu, group).map_err(
+            |e| match e.kernel_size {
+                Some(kernel) => Error::AttrSize {
+                    sent: self.size,
+                    kernel,
+                },
+                None => self.explain(e.source),
+            },
+        )?;
         Ok(PerfEvent {
             fd,
-            attr: self.attr,
+            attr,
             cpu: self.cpu,
             ring_taken: Default::default(),
+            redirected: Default::default(),
         })
     }
 
@@ -344,8 +370,11 @@ pub struct PerfEvent {
     attr: PerfEventAttr,
     /// The CPU it was opened on (-1: any).
     cpu: i32,
-    /// Whether a live [`Ring`] reads this event's buffer (one consumer per ring).
+    /// Whether a live [`Ring`] reads this event's buffer (one consumer per ring); also held while
+    /// `set_output` runs, so that the two exclude each other.
     ring_taken: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Set once `set_output` sent this event's records to another event's ring.
+    redirected: std::sync::atomic::AtomicBool,
 }
 
 impl PerfEvent {
@@ -377,7 +406,8 @@ impl PerfEvent {
         unsafe { self.ioctl(ioctl::PERF_EVENT_IOC_DISABLE, 0, "ioctl(DISABLE)") }
     }
 
-    /// `PERF_EVENT_IOC_PAUSE_OUTPUT`: pauses (true) or resumes (false) writing to the ring.
+    /// `PERF_EVENT_IOC_PAUSE_OUTPUT`: pauses (true) or resumes (false) writing to the ring. Harmless to
+    /// any reader: [`Ring::newest`] pauses on its own while it copies, and hands out only the copy.
     pub fn pause_output(&self, pause: bool) -> Result<()> {
         // SAFETY: PAUSE_OUTPUT and SET_OUTPUT take integer arguments.
         unsafe {
@@ -403,15 +433,28 @@ impl PerfEvent {
     }
 
     /// `PERF_EVENT_IOC_SET_OUTPUT`: sends this event's records to `target`'s ring (same CPU or task).
+    /// Refused with [`Error::AlreadyMapped`] while this event's own ring is mapped; afterwards
+    /// [`PerfEvent::ring`] on this event is refused ([`Error::Redirected`]): its records are read from
+    /// `target`'s ring, which has one consumer like any other.
     pub fn set_output(&self, target: &PerfEvent) -> Result<()> {
-        // SAFETY: PAUSE_OUTPUT and SET_OUTPUT take integer arguments.
-        unsafe {
+        use std::sync::atomic::Ordering;
+        // Held for the call, so that ring() cannot map this event meanwhile.
+        if self.ring_taken.swap(true, Ordering::AcqRel) {
+            return Err(Error::AlreadyMapped);
+        }
+        // SAFETY: SET_OUTPUT takes an integer argument (a descriptor).
+        let r = unsafe {
             self.ioctl(
                 ioctl::PERF_EVENT_IOC_SET_OUTPUT,
                 target.fd.as_raw_fd() as u64,
                 "ioctl(SET_OUTPUT)",
             )
+        };
+        if r.is_ok() {
+            self.redirected.store(true, Ordering::Release);
         }
+        self.ring_taken.store(false, Ordering::Release);
+        r
     }
 
     /// `PERF_EVENT_IOC_SET_FILTER`: a tracepoint filter (`prev_pid > 0 && next_comm == "x"`), as
@@ -482,8 +525,14 @@ impl PerfEvent {
 
     /// Maps a ring of `data_pages` pages (a power of two): consume mode unless the event was opened
     /// with `write_backward`, in which case overwrite mode. A ring has one consumer: while the ring
-    /// returned lives, another call fails with [`Error::AlreadyMapped`].
+    /// returned lives, another call fails with [`Error::AlreadyMapped`]; on an event redirected with
+    /// [`PerfEvent::set_output`] it fails with [`Error::Redirected`] (older kernels would map the
+    /// target's buffer a second time).
     pub fn ring(&self, data_pages: usize) -> Result<Ring> {
+        use std::sync::atomic::Ordering;
+        if self.redirected.load(Ordering::Acquire) {
+            return Err(Error::Redirected);
+        }
         if self.cpu == -1 && self.attr.has_flag(ATTR_FLAG_INHERIT) {
             // perf_mmap() refuses it: every child would write into the one buffer.
             return Err(Error::NotMappable(
@@ -497,8 +546,13 @@ impl PerfEvent {
             Mode::Consume
         };
         // SAFETY: `fd` is a perf event (this value's own descriptor; sharing it elsewhere is the caller's
-        // unsafe act), and every ring of this value is mapped with its flag.
-        unsafe { Ring::map_once(self.fd.as_fd(), data_pages, mode, &self.ring_taken) }
+        // unsafe act), and every ring of this value is mapped with its flag, which set_output holds too.
+        let ring = unsafe { Ring::map_once(self.fd.as_fd(), data_pages, mode, &self.ring_taken) }?;
+        // Checked again with the flag held: a set_output that finished before we took it is seen.
+        if self.redirected.load(Ordering::Acquire) {
+            return Err(Error::Redirected);
+        }
+        Ok(ring)
     }
 }
 

@@ -2,10 +2,10 @@
 //! each record's CPU (what libbpf's perf buffer and `perf record -a` do), in ring order or merged in
 //! time order.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event::{online_cpus, EventBuilder, PerfEvent};
 use crate::poll::Poller;
-use crate::ring::{Record, Ring, RingStats};
+use crate::ring::{Mode, Record, Ring, RingStats};
 use premap_abi::header::RECORD_SAMPLE;
 use premap_abi::sample::{SampleFormat, SampleLayout};
 use premap_abi::EventHeader;
@@ -69,8 +69,18 @@ impl CpuRings {
         Self::open_on(builder, &online_cpus()?, data_pages)
     }
 
-    /// As [`CpuRings::open`], on the CPUs given.
+    /// As [`CpuRings::open`], on the CPUs given. The rings are read in consume mode: a builder with
+    /// `write_backward` is refused with [`Error::WrongMode`] before anything is opened.
     pub fn open_on(builder: &EventBuilder, cpus: &[i32], data_pages: usize) -> Result<Self> {
+        if builder
+            .attr()
+            .has_flag(premap_abi::attr::ATTR_FLAG_WRITE_BACKWARD)
+        {
+            return Err(Error::WrongMode {
+                call: "CpuRings::open",
+                mode: Mode::Overwrite,
+            });
+        }
         let mut poller = Poller::new()?;
         let mut per_cpu = Vec::with_capacity(cpus.len());
         for (i, &cpu) in cpus.iter().enumerate() {

@@ -3,17 +3,17 @@
 //! that reads real perf rings, at any start position and record size.
 //!
 //! The memory is an anonymous shared mapping laid out like a perf mapping: a control page, then `2^n`
-//! data pages. The producer writes only through raw pointers and [`ControlPtr`]'s atomics.
+//! data pages. The producer writes only through raw pointers and [`ControlMut`]'s atomics.
 
 use crate::error::{Error, Result};
-use crate::ring::{Mode, Ring};
+use crate::ring::{Mode, Pause, Pauser, Ring};
 use crate::sys::{self, Mapping};
-use premap_abi::control::{ControlPage, ControlPtr};
+use premap_abi::control::{ControlMut, ControlPage};
 use premap_abi::header::EventHeader;
 use premap_abi::produce::DataArea;
 use premap_abi::ring::RingGeometry;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The producer side of a synthetic ring: premap-abi's [`premap_abi::produce::Producer`] (the same
@@ -21,46 +21,19 @@ use std::sync::Arc;
 ///
 /// # Invariants
 ///
-/// `ctl` points at the start of `map`, whose data area is described by `geom`.
+/// `ctl` points at the start of `map` (writable), whose data area is described by `geom`.
 #[derive(Debug)]
 pub struct Producer {
     map: Arc<Mapping>,
-    ctl: ControlPtr,
+    ctl: ControlMut,
     geom: RingGeometry,
     mode: Mode,
     inner: premap_abi::produce::Producer,
     /// Set while a live [`Ring`] reads this producer's memory (one consumer).
     reader: Arc<AtomicBool>,
-    /// The overwrite-mode pause shared with the reader.
+    /// The overwrite-mode pause shared with the reader (the ring module's stand-in for the kernel's
+    /// `PERF_EVENT_IOC_PAUSE_OUTPUT`): while the reader copies, records are dropped and counted lost.
     pause: Arc<Pause>,
-}
-
-/// The overwrite-mode pause between a synthetic producer and its reader, in place of the kernel's
-/// `PERF_EVENT_IOC_PAUSE_OUTPUT`: while the reader holds a [`crate::NewestBatch`], the producer drops
-/// records (and counts them lost) instead of writing under the reader's slices.
-#[derive(Debug, Default)]
-pub struct Pause(AtomicU8);
-
-const IDLE: u8 = 0;
-const WRITING: u8 = 1;
-const PAUSED: u8 = 2;
-
-impl Pause {
-    /// Pauses the producer, waiting for a write in progress to finish.
-    pub(crate) fn pause(&self) {
-        while self
-            .0
-            .compare_exchange(IDLE, PAUSED, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            std::hint::spin_loop();
-        }
-    }
-
-    /// Resumes the producer.
-    pub(crate) fn resume(&self) {
-        self.0.store(IDLE, Ordering::Release);
-    }
 }
 
 /// The data area of a synthetic ring, written through raw pointers.
@@ -79,7 +52,8 @@ impl DataArea for MappedArea<'_> {
         // SAFETY: `[offset, offset + len)` lies inside the data area (checked above), which lies inside
         // the live mapping (`geom` was built for it). The reader does not read this range until the
         // producer publishes a head past it (consume mode), and not while the producer writes
-        // (overwrite mode: `Pause`), so the write races with nothing.
+        // (overwrite mode: the reader copies only while it holds `Pause`, which a write excludes), so
+        // the write races with nothing.
         unsafe {
             let dst = self
                 .map
@@ -103,7 +77,7 @@ pub fn synthetic_ring(data_pages: usize, mode: Mode, start: u64) -> Result<(Prod
         .ok_or_else(|| Error::BadRingSize("null mapping".into()))?;
     // SAFETY: the anonymous mapping is page-aligned, larger than a control page, and kept alive by the
     // `Arc` shared by the producer and the ring.
-    let ctl = unsafe { ControlPtr::new(base) };
+    let ctl = unsafe { ControlMut::new(base) };
     let mut page0 = ControlPage::new_for_ring(geom.data_offset(), geom.data_size());
     page0.data_head = start;
     page0.data_tail = start;
@@ -132,7 +106,7 @@ impl Producer {
     /// (the reader's word) while the ring's reader holds records lets this producer overwrite them under
     /// the reader: do it only between batches, as a hostile consumer would, and expect the reader to
     /// report corruption. Storing `data_head` makes the reader see what the producer did not publish.
-    pub unsafe fn control(&self) -> ControlPtr {
+    pub unsafe fn control(&self) -> ControlMut {
         self.ctl
     }
 
@@ -143,10 +117,11 @@ impl Producer {
         if self.reader.swap(true, Ordering::AcqRel) {
             return Err(Error::AlreadyMapped);
         }
-        match Ring::from_mapping(Arc::clone(&self.map), self.mode, None) {
+        let pauser = Pauser::Shared(self.pause.clone());
+        // SAFETY: the anonymous mapping is readable and writable whatever the mode.
+        match unsafe { Ring::from_mapping(Arc::clone(&self.map), self.mode, None, pauser) } {
             Ok(mut r) => {
                 r.set_consumer(self.reader.clone());
-                r.set_pause(self.pause.clone());
                 Ok(r)
             }
             Err(e) => {
@@ -182,18 +157,14 @@ impl Producer {
         };
         if self.mode == Mode::Overwrite {
             // Paused by a reader of the newest records: dropped and counted, as the kernel does.
-            let writing =
-                self.pause
-                    .0
-                    .compare_exchange(IDLE, WRITING, Ordering::Acquire, Ordering::Relaxed);
-            if writing.is_err() {
+            if !self.pause.begin_write() {
                 self.inner.set_paused(true);
                 let r = self.inner.emit(&mut area, &self.ctl, bytes);
                 self.inner.set_paused(false);
                 return r;
             }
             let r = self.inner.emit(&mut area, &self.ctl, bytes);
-            self.pause.0.store(IDLE, Ordering::Release);
+            self.pause.end_write();
             return r;
         }
         self.inner.emit(&mut area, &self.ctl, bytes)

@@ -14,21 +14,49 @@ pub fn page_size() -> usize {
     usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
 }
 
-/// `perf_event_open(attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC)`.
+/// Why `perf_event_open` failed: the errno, and on E2BIG the `attr.size` the kernel wrote back.
+#[derive(Debug)]
+pub struct OpenError {
+    /// The errno.
+    pub source: io::Error,
+    /// E2BIG: the size the kernel knows (it writes `sizeof(struct perf_event_attr)` into `attr.size`).
+    pub kernel_size: Option<u32>,
+}
+
+/// `perf_event_open(attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC)`, with `attr.size` set to `size`.
+///
+/// The kernel reads `size` bytes (it refuses more than a page) and, on E2BIG, writes its own size back
+/// into `attr.size`. So the attr goes in a zeroed, writable buffer of this library's own, a page long
+/// (at least 4096 bytes): whatever `size` says, the kernel reads only that buffer (the bytes past the
+/// attr are zero, which it accepts as fields it knows and we do not) and writes only into it.
 pub fn perf_event_open(
     attr: &PerfEventAttr,
+    size: u32,
     pid: i32,
     cpu: i32,
     group_fd: i32,
-) -> io::Result<OwnedFd> {
+) -> Result<OwnedFd, OpenError> {
     const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
+    const SIZE_OFFSET: usize = 4;
     let bytes = attr.to_bytes();
-    // SAFETY: the kernel reads `attr.size` bytes (at most 136, all in `bytes`) from the pointer, which
-    // is valid for the duration of the call; the other arguments are plain integers.
+    let mut buf = vec![0u64; page_size().max(4096) / 8];
+    let words = buf.as_mut_slice();
+    // The attr's bytes at the start of the buffer, then its size field set to `size`.
+    for (w, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
+        let mut b = [0u8; 8];
+        b[..chunk.len()].copy_from_slice(chunk);
+        *w = u64::from_ne_bytes(b);
+    }
+    let mut first = words[0].to_ne_bytes();
+    first[SIZE_OFFSET..SIZE_OFFSET + 4].copy_from_slice(&size.to_ne_bytes());
+    words[0] = u64::from_ne_bytes(first);
+    // SAFETY: the pointer is valid for reads and writes of the whole buffer (at least a page, 8-byte
+    // aligned) for the duration of the call; the kernel reads at most `min(size, PAGE_SIZE)` bytes of
+    // it and writes at most `attr.size` (4 bytes) into it; the other arguments are plain integers.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_perf_event_open,
-            bytes.as_ptr(),
+            words.as_mut_ptr(),
             pid,
             cpu,
             group_fd,
@@ -36,9 +64,22 @@ pub fn perf_event_open(
         )
     };
     if fd < 0 {
-        return Err(io::Error::last_os_error());
+        let source = io::Error::last_os_error();
+        let kernel_size = (source.raw_os_error() == Some(libc::E2BIG)).then(|| {
+            let first = words[0].to_ne_bytes();
+            let mut b = [0u8; 4];
+            b.copy_from_slice(&first[SIZE_OFFSET..SIZE_OFFSET + 4]);
+            u32::from_ne_bytes(b)
+        });
+        return Err(OpenError {
+            source,
+            kernel_size,
+        });
     }
-    let fd = i32::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    let fd = i32::try_from(fd).map_err(|_| OpenError {
+        source: io::Error::from_raw_os_error(libc::EBADF),
+        kernel_size: None,
+    })?;
     // SAFETY: the kernel just returned this descriptor to us; nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -271,5 +312,41 @@ pub fn set_time_slice(slice_ns: u64) -> io::Result<()> {
         Err(io::Error::last_os_error())
     } else {
         Ok(())
+    }
+}
+
+/// Copies `dst.len()` bytes from `src` with Relaxed atomic loads (machine words where aligned, bytes at
+/// the edges): for memory another party may write at the same time (an overwrite-mode ring), where a
+/// plain copy would be a data race. Relaxed loads of at most a machine word are defined on read-only
+/// memory too (the std atomics documentation), so a `PROT_READ` mapping is fine. Bytes a concurrent
+/// writer changes may be old or new, word by word: the caller checks for that afterwards.
+///
+/// # Safety
+///
+/// `src` is valid for reads of `dst.len()` bytes for the duration of the call, and every concurrent
+/// write to that memory from this program is atomic (writes from the kernel or another process are
+/// outside Rust's memory model and race with nothing here).
+pub unsafe fn copy_shared(src: *const u8, dst: &mut [u8]) {
+    use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+    const W: usize = std::mem::size_of::<usize>();
+    let len = dst.len();
+    let mut i = 0;
+    while i < len && (src as usize).wrapping_add(i) % W != 0 {
+        // SAFETY: `i < len`, inside the range the caller vouches for (readable; a shared reference to
+        // an atomic, which has interior mutability, asserts nothing more); `AtomicU8` has alignment 1.
+        dst[i] = unsafe { &*src.add(i).cast::<AtomicU8>() }.load(Ordering::Relaxed);
+        i += 1;
+    }
+    while i + W <= len {
+        // SAFETY: `[i, i + W)` is inside the readable range, and `src + i` is word-aligned (the loop
+        // above).
+        let w = unsafe { &*src.add(i).cast::<AtomicUsize>() }.load(Ordering::Relaxed);
+        dst[i..i + W].copy_from_slice(&w.to_ne_bytes());
+        i += W;
+    }
+    while i < len {
+        // SAFETY: as in the first loop.
+        dst[i] = unsafe { &*src.add(i).cast::<AtomicU8>() }.load(Ordering::Relaxed);
+        i += 1;
     }
 }

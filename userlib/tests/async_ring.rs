@@ -89,7 +89,27 @@ async fn waiting_on_the_ring_of_a_task_that_exits_ends() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_ring_without_a_descriptor_is_refused() {
     let (_producer, ring) = premap::synthetic::synthetic_ring(1, premap::Mode::Consume, 0).unwrap();
-    assert!(AsyncRing::new(ring).is_err());
+    assert!(matches!(
+        AsyncRing::new(ring),
+        Err(premap::Error::NoDescriptor)
+    ));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_overwrite_ring_is_refused_when_wrapped_not_at_its_first_drain() {
+    let ev = EventBuilder::new(Event::PAGE_FAULTS)
+        .sample_period(1)
+        .write_backward(true)
+        .open()
+        .expect("perf_event_open");
+    let ring = ev.ring(1).unwrap();
+    assert!(matches!(
+        AsyncRing::new(ring),
+        Err(premap::Error::WrongMode {
+            mode: premap::Mode::Overwrite,
+            ..
+        })
+    ));
 }
 
 #[tokio::test(flavor = "current_thread")]

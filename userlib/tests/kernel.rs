@@ -581,3 +581,121 @@ fn an_inherited_per_task_event_has_no_ring_and_says_why() {
     let on_cpu0 = b.clone().cpu(0).open().unwrap();
     assert!(on_cpu0.ring(8).is_ok());
 }
+
+// ---- soundness and failure paths against the real kernel (issue 25) ----
+
+#[test]
+fn resuming_output_while_a_newest_batch_lives_cannot_change_its_records() {
+    // The calling process faults pages while the event writes backward into a 1-page ring.
+    let b = EventBuilder::new(Event::PAGE_FAULTS)
+        .sample_period(1)
+        .write_backward(true);
+    let Some(ev) = open_or_skip(&b) else {
+        return;
+    };
+    let mut ring = ev.ring(1).unwrap();
+    ev.enable().unwrap();
+    touch_pages();
+    let mut batch = ring.newest().unwrap();
+    let first = batch.next().unwrap().unwrap();
+    let kept = first.bytes.to_vec();
+    // Safe code resumes the kernel's writer while the record is borrowed, and makes it write a
+    // ring's worth many times over.
+    ev.pause_output(false).unwrap();
+    touch_pages();
+    assert_eq!(
+        first.bytes,
+        &kept[..],
+        "the kernel wrote under a live record"
+    );
+    // Every record the batch still hands out is whole.
+    while let Some(r) = batch.next() {
+        let r = r.unwrap();
+        assert_eq!(usize::from(r.header.size), r.bytes.len());
+        assert_eq!(r.header.r#type, RECORD_SAMPLE);
+    }
+    // And the ring reads on: the next call sees the faults made since.
+    let mut n = 0;
+    let mut b = ring.newest().unwrap();
+    while let Some(r) = b.next() {
+        r.unwrap();
+        n += 1;
+    }
+    assert!(n > 10, "{n} records after resuming");
+}
+
+#[test]
+fn attr_size_is_the_builders_and_e2big_reports_the_kernels_size() {
+    if open_or_skip(&EventBuilder::new(Event::CPU_CLOCK)).is_none() {
+        return;
+    }
+    // A size below PERF_ATTR_SIZE_VER0: the kernel refuses it and writes its own size back.
+    let b = EventBuilder::new(Event::CPU_CLOCK).attr_size(8);
+    match b.open() {
+        Err(Error::AttrSize { sent: 8, kernel }) => {
+            assert!(kernel >= ATTR_SIZE_VER8, "kernel attr size {kernel}");
+            assert_eq!(kernel % 8, 0);
+        }
+        other => panic!("expected AttrSize, got {other:?}"),
+    }
+    // A page-sized attr: the kernel reads 4096 bytes (zero past ours) and accepts it.
+    let ev = EventBuilder::new(Event::CPU_CLOCK)
+        .attr_size(4096)
+        .open()
+        .expect("a 4096-byte attr whose tail is zero");
+    assert_eq!(ev.attr().size, 4096);
+    // More than a page: E2BIG with the kernel's size, nothing read past the buffer.
+    assert!(matches!(
+        EventBuilder::new(Event::CPU_CLOCK).attr_size(8192).open(),
+        Err(Error::AttrSize { sent: 8192, .. })
+    ));
+    // What safe code writes into attr.size is not what is sent.
+    for size in [8, 4096, 8192, u32::MAX] {
+        let mut b = EventBuilder::new(Event::CPU_CLOCK);
+        b.attr_mut().size = size;
+        let ev = b.open().expect("attr_mut().size is the builder's");
+        assert_eq!(ev.attr().size, ATTR_SIZE_VER7);
+    }
+}
+
+#[test]
+fn a_redirected_event_has_no_ring_of_its_own_and_a_mapped_one_cannot_be_redirected() {
+    let b = EventBuilder::new(Event::PAGE_FAULTS).sample_period(1);
+    let Some(target) = open_or_skip(&b) else {
+        return;
+    };
+    let a = b.open().unwrap();
+    let c = b.open().unwrap();
+    // c's ring is mapped: redirecting c is refused, and c's ring still reads.
+    // (The kernel redirects only to an event whose ring is mapped.)
+    let mut t_ring = target.ring(1).unwrap();
+    let mut c_ring = c.ring(1).unwrap();
+    assert!(matches!(c.set_output(&target), Err(Error::AlreadyMapped)));
+    a.set_output(&target).unwrap();
+    assert!(matches!(a.ring(1), Err(Error::Redirected)));
+    // The target's ring is the one reader of both events' records.
+    a.enable().unwrap();
+    target.enable().unwrap();
+    c.enable().unwrap();
+    touch_pages();
+    a.disable().unwrap();
+    target.disable().unwrap();
+    c.disable().unwrap();
+    assert!(t_ring.drain(|_| {}).unwrap() > 0);
+    assert!(c_ring.drain(|_| {}).unwrap() > 0);
+    assert!(matches!(a.ring(1), Err(Error::Redirected)));
+}
+
+#[test]
+fn per_cpu_and_async_readers_refuse_overwrite_rings_at_open() {
+    let b = EventBuilder::new(Event::CPU_CLOCK)
+        .pid(-1)
+        .write_backward(true);
+    assert!(matches!(
+        premap::CpuRings::open(&b, 1),
+        Err(Error::WrongMode {
+            mode: Mode::Overwrite,
+            ..
+        })
+    ));
+}

@@ -460,7 +460,13 @@ fn overwrite_reads_race_with_nothing_while_the_producer_runs_on_another_thread()
 #[test]
 fn discard_refuses_an_overwrite_ring_instead_of_storing_to_read_only_memory() {
     let (_p, mut ring) = synthetic_ring(1, Mode::Overwrite, 0).unwrap();
-    assert!(matches!(ring.discard(), Err(premap::Error::BadRingSize(_))));
+    assert!(matches!(
+        ring.discard(),
+        Err(premap::Error::WrongMode {
+            mode: Mode::Overwrite,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -536,5 +542,247 @@ fn poller_remove_forgets_the_descriptor_asked_and_a_sub_millisecond_wait_waits()
             libc::close(f[0]);
             libc::close(f[1]);
         }
+    }
+}
+
+// ---- failure paths (issue 25): each leaves the ring readable with exact counts ----
+
+/// A full ring that starts with `before` samples and whose producer has 3 dropped records to report.
+fn ring_with_a_loss(before: u64) -> (premap::synthetic::Producer, Ring) {
+    let (mut p, ring) = synthetic_ring(1, Mode::Consume, 0).unwrap();
+    for seq in 0..before {
+        assert!(p.write(&sample_record(64, seq)));
+    }
+    // Fill the ring so that three records are dropped, then make room: the next write reports them.
+    let mut seq = before;
+    while p.write(&sample_record(64, seq)) {
+        seq += 1;
+    }
+    assert!(!p.write(&sample_record(64, 999)));
+    assert!(!p.write(&sample_record(64, 999)));
+    assert_eq!(p.pending_lost(), 3);
+    (p, ring)
+}
+
+#[test]
+fn a_panic_in_drain_consumes_what_was_handed_out_and_counts_each_loss_once() {
+    let (mut p, mut ring) = ring_with_a_loss(0);
+    let total = ring.readable().unwrap() / 64;
+    // Read all but the last 2 records; then the producer writes the LOST record and 2 more samples.
+    let mut n = 0;
+    ring.batch()
+        .unwrap()
+        .for_each(|_| {
+            n += 1;
+        })
+        .unwrap();
+    assert_eq!(n, total);
+    assert!(p.write(&sample_record(64, 1000)));
+    assert!(p.write(&sample_record(64, 1001)));
+    assert!(p.write(&sample_record(64, 1002)));
+    // The window now holds LOST(3), 1000, 1001, 1002. Panic on 1001, with the drain's fast path.
+    let mut seen = Vec::new();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ring.drain(|rec| {
+            if rec.header.r#type == RECORD_LOST {
+                seen.push(u64::MAX);
+                return;
+            }
+            let s = seq_of(&rec);
+            seen.push(s);
+            if s == 1001 {
+                panic!("the closure panics");
+            }
+        })
+    }));
+    assert!(r.is_err());
+    assert_eq!(seen, [u64::MAX, 1000, 1001]);
+    let stats = ring.stats();
+    assert_eq!(stats.lost, 3, "the loss counted once");
+    assert_eq!(stats.lost_records, 1);
+    assert_eq!(stats.records, total + 3, "LOST, 1000 and 1001 handed out");
+    // The next drain starts after the record the closure panicked on.
+    let mut rest = Vec::new();
+    ring.drain(|rec| rest.push(seq_of(&rec))).unwrap();
+    assert_eq!(rest, [1002]);
+    assert_eq!(ring.stats().lost, 3);
+    assert_eq!(ring.stats().records, total + 4);
+    assert_eq!(ring.readable().unwrap(), 0);
+}
+
+#[test]
+fn a_panic_with_batch_next_consumes_what_was_handed_out() {
+    let (mut p, mut ring) = synthetic_ring(1, Mode::Consume, 0).unwrap();
+    for seq in 0..5 {
+        assert!(p.write(&sample_record(64, seq)));
+    }
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut b = ring.batch().unwrap();
+        while let Some(rec) = b.next() {
+            if seq_of(&rec.unwrap()) == 2 {
+                panic!("the reader panics");
+            }
+        }
+    }));
+    assert!(r.is_err());
+    let mut rest = Vec::new();
+    ring.drain(|rec| rest.push(seq_of(&rec))).unwrap();
+    assert_eq!(rest, [3, 4]);
+    assert_eq!(ring.stats().records, 5);
+}
+
+#[test]
+fn forgetting_a_newest_batch_leaves_the_ring_readable() {
+    let (mut p, mut ring) = synthetic_ring(1, Mode::Overwrite, 0).unwrap();
+    for seq in 0..3 {
+        assert!(p.write(&sample_record(64, seq)));
+    }
+    let b = ring.newest().unwrap();
+    #[allow(clippy::forget_non_drop)] // the point: forgetting it must be harmless
+    std::mem::forget(b);
+    // The producer is not held off: it writes (a paused producer drops and returns false).
+    for seq in 3..6 {
+        assert!(p.write(&sample_record(64, seq)), "producer still paused");
+    }
+    // The next read does not spin, and hands out what was written since the forgotten batch's read.
+    let mut b = ring.newest().unwrap();
+    let mut got = Vec::new();
+    while let Some(r) = b.next() {
+        got.push(seq_of(&r.unwrap()));
+    }
+    assert_eq!(got, [5, 4, 3]);
+}
+
+#[test]
+fn a_newest_batch_hands_out_a_copy_the_producer_cannot_change() {
+    let (mut p, mut ring) = synthetic_ring(1, Mode::Overwrite, 0).unwrap();
+    for seq in 0..10 {
+        assert!(p.write(&sample_record(64, seq)));
+    }
+    let mut b = ring.newest().unwrap();
+    let first = b.next().unwrap().unwrap();
+    let kept = first.bytes.to_vec();
+    assert_eq!(seq_of(&first), 9);
+    // The producer runs while the record is borrowed, and overwrites the whole ring many times.
+    for seq in 100..400 {
+        assert!(p.write(&sample_record(64, seq)));
+    }
+    assert_eq!(
+        first.bytes,
+        &kept[..],
+        "a borrowed record changed under the reader"
+    );
+    let mut older = Vec::new();
+    while let Some(r) = b.next() {
+        older.push(seq_of(&r.unwrap()));
+    }
+    assert_eq!(older, [8, 7, 6, 5, 4, 3, 2, 1, 0]);
+}
+
+#[test]
+fn write_to_dev_full_counts_nothing_until_a_write_succeeds() {
+    let (mut p, mut ring) = ring_with_a_loss(2);
+    let before = ring.readable().unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    for _ in 0..2 {
+        assert!(matches!(
+            ring.write_to(std::os::fd::AsFd::as_fd(&full)),
+            Err(premap::Error::Write { written: 0, .. })
+        ));
+        assert_eq!(ring.stats(), premap::RingStats::default());
+        assert_eq!(ring.readable().unwrap(), before);
+    }
+    // Make room and let the producer write its LOST record, then write everything to a file.
+    ring.drain(|_| {}).unwrap();
+    assert!(p.write(&sample_record(64, 500)));
+    let base = ring.stats();
+    let f = tempfile();
+    let s = ring.write_to(std::os::fd::AsFd::as_fd(&f)).unwrap();
+    assert_eq!((s.records, s.samples, s.lost), (2, 1, 3));
+    let after = ring.stats();
+    assert_eq!(after.records - base.records, 2);
+    assert_eq!(after.lost - base.lost, 3, "the loss counted once");
+    assert_eq!(after.lost_records - base.lost_records, 1);
+}
+
+/// A non-blocking pipe whose capacity is one page (the smallest the kernel allows).
+#[cfg(not(miri))]
+fn small_nonblocking_pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into `fds`.
+    let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK) };
+    assert_eq!(r, 0);
+    // SAFETY: both descriptors were just created and are owned here.
+    let (r, w) = unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    // SAFETY: F_SETPIPE_SZ takes an integer.
+    unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, 4096) };
+    (r, w)
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "non-blocking pipes are native-only here")]
+fn write_to_a_nonblocking_pipe_publishes_whole_records_and_resumes_the_cut_one() {
+    #[cfg(not(miri))]
+    {
+        use std::io::Read;
+        use std::os::fd::AsFd;
+        // 8 pages of 104-byte records (not a divisor of the pipe's 4096 bytes: writes cut records).
+        let (mut p, mut ring) = synthetic_ring(8, Mode::Consume, 0).unwrap();
+        let mut produced = Vec::new();
+        let mut seq = 0;
+        while p.write(&sample_record(104, seq)) {
+            produced.extend_from_slice(&sample_record(104, seq));
+            seq += 1;
+        }
+        let (r, w) = small_nonblocking_pipe();
+        let mut reader = std::fs::File::from(r);
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 65536];
+        let mut errors = 0;
+        let mut done = false;
+        for _ in 0..10_000 {
+            if done {
+                break;
+            }
+            match ring.write_to(w.as_fd()) {
+                Ok(s) => {
+                    assert!(s.corrupt.is_none());
+                    done = ring.readable().unwrap() == 0;
+                }
+                Err(premap::Error::Write { source, .. }) => {
+                    assert_eq!(source.kind(), std::io::ErrorKind::WouldBlock);
+                    errors += 1;
+                    // Only whole records were consumed: the next reader would see a record boundary.
+                    assert_eq!(
+                        ring.control().data_tail() % 104,
+                        0,
+                        "a tail inside a record"
+                    );
+                }
+                Err(e) => panic!("{e}"),
+            }
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(n) if n > 0 => out.extend_from_slice(&buf[..n]),
+                    _ => break,
+                }
+            }
+        }
+        assert!(errors > 0, "the pipe never filled: the test did not test");
+        assert_eq!(out.len(), produced.len());
+        assert!(
+            out == produced,
+            "the pipe holds every record exactly once, in order"
+        );
+        assert_eq!(ring.stats().records, seq, "each record counted once");
     }
 }

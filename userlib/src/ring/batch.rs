@@ -3,7 +3,6 @@
 
 use super::{Ring, RingStats, View};
 use crate::error::Result;
-use crate::sys;
 use premap_abi::header::{
     EventHeader, EVENT_HEADER_SIZE, RECORD_LOST, RECORD_LOST_SAMPLES, RECORD_SAMPLE,
 };
@@ -11,7 +10,6 @@ use premap_abi::raw::{Cursor, RawData};
 use premap_abi::records::ParsedRecord;
 use premap_abi::sample::SampleFormat;
 use premap_abi::ParseError;
-use std::os::fd::AsFd;
 
 /// One record handed out by a batch: a zero-copy slice of the ring when contiguous, a slice of the
 /// ring's bounce buffer when it straddled the end of the data area.
@@ -89,10 +87,30 @@ pub struct Batch<'r> {
     pub(super) pos: u64,
 }
 
+/// The records of one contiguous run that [`Batch::for_each`] has handed out: applied to the batch's
+/// position and the ring's count when the run ends, or when `f` unwinds (a record handed out is
+/// consumed: it is not handed out again, and its loss is counted once).
+struct Run<'a> {
+    pos: &'a mut u64,
+    stats: &'a mut RingStats,
+    start: u64,
+    at: usize,
+    n: u64,
+}
+
+impl Drop for Run<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        *self.pos = self.start.wrapping_add(self.at as u64);
+        self.stats.records += self.n;
+    }
+}
+
 impl Ring {
     /// Convenience for simple readers: drains everything readable now, calling `f` for each record, and
     /// publishes the tail. Returns the number of records, or the first corrupt record's error (the
-    /// records before it are consumed).
+    /// records before it are consumed). If `f` panics, the records handed out before the panic (the
+    /// one it panicked on included) are consumed and counted once.
     #[inline]
     pub fn drain(&mut self, f: impl FnMut(Record<'_>)) -> Result<u64> {
         Ok(self.batch()?.for_each(f)?)
@@ -139,32 +157,40 @@ impl Batch<'_> {
         let mut visited = 0u64;
         while self.pos != self.head {
             let Ring { view, stats, .. } = &mut *self.ring;
-            let slice = view.run(self.pos, self.head);
-            let (mut at, mut n) = (0usize, 0u64);
+            let start = self.pos;
+            let slice = view.run(start, self.head);
+            let mut run = Run {
+                pos: &mut self.pos,
+                stats,
+                start,
+                at: 0,
+                n: 0,
+            };
             while let Some((h, _)) = slice
-                .get(at..)
+                .get(run.at..)
                 .and_then(|s| s.split_first_chunk::<EVENT_HEADER_SIZE>())
             {
                 let header = EventHeader::from_bytes(*h);
                 let len = usize::from(header.size);
+                let at = run.at;
                 if len < EVENT_HEADER_SIZE || len % 8 != 0 || at + len > slice.len() {
                     break;
                 }
                 let bytes = &slice[at..at + len];
+                // Counted and consumed before `f` sees it, so that a panic in `f` keeps both.
+                run.at = at + len;
+                run.n += 1;
                 if header.r#type != RECORD_SAMPLE {
-                    count_loss(stats, header.r#type, bytes);
+                    count_loss(run.stats, header.r#type, bytes);
                 }
                 f(Record {
                     header,
                     bytes,
-                    position: self.pos.wrapping_add(at as u64),
+                    position: start.wrapping_add(at as u64),
                 });
-                at += len;
-                n += 1;
             }
-            stats.records += n;
-            visited += n;
-            self.pos = self.pos.wrapping_add(at as u64);
+            visited += run.n;
+            drop(run);
             if self.pos == self.head {
                 break;
             }
@@ -195,28 +221,70 @@ impl Drop for Batch<'_> {
     }
 }
 
-/// An overwrite-mode batch: the records written since the previous read, newest first, read while the
-/// producer is paused. Dropping it resumes the producer.
+/// An overwrite-mode batch: the records written since the previous read, newest first, copied out of
+/// the ring by [`Ring::newest`] (the producer is already running again: nothing here borrows the
+/// mapping).
 #[derive(Debug)]
 pub struct NewestBatch<'r> {
     pub(super) ring: &'r mut Ring,
+    /// `data_head` when the copy was made: the ring position of the copy's first byte.
     pub(super) head: u64,
-    pub(super) pos: u64,
-    pub(super) end: u64,
+    /// Offsets into the ring's snapshot.
+    pub(super) pos: usize,
+    pub(super) end: usize,
 }
 
 impl NewestBatch<'_> {
-    /// The next (older) record, or `None` at the end of the new data.
+    /// The next (older) record, or `None` at the end of the new data; a malformed record is an error,
+    /// after which the batch yields nothing more.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<Result<Record<'_>, ParseError>> {
         let Ring {
-            view,
-            bounce,
-            stats,
-            ..
+            snapshot, stats, ..
         } = &mut *self.ring;
-        next_record(view, bounce, stats, &mut self.pos, &mut self.end)
+        let rest = snapshot.get(self.pos..self.end)?;
+        if rest.is_empty() {
+            return None;
+        }
+        let (header, bytes) = match checked_record(rest) {
+            Ok(r) => r,
+            Err(e) => {
+                self.end = self.pos;
+                return Some(Err(e));
+            }
+        };
+        let position = self.head.wrapping_add(self.pos as u64);
+        self.pos += bytes.len();
+        stats.records += 1;
+        if header.r#type != RECORD_SAMPLE {
+            count_loss(stats, header.r#type, bytes);
+        }
+        Some(Ok(Record {
+            header,
+            bytes,
+            position,
+        }))
     }
+
+    /// Bytes left in this batch.
+    pub fn remaining(&self) -> u64 {
+        (self.end - self.pos) as u64
+    }
+}
+
+/// The first record of `bytes`, checked: a whole header, a valid size, the record within `bytes`.
+fn checked_record(bytes: &[u8]) -> Result<(EventHeader, &[u8]), ParseError> {
+    let avail = bytes.len() as u64;
+    let (h, _) = bytes
+        .split_first_chunk::<EVENT_HEADER_SIZE>()
+        .ok_or(ParseError::TruncatedHeader { available: avail })?;
+    let header = EventHeader::from_bytes(*h);
+    let size = header.check_size()?;
+    let record = bytes.get(..size).ok_or(ParseError::PastEnd {
+        size: size as u64,
+        available: avail,
+    })?;
+    Ok((header, record))
 }
 
 /// The record at `*pos` (before `*end`), counting it; advances `*pos`, or on a corrupt record sets
@@ -271,27 +339,4 @@ fn next_record_out_of_line<'a>(
     end: &mut u64,
 ) -> Option<Result<Record<'a>, ParseError>> {
     next_record(view, bounce, stats, pos, end)
-}
-
-impl Drop for NewestBatch<'_> {
-    fn drop(&mut self) {
-        let ring = &mut *self.ring;
-        ring.stats.bytes += self.end.wrapping_sub(self.head);
-        ring.prev_head = self.head;
-        if let Some(p) = &ring.pause {
-            p.resume();
-        }
-        if let Some(fd) = &ring.fd {
-            // Resuming cannot be reported from Drop; a failure leaves the event paused, which the next
-            // newest() (pausing again) and the caller's own ioctl can recover from.
-            // SAFETY: PAUSE_OUTPUT takes an integer argument; `fd` is the ring's perf event or device.
-            let _ = unsafe {
-                sys::ioctl_int(
-                    fd.as_fd(),
-                    premap_abi::ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT,
-                    0,
-                )
-            };
-        }
-    }
 }

@@ -25,18 +25,13 @@ use premap_abi::control::{ControlPage, ControlPtr};
 #[derive(Clone, Copy, Debug)]
 pub struct Control<'r> {
     pub(super) ctl: ControlPtr,
-    pub(super) read_only: bool,
     pub(super) _ring: std::marker::PhantomData<&'r Ring>,
 }
 
 impl Control<'_> {
-    /// `data_head` (Acquire).
+    /// `data_head` (a Relaxed load and an Acquire fence, which read-only mappings allow).
     pub fn data_head(&self) -> u64 {
-        if self.read_only {
-            self.ctl.load_data_head_readonly()
-        } else {
-            self.ctl.load_data_head()
-        }
+        self.ctl.load_data_head()
     }
 
     /// `data_tail` as published (Relaxed: it is this process's own store, or the kernel's initial value).

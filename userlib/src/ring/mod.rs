@@ -1,15 +1,18 @@
 //! [`Ring`]: a mapped perf-style ring (a perf event's, the premap driver's, or a synthetic one) and the
 //! ways to read it: [`Batch`] (consume mode), [`NewestBatch`] (overwrite mode) and [`Ring::write_to`].
 //!
-//! The reader follows the kernel's protocol (tools/include/linux/ring_buffer.h): Acquire-load
-//! `data_head`, read `[tail, head)`, Release-store `data_tail` once per batch. Rust slices are formed only
-//! over `[tail, head)`, which the producer does not write until the tail is published (consume mode) or
-//! while output is paused (overwrite mode); everything else in the mapping is reached through
-//! [`ControlPtr`]'s atomics.
+//! The reader follows the kernel's protocol (tools/include/linux/ring_buffer.h): load `data_head`
+//! (Relaxed, then an Acquire fence), read `[tail, head)`, Release-store `data_tail` once per batch. Rust
+//! slices of the mapping are formed only in consume mode and only over `[tail, head)`, which the
+//! producer does not write until the tail is published. Overwrite mode has no such window (the kernel's
+//! `PERF_EVENT_IOC_PAUSE_OUTPUT` only sets a flag: a writer already inside a record on another CPU
+//! finishes it), so [`Ring::newest`] copies the new records out with atomic loads while output is
+//! paused, re-reads `data_head` after the copy (a seqlock-style check) and hands out only what no writer
+//! touched. Everything else in the mapping is reached through [`ControlPtr`]'s atomics.
 
 use crate::error::{Error, Result};
 use crate::sys::{self, Mapping};
-use premap_abi::control::{ControlPage, ControlPtr};
+use premap_abi::control::{ControlMut, ControlPage, ControlPtr};
 use premap_abi::header::{EventHeader, EVENT_HEADER_SIZE};
 use premap_abi::raw::RawData;
 use premap_abi::ring::{backward_whole_records, RingGeometry, MAX_RECORD_SIZE};
@@ -20,8 +23,10 @@ use std::sync::Arc;
 
 mod batch;
 mod control;
+mod pause;
 pub use batch::{Batch, NewestBatch, Record};
 pub use control::Control;
+pub(crate) use pause::{Pause, Pauser};
 
 /// How the producer treats the ring when it is full.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,7 +35,7 @@ pub enum Mode {
     /// The mapping is `PROT_READ | PROT_WRITE`.
     Consume,
     /// The producer overwrites the oldest data, writing backward (`attr.write_backward`); the mapping is
-    /// `PROT_READ` and the reader pauses output while it reads.
+    /// `PROT_READ` and the reader copies the newest records out while output is paused.
     Overwrite,
 }
 
@@ -49,6 +54,18 @@ pub struct RingStats {
     pub lost_samples: u64,
     /// Overwrite mode: reads that found more new data than the ring holds (the oldest was overwritten).
     pub overruns: u64,
+}
+
+impl RingStats {
+    /// Adds `other`'s counts to these.
+    fn add(&mut self, other: &RingStats) {
+        self.records += other.records;
+        self.bytes += other.bytes;
+        self.lost_records += other.lost_records;
+        self.lost += other.lost;
+        self.lost_samples += other.lost_samples;
+        self.overruns += other.overruns;
+    }
 }
 
 /// The mapping, its control page and its validated geometry.
@@ -84,19 +101,30 @@ pub struct WriteSummary {
 ///
 /// `tail` is the consumer position last published (consume mode); `prev_head` the head at the previous
 /// overwrite-mode read.
+///
+/// # Invariants
+///
+/// `tail_ctl` is `Some` exactly in consume mode, and then points at the control page of a writable
+/// mapping.
 #[derive(Debug)]
 pub struct Ring {
     view: View,
+    tail_ctl: Option<ControlMut>,
     mode: Mode,
     fd: Option<OwnedFd>,
     /// Set while this ring is its buffer's one consumer (released on drop); `None` for a ring mapped
     /// with [`Ring::map`], whose caller promised it.
     consumer: Option<Arc<std::sync::atomic::AtomicBool>>,
-    /// The overwrite-mode pause shared with a synthetic producer (a real ring pauses with the fd).
-    pause: Option<Arc<crate::synthetic::Pause>>,
+    /// How overwrite mode holds the producer off while it copies.
+    pauser: Pauser,
     tail: u64,
+    /// `write_to`: bytes of the record at `tail` that a call which failed part-way already wrote to its
+    /// output (the next call writes the rest first).
+    written_ahead: u64,
     prev_head: u64,
     bounce: Vec<u8>,
+    /// Overwrite mode: the newest records, copied out of the mapping, that a [`NewestBatch`] hands out.
+    snapshot: Vec<u8>,
     stats: RingStats,
 }
 
@@ -130,11 +158,21 @@ impl Ring {
             call: "dup",
             source,
         })?;
-        Self::from_mapping(Arc::new(map), mode, Some(own))
+        // SAFETY: a consume-mode ring was just mapped PROT_READ | PROT_WRITE.
+        unsafe { Self::from_mapping(Arc::new(map), mode, Some(own), Pauser::Ioctl) }
     }
 
     /// A ring over an existing mapping whose first page is a control page (used by the synthetic ring).
-    pub(crate) fn from_mapping(map: Arc<Mapping>, mode: Mode, fd: Option<OwnedFd>) -> Result<Self> {
+    ///
+    /// # Safety
+    ///
+    /// In [`Mode::Consume`], the mapping is writable.
+    pub(crate) unsafe fn from_mapping(
+        map: Arc<Mapping>,
+        mode: Mode,
+        fd: Option<OwnedFd>,
+        pauser: Pauser,
+    ) -> Result<Self> {
         let page = sys::page_size();
         if map.len() < page {
             return Err(Error::BadRingSize("mapping smaller than a page".into()));
@@ -144,6 +182,11 @@ impl Ring {
         // SAFETY: the mapping is page-aligned, at least one page (>= 1088 bytes) long, and kept alive by
         // the `Arc` this ring holds for as long as `ctl` is used.
         let ctl = unsafe { ControlPtr::new(base) };
+        let tail_ctl = match mode {
+            // SAFETY: as above, and a consume-mode mapping is writable (the caller's promise).
+            Mode::Consume => Some(unsafe { ControlMut::new(base) }),
+            Mode::Overwrite => None,
+        };
         let geom = RingGeometry::new(
             ctl.data_offset(),
             ctl.data_size(),
@@ -152,20 +195,27 @@ impl Ring {
         )?;
         let tail = ctl.load_data_tail();
         let prev_head = ctl.load_data_head();
-        // INVARIANT: geometry validated against the mapping length just above.
+        // INVARIANT: geometry validated against the mapping length just above; `tail_ctl` is set in
+        // consume mode only, over a writable mapping.
         Ok(Self {
             view: View { map, ctl, geom },
+            tail_ctl,
             mode,
             fd,
             consumer: None,
-            pause: None,
+            pauser: match mode {
+                Mode::Consume => Pauser::None,
+                Mode::Overwrite => pauser,
+            },
             tail,
+            written_ahead: 0,
             prev_head: if mode == Mode::Overwrite {
                 prev_head
             } else {
                 0
             },
             bounce: Vec::new(),
+            snapshot: Vec::new(),
             stats: RingStats::default(),
         })
     }
@@ -190,7 +240,6 @@ impl Ring {
     pub fn control(&self) -> Control<'_> {
         Control {
             ctl: self.view.ctl,
-            read_only: self.mode == Mode::Overwrite,
             _ring: std::marker::PhantomData,
         }
     }
@@ -230,19 +279,22 @@ impl Ring {
         }
     }
 
-    /// Shares a synthetic producer's overwrite-mode pause.
-    pub(crate) fn set_pause(&mut self, pause: Arc<crate::synthetic::Pause>) {
-        self.pause = Some(pause);
+    /// Fails with [`Error::WrongMode`] unless the ring was mapped in `mode`.
+    fn require(&self, mode: Mode, call: &'static str) -> Result<()> {
+        if self.mode == mode {
+            Ok(())
+        } else {
+            Err(Error::WrongMode {
+                call,
+                mode: self.mode,
+            })
+        }
     }
 
-    /// `data_head`, loaded as the mapping allows: Acquire on a writable (consume-mode) mapping, a
-    /// Relaxed load and an Acquire fence on a read-only one.
+    /// `data_head` (Relaxed, then an Acquire fence: defined on read-only mappings too).
     #[inline]
     fn load_head(&self) -> u64 {
-        match self.mode {
-            Mode::Consume => self.view.ctl.load_data_head(),
-            Mode::Overwrite => self.view.ctl.load_data_head_readonly(),
-        }
+        self.view.ctl.load_data_head()
     }
 
     /// The descriptor the ring was mapped from, if any (for polling).
@@ -259,18 +311,17 @@ impl Ring {
     /// The tail is published (Release) when the batch is dropped, so records cannot outlive it.
     #[inline]
     pub fn batch(&mut self) -> Result<Batch<'_>> {
-        if self.mode != Mode::Consume {
-            return Err(Error::BadRingSize(
-                "batch() reads a consume-mode ring; use newest() in overwrite mode".into(),
-            ));
-        }
-        let head = self.view.ctl.load_data_head();
+        self.require(Mode::Consume, "batch()")?;
+        let head = self.load_head();
         if let Err(e) = self.view.geom.readable(head, self.tail) {
             // An impossible head (behind the tail, or more than a ring ahead): reported once, then the
             // ring resynchronises to it (what lay between is lost), so a producer's glitch does not
             // wedge the reader for good.
             self.tail = head;
-            self.view.ctl.store_data_tail(head);
+            self.written_ahead = 0;
+            if let Some(c) = &self.tail_ctl {
+                c.store_data_tail(head);
+            }
             return Err(e.into());
         }
         let pos = self.tail;
@@ -286,22 +337,45 @@ impl Ring {
         if pos != self.tail {
             self.stats.bytes += pos.wrapping_sub(self.tail);
             self.tail = pos;
-            self.view.ctl.store_data_tail(pos);
+            self.written_ahead = 0;
+            if let Some(c) = &self.tail_ctl {
+                c.store_data_tail(pos);
+            }
         }
     }
 
     /// Drops everything currently readable without reading it (for example after a corrupt record).
-    /// Consume mode only: an overwrite-mode mapping is read-only.
+    /// Consume mode only: an overwrite-mode mapping is read-only ([`Error::WrongMode`]).
     pub fn discard(&mut self) -> Result<u64> {
-        if self.mode != Mode::Consume {
-            return Err(Error::BadRingSize(
-                "discard() needs a consume-mode ring (overwrite mappings are read-only)".into(),
-            ));
-        }
-        let head = self.view.ctl.load_data_head();
+        self.require(Mode::Consume, "discard()")?;
+        let head = self.load_head();
         let n = self.view.geom.readable(head, self.tail)?;
         self.publish_tail(head);
         Ok(n)
+    }
+
+    /// Walks the whole, well-formed records in `[from, to)` without publishing anything: returns the
+    /// bytes they span, what reading them counts (records, losses), the samples among them, and the
+    /// corrupt record the walk stopped at. `self.stats` is left as it was.
+    fn walk(&mut self, from: u64, to: u64) -> (u64, RingStats, u64, Option<ParseError>) {
+        let saved = std::mem::take(&mut self.stats);
+        let mut samples = 0u64;
+        let (whole, walked) = {
+            let mut batch = Batch {
+                ring: &mut *self,
+                head: to,
+                pos: from,
+            };
+            let walked = batch.for_each(|r| {
+                samples += u64::from(r.header.r#type == premap_abi::header::RECORD_SAMPLE);
+            });
+            let whole = batch.pos.wrapping_sub(from);
+            // Nothing is consumed here.
+            batch.pos = batch.ring.tail;
+            (whole, walked)
+        };
+        let counted = std::mem::replace(&mut self.stats, saved);
+        (whole, counted, samples, walked.err())
     }
 
     /// Writes `[tail, head)` straight from the mapping to `out` with `writev` (at most two iovecs, no
@@ -310,44 +384,30 @@ impl Ring {
     /// Before writing, it walks the record headers of the window (8 bytes each) to count records,
     /// samples and losses, and to stop at a corrupt record: only whole, well-formed records are written.
     /// A corrupt record is reported in [`WriteSummary::corrupt`], with the counts of the records before
-    /// it, which were written; it stays in the ring until [`Ring::discard`]. On a write error the tail
-    /// is published up to what was written, so nothing is written twice, and [`Error::Write`] reports
-    /// that count. Impossible ring positions are [`Error::Corrupt`], with nothing written.
+    /// it, which were written; it stays in the ring until [`Ring::discard`].
+    ///
+    /// The tail only ever moves to a record boundary, and each record is counted once, when its last
+    /// byte is written. On a write error (`/dev/full`, `EAGAIN` from a non-blocking pipe, ...)
+    /// [`Error::Write`] reports the bytes this call wrote; the records they complete are consumed and
+    /// counted, and a record the failure cut stays in the ring: the next `write_to` writes its remaining
+    /// bytes first, so the output holds every record exactly once. Impossible ring positions are
+    /// [`Error::Corrupt`], with nothing written. Consume mode only ([`Error::WrongMode`]).
     pub fn write_to(&mut self, out: BorrowedFd<'_>) -> Result<WriteSummary> {
-        if self.mode != Mode::Consume {
-            return Err(Error::BadRingSize(
-                "write_to() needs a consume-mode ring".into(),
-            ));
-        }
-        // Walk the headers with the drain loop's fast path (this also reads the data into the cache
-        // for the copy that writev makes), without publishing the tail yet.
+        self.require(Mode::Consume, "write_to()")?;
         let start = self.tail;
-        let before = self.stats;
-        let mut summary = WriteSummary::default();
-        let (walked, whole) = {
-            let mut batch = self.batch()?;
-            let walked = batch.for_each(|r| {
-                summary.samples += u64::from(r.header.r#type == premap_abi::header::RECORD_SAMPLE);
-            });
-            let whole = batch.pos.wrapping_sub(start);
-            // Nothing is consumed until it is written.
-            batch.pos = start;
-            (walked, whole)
-        };
-        summary.records = self.stats.records - before.records;
-        summary.lost =
-            (self.stats.lost - before.lost) + (self.stats.lost_samples - before.lost_samples);
-        summary.corrupt = walked.err();
-        let mut done = 0u64;
+        // The window as a batch sees it (an impossible head is reported and resynchronised there).
+        let head = self.batch()?.head;
+        let (whole, counted, samples, corrupt) = self.walk(start, head);
+        let ahead = self.written_ahead.min(whole);
+        let mut done = ahead;
         while done < whole {
             let (a, b) = {
-                let w = self
-                    .view
-                    .window(self.tail.wrapping_add(done), whole - done)?;
+                let w = self.view.window(start.wrapping_add(done), whole - done)?;
                 let (a, b) = w.parts();
                 ((a.as_ptr(), a.len()), (b.as_ptr(), b.len()))
             };
-            // SAFETY: both ranges were just formed over the stable window of the live mapping.
+            // SAFETY: both ranges were just formed over `[tail, head)` of the live, consume-mode
+            // mapping, which the producer does not write until the tail moves past them.
             let r = unsafe { sys::writev_raw(out, [a, b]) };
             let source = match r {
                 Ok(0) => std::io::Error::from(std::io::ErrorKind::WriteZero),
@@ -357,65 +417,99 @@ impl Ring {
                 }
                 Err(source) => source,
             };
-            self.publish_tail(self.tail.wrapping_add(done));
+            // Consume (and count) only the records written whole; remember the cut record's prefix.
+            let (boundary, partial, _, _) = self.walk(start, start.wrapping_add(done));
+            self.stats.add(&partial);
+            self.publish_tail(start.wrapping_add(boundary));
+            self.written_ahead = done - boundary;
             return Err(Error::Write {
-                written: done,
+                written: done - ahead,
                 source,
             });
         }
-        self.publish_tail(self.tail.wrapping_add(whole));
-        summary.bytes = whole;
-        Ok(summary)
+        self.stats.add(&counted);
+        self.publish_tail(start.wrapping_add(whole));
+        Ok(WriteSummary {
+            bytes: whole - ahead,
+            records: counted.records,
+            samples,
+            lost: counted.lost + counted.lost_samples,
+            corrupt,
+        })
     }
 
-    /// Overwrite mode: pauses the producer (`PERF_EVENT_IOC_PAUSE_OUTPUT`), and hands out the records
-    /// written since the previous call, newest first, as perf's `perf_mmap__read_init` does for a
-    /// `write_backward` ring. When more was written than the ring holds, only the whole records within
-    /// one ring's worth from `data_head` are returned and [`RingStats::overruns`] counts it. Output
-    /// resumes when the batch is dropped.
+    /// Overwrite mode: hands out the records written since the previous call, newest first, as perf's
+    /// `perf_mmap__read_init` does for a `write_backward` ring. When more was written than the ring
+    /// holds, only the whole records within one ring's worth from `data_head` are returned and
+    /// [`RingStats::overruns`] counts it.
+    ///
+    /// The records are copied out of the mapping while output is paused (`PERF_EVENT_IOC_PAUSE_OUTPUT`,
+    /// resumed before this returns), with atomic loads; then `data_head` is read again, and bytes a
+    /// writer may have rewritten meanwhile (a writer already inside a record when the pause came, as
+    /// the kernel allows) are left out. The batch reads the copy: nothing the caller does while it
+    /// lives, resuming output included, can change what it hands out, and dropping or forgetting it
+    /// leaves the ring as ready as ever. Overwrite mode only ([`Error::WrongMode`]).
+    ///
+    /// One case no reader can see: a writer that passed the kernel's pause check before the pause and
+    /// publishes after the second read of `data_head` can tear the oldest record of a read that spans
+    /// the whole ring. Such a record is still a copy; at worst the batch reports it as corrupt.
     pub fn newest(&mut self) -> Result<NewestBatch<'_>> {
-        if self.mode != Mode::Overwrite {
-            return Err(Error::BadRingSize(
-                "newest() reads an overwrite-mode ring".into(),
-            ));
-        }
-        if let Some(fd) = &self.fd {
-            // SAFETY: PAUSE_OUTPUT takes an integer argument; `fd` is the ring's perf event or device.
-            unsafe {
-                sys::ioctl_int(
-                    fd.as_fd(),
-                    premap_abi::ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT,
-                    1,
-                )
-            }
-            .map_err(|source| Error::Sys {
-                call: "ioctl(PAUSE_OUTPUT)",
-                source,
-            })?;
-        }
-        if let Some(p) = &self.pause {
-            p.pause();
-        }
-        let head = self.load_head();
-        let size = self.view.geom.data_size();
-        let mut len = self.prev_head.wrapping_sub(head);
-        if len > size {
-            self.stats.overruns += 1;
-            len = backward_whole_records(self.view.window(head, size)?);
-        }
+        self.require(Mode::Overwrite, "newest()")?;
+        self.pauser.set(self.fd.as_ref(), true)?;
+        let copied = self.copy_newest();
+        // Resumed whatever the copy gave; a failure to resume is reported and nothing is consumed.
+        self.pauser.set(self.fd.as_ref(), false)?;
+        let (head, len, overrun) = copied?;
+        self.prev_head = head;
+        self.stats.bytes += len;
+        self.stats.overruns += u64::from(overrun);
         Ok(NewestBatch {
             ring: self,
             head,
-            pos: head,
-            end: head.wrapping_add(len),
+            pos: 0,
+            end: len as usize,
         })
+    }
+
+    /// Copies the records written since `prev_head` into `snapshot` (output paused by the caller).
+    /// Returns `data_head`, the bytes of whole records the copy holds, and whether the producer wrote
+    /// more than a ring's worth since the previous read.
+    fn copy_newest(&mut self) -> Result<(u64, u64, bool)> {
+        let head = self.load_head();
+        let size = self.view.geom.data_size();
+        let since = self.prev_head.wrapping_sub(head);
+        let overrun = since > size;
+        let want = since.min(size);
+        let n = usize::try_from(want).map_err(|_| ParseError::BadGeometry("data_size"))?;
+        self.snapshot.clear();
+        self.snapshot.resize(n, 0);
+        self.view.copy_out(head, &mut self.snapshot)?;
+        // Seqlock-style: every load of the copy is ordered before the second read of the head.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+        let moved = head.wrapping_sub(self.load_head());
+        // A backward writer that published `moved` bytes during the copy rewrote the ring positions
+        // [head - moved, head), which are the last `moved` bytes of a window one ring long.
+        let valid = if moved == 0 {
+            want
+        } else {
+            want.min(size.saturating_sub(moved))
+        };
+        let len = if overrun || valid < want {
+            backward_whole_records(RawData::Single(
+                self.snapshot.get(..valid as usize).unwrap_or(&[]),
+            ))
+        } else {
+            want
+        };
+        Ok((head, len, overrun))
     }
 }
 
 impl View {
     /// The bytes of `[from, from + len)` in the data area as at most two slices.
     ///
-    /// Callers pass only ranges inside the current stable window.
+    /// Callers pass only ranges inside the current stable window: `[tail, head)` of a consume-mode
+    /// ring (overwrite mode reads through [`View::copy_out`]).
     fn window(&self, from: u64, len: u64) -> Result<RawData<'_>, ParseError> {
         let (a, b) = self.geom.window(from.wrapping_add(len), from)?;
         let base = self.map.as_ptr().cast_const();
@@ -423,9 +517,10 @@ impl View {
         let slice = |r: std::ops::Range<usize>| -> &[u8] {
             // SAFETY: `r` lies within the data area (RingGeometry::window yields offsets below
             // data_size), which lies within the mapping (type invariant); the mapping lives as long as
-            // `self`. The bytes are in the stable window: the producer does not write them until the
-            // tail moves past them (consume mode) or while output is paused (overwrite mode), so no
-            // concurrent write aliases this shared borrow.
+            // `self`. The bytes are in `[tail, head)` of a consume-mode ring (the callers' rule): the
+            // producer does not write them until the tail is published past them, and the ring is the
+            // buffer's one consumer (Ring::map's contract), so no concurrent write aliases this shared
+            // borrow for as long as the batch or call that formed it holds the ring.
             unsafe { std::slice::from_raw_parts(base.add(data_offset + r.start), r.len()) }
         };
         Ok(RawData::from_parts(slice(a), slice(b)))
@@ -433,7 +528,8 @@ impl View {
 
     /// The contiguous bytes from `pos` up to `end` or the end of the data area, whichever comes first.
     ///
-    /// Callers pass `[pos, end)` inside the current stable window (so `end - pos <= data_size`).
+    /// Callers pass `[pos, end)` inside `[tail, head)` of a consume-mode ring (so `end - pos <=
+    /// data_size`).
     #[inline]
     fn run(&self, pos: u64, end: u64) -> &[u8] {
         let size = self.geom.data_size();
@@ -441,9 +537,9 @@ impl View {
         let run = end.wrapping_sub(pos).min(size - off as u64) as usize;
         // SAFETY: `[off, off + run)` lies inside the data area (`off < size`, `run <= size - off`),
         // which lies inside the mapping (type invariant); the mapping lives as long as `self`. The
-        // bytes are in the stable window (`run <= end - pos`), which the producer does not write while
-        // a batch holds it (consume mode: until the tail moves past them; overwrite mode: output is
-        // paused), so no concurrent write aliases this shared borrow.
+        // bytes are in `[tail, head)` of a consume-mode ring (`run <= end - pos`, the callers' rule),
+        // which the producer does not write until the tail is published past them, so no concurrent
+        // write aliases this shared borrow while the batch that formed it holds the ring.
         unsafe {
             std::slice::from_raw_parts(
                 self.map
@@ -453,6 +549,28 @@ impl View {
                 run,
             )
         }
+    }
+
+    /// Copies `dst.len()` bytes of the data area from ring position `from` (wrapping) into `dst` with
+    /// atomic loads: for memory the producer may be writing (overwrite mode), where no slice may be
+    /// formed. `dst.len()` is at most the data area's size.
+    fn copy_out(&self, from: u64, dst: &mut [u8]) -> Result<(), ParseError> {
+        let (a, b) = self
+            .geom
+            .window(from.wrapping_add(dst.len() as u64), from)?;
+        let base = self.map.as_ptr().cast_const();
+        let data_offset = self.geom.data_offset() as usize;
+        let (first, second) = dst.split_at_mut(a.len().min(dst.len()));
+        for (r, out) in [(a, first), (b, second)] {
+            if r.len() != out.len() {
+                return Err(ParseError::BadGeometry("window"));
+            }
+            // SAFETY: `r` lies within the data area (RingGeometry::window yields offsets below
+            // data_size), which lies within the live mapping (type invariant), readable for `r.len()`
+            // bytes; copy_shared reads it with atomic loads only and forms no reference to it.
+            unsafe { sys::copy_shared(base.add(data_offset + r.start), out) };
+        }
+        Ok(())
     }
 
     /// Reads the record at `pos` (bounded by `end`) through the checked path: a slice of the mapping
