@@ -34,6 +34,9 @@ pub struct Summary {
     pub records: u64,
     /// SAMPLE records.
     pub samples: u64,
+    /// What perf would warn about (a file cut short, a data size of 0, a stream that ends inside a
+    /// record): the records before it were all read and counted.
+    pub warnings: Vec<String>,
 }
 
 /// JSON lines for the file itself: `{"file":..}`, one `{"feature":..}` per feature section and one
@@ -138,8 +141,13 @@ fn header_lines(file: &PerfFile, path: &Path, out: &mut Vec<u8>) {
 
 /// Dumps `path` to `w`. On a corrupt file, everything before the bad record has been written when the
 /// error is returned.
+///
+/// Output streams: every record read is printed before an error is returned. A stream that ends
+/// inside a record is perf's clean end (a warning in [`Summary::warnings`], the summary printed);
+/// a record that cannot be (size 0, an impossible size) is an error after the records before it.
 pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, DumpError> {
-    let file = PerfFile::open(path)?;
+    let mut file = PerfFile::open(path)?;
+    let damage = file.damage.take();
     let mut out = Vec::with_capacity(1 << 16);
     match format {
         Format::Text => header_lines(&file, path, &mut out),
@@ -159,7 +167,10 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
         .iter()
         .find(|(bit, ..)| *bit == HEADER_TRACING_DATA)
         .and_then(|(_, _, bytes)| TraceFormats::parse(bytes).ok());
-    let mut summary = Summary::default();
+    let mut summary = Summary {
+        warnings: file.warnings.clone(),
+        ..Summary::default()
+    };
     let mut fields: Fields<'_> = Vec::with_capacity(32);
     let mut counts = [0u64; 128];
     let mut other: BTreeMap<u32, u64> = BTreeMap::new();
@@ -230,6 +241,14 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
         }
         Ok(())
     })();
+    let result = match result {
+        Err(DumpError::Read(e)) if e.is_truncation() => {
+            summary.warnings.push(e.to_string());
+            Ok(())
+        }
+        other => other,
+    }
+    .and_then(|()| damage.map_or(Ok(()), |e| Err(e.into())));
     for (ty, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
         summary
             .by_type
@@ -271,6 +290,8 @@ pub struct Stats {
     pub by_type: BTreeMap<u32, u64>,
     /// Per event (file order): its name, its SAMPLE records and its LOST_SAMPLES records.
     pub by_event: Vec<(String, u64, u64)>,
+    /// What perf would warn about (see [`Summary::warnings`]).
+    pub warnings: Vec<String>,
 }
 
 impl Stats {
@@ -310,13 +331,17 @@ impl Stats {
     }
 }
 
-/// Counts the records of `path` by type and the samples of each event (`premap dump --stats`).
-pub fn stats(path: &Path) -> Result<Stats, DumpError> {
-    let file = PerfFile::open(path)?;
+/// Counts the records of `path` by type and the samples of each event (`premap dump --stats`), as
+/// `perf report --stats` does. A stream cut inside a record ends the count with a warning; a damaged
+/// record ends it with the error, returned beside the counts of everything before it.
+pub fn stats(path: &Path) -> Result<(Stats, Option<DumpError>), DumpError> {
+    let mut file = PerfFile::open(path)?;
+    let outside = file.damage.take();
     let mut attrs = file.attrs.clone();
     let mut st = Stats {
         by_type: file.containers.clone(),
         by_event: Vec::new(),
+        warnings: file.warnings.clone(),
     };
     let mut per_event: Vec<(u64, u64)> = Vec::new();
     // Per event: samples, and the samples LOST_SAMPLES records say were lost (their `lost` counts
@@ -331,8 +356,19 @@ pub fn stats(path: &Path) -> Result<Stats, DumpError> {
     // PERF_SAMPLE_READ: perf delivers one sample per read value whose counter moved since that id's
     // previous value (session.c's deliver_sample_value), to the event owning the id.
     let mut last_value: HashMap<u64, u64> = HashMap::new();
+    let mut damage = None;
     for rec in file.records() {
-        let rec = rec?;
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) if e.is_truncation() => {
+                st.warnings.push(e.to_string());
+                break;
+            }
+            Err(e) => {
+                damage = Some(e.into());
+                break;
+            }
+        };
         let ty = rec.header.r#type;
         *st.by_type.entry(ty).or_default() += 1;
         if ty == RECORD_SAMPLE || ty == RECORD_LOST_SAMPLES {
@@ -341,7 +377,14 @@ pub fn stats(path: &Path) -> Result<Stats, DumpError> {
             };
             let format = ev.attr.sample_format();
             if ty == RECORD_SAMPLE && format.sample_type & SAMPLE_READ != 0 {
-                if let Record::Sample(s) = rec.parse(&format)?.record {
+                let parsed = match rec.parse(&format) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        damage = Some(e.into());
+                        break;
+                    }
+                };
+                if let Record::Sample(s) = parsed.record {
                     for v in s.read.iter().flat_map(|r| r.values.iter()) {
                         let Some(i) = v.id.and_then(|id| attrs.index_of_id(id)) else {
                             continue;
@@ -365,9 +408,10 @@ pub fn stats(path: &Path) -> Result<Stats, DumpError> {
                     count(i, 0, lost);
                 }
             }
-        } else {
+        } else if let Err(e) = attrs.observe(&rec) {
             // Pipe mode: the events arrive (and get their names) as records.
-            attrs.observe(&rec)?;
+            damage = Some(e.into());
+            break;
         }
     }
     st.by_event = attrs
@@ -379,7 +423,7 @@ pub fn stats(path: &Path) -> Result<Stats, DumpError> {
             (e.name.clone(), s, l)
         })
         .collect();
-    Ok(st)
+    Ok((st, damage.or_else(|| outside.map(DumpError::Read))))
 }
 
 /// Why a dump failed.

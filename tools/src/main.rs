@@ -335,14 +335,27 @@ fn main() -> ExitCode {
             file, stats: true, ..
         } => {
             let mut out = std::io::stdout().lock();
-            match dump::stats(&file).map(|st| st.write(&mut out)) {
-                Ok(Ok(())) => ExitCode::SUCCESS,
-                Ok(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-                Ok(Err(e)) => {
-                    eprintln!("premap dump: writing output: {e}");
-                    ExitCode::FAILURE
-                }
+            let (st, damage) = match dump::stats(&file) {
+                Ok(r) => r,
                 Err(e) => {
+                    eprintln!("premap dump: {}: {e}", file.display());
+                    return ExitCode::FAILURE;
+                }
+            };
+            for w in &st.warnings {
+                eprintln!("premap dump: {}: warning: {w}", file.display());
+            }
+            match st.write(&mut out) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("premap dump: writing output: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            match damage {
+                None => ExitCode::SUCCESS,
+                Some(e) => {
                     eprintln!("premap dump: {}: {e}", file.display());
                     ExitCode::FAILURE
                 }
@@ -356,7 +369,12 @@ fn main() -> ExitCode {
             };
             let mut out = std::io::stdout().lock();
             match dump::dump(&file, format, &mut out) {
-                Ok(_) => ExitCode::SUCCESS,
+                Ok(summary) => {
+                    for w in &summary.warnings {
+                        eprintln!("premap dump: {}: warning: {w}", file.display());
+                    }
+                    ExitCode::SUCCESS
+                }
                 Err(dump::DumpError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                     ExitCode::SUCCESS
                 }

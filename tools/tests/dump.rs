@@ -175,8 +175,13 @@ fn assert_clean_failure(file: &Path, what: &str) {
     assert!(!ok && code == Some(1), "{what} (json)");
 }
 
+/// perf's reading rules for a file cut short: a cut inside the file header or the attrs is an error
+/// naming an offset; a cut inside the data (or a pipe stream cut anywhere after its header) prints
+/// every record before the cut, warns "unexpected end of event stream" and exits 0, as perf treats
+/// it as the end of the data; a cut inside the feature sections prints every record, then the error
+/// (exit 1).
 #[test]
-fn truncated_files_are_errors_naming_the_offset() {
+fn truncated_files_print_every_record_before_the_cut() {
     let dir = scratch("truncated");
     for name in [
         "premap-touch8.data",
@@ -185,24 +190,111 @@ fn truncated_files_are_errors_naming_the_offset() {
     ] {
         let bytes = std::fs::read(fixture(name)).unwrap();
         let pipe = name.contains("pipe");
+        let (data, size) = if pipe {
+            (16, bytes.len() - 16)
+        } else {
+            data_section(&bytes)
+        };
+        // Record starts in the data section, to count what lies before each cut.
+        let mut starts = vec![];
+        let mut off = data;
+        while off + 8 <= data + size {
+            starts.push(off);
+            let sz = u16::from_ne_bytes(bytes[off + 6..off + 8].try_into().unwrap()) as usize;
+            let ty = u32::from_ne_bytes(bytes[off..off + 4].try_into().unwrap());
+            // A TRACING_DATA/AUXTRACE payload does not occur in these fixtures.
+            assert!(ty != 66 && ty != 71);
+            off += sz;
+        }
         // Every cut inside the header and a spread of cuts through the rest.
         let cuts: Vec<usize> = (1..120).chain((120..bytes.len()).step_by(97)).collect();
         for cut in cuts {
             let f = dir.join(format!("{name}.{cut}"));
             std::fs::write(&f, &bytes[..cut]).unwrap();
-            if pipe {
-                // A pipe stream cut exactly between records is a shorter valid stream.
-                let (ok, code, _, err) = dump(&[], &f);
-                assert!(
-                    ok || (code == Some(1) && err.contains("offset 0x")),
-                    "{name} cut at {cut}: {err}"
+            let what = format!("{name} cut at {cut}");
+            if cut < data {
+                assert_clean_failure(&f, &what);
+            } else if cut < data + size {
+                let whole = starts
+                    .iter()
+                    .zip(starts.iter().skip(1).chain([&(data + size)]))
+                    .filter(|(_, &end)| end <= cut)
+                    .count();
+                let (ok, code, out, err) = dump(&[], &f);
+                assert!(ok, "{what}: exit {code:?}: {err}");
+                let printed = out.lines().filter(|l| l.starts_with("0x")).count();
+                assert_eq!(
+                    printed, whole,
+                    "{what}: every record before the cut printed"
+                );
+                let at_boundary = starts.contains(&cut);
+                assert_eq!(
+                    err.contains("unexpected end of event stream"),
+                    !at_boundary,
+                    "{what}: {err}"
                 );
             } else {
-                assert_clean_failure(&f, &format!("{name} cut at {cut}"));
+                // The feature sections are cut: the records are all printed, then the error.
+                let (ok, code, out, err) = dump(&[], &f);
+                assert!(!ok && code == Some(1), "{what}: {err}");
+                assert!(err.contains("offset 0x"), "{what}: {err}");
+                let printed = out.lines().filter(|l| l.starts_with("0x")).count();
+                assert_eq!(printed, starts.len(), "{what}");
             }
             std::fs::remove_file(&f).unwrap();
         }
     }
+}
+
+/// A record of size 0 or of an impossible size: everything before it printed (text and JSON, and
+/// counted by --stats), then the error naming its offset, exit 1. A zeroed data size (a recording
+/// killed before perf record rewrote its header): perf's warning, and the data read to the end.
+#[test]
+fn damage_prints_what_came_before_and_a_killed_recording_is_read_to_the_end() {
+    let dir = scratch("damage");
+    let good = std::fs::read(fixture("perf-touch8.data")).unwrap();
+    let (data, size) = data_section(&good);
+    let mut off = data;
+    for _ in 0..5 {
+        off += u16::from_ne_bytes(good[off + 6..off + 8].try_into().unwrap()) as usize;
+    }
+    for bad_size in [0u16, 4, 0xfff0] {
+        let mut b = good.clone();
+        b[off + 6..off + 8].copy_from_slice(&bad_size.to_ne_bytes());
+        let f = dir.join("bad.data");
+        std::fs::write(&f, &b).unwrap();
+        let (ok, code, out, err) = dump(&[], &f);
+        assert!(!ok && code == Some(1), "size {bad_size}: {err}");
+        assert!(err.contains(&format!("offset {off:#x}")), "{err}");
+        assert_eq!(out.lines().filter(|l| l.starts_with("0x")).count(), 5);
+        let (ok, _, json, _) = dump(&["--json"], &f);
+        assert!(!ok);
+        assert_eq!(
+            json.lines()
+                .filter(|l| l.starts_with("{\"offset\""))
+                .count(),
+            5
+        );
+        let (ok, code, stats, _) = dump(&["--stats"], &f);
+        assert!(!ok && code == Some(1));
+        assert!(stats.contains("TOTAL events:          5"), "{stats}");
+    }
+    // Killed: the header's data size is 0 and no feature bits are set.
+    let mut b = good[..data + size].to_vec();
+    b[48..56].copy_from_slice(&0u64.to_ne_bytes());
+    b[72..104].copy_from_slice(&[0; 32]);
+    let f = dir.join("killed.data");
+    std::fs::write(&f, &b).unwrap();
+    let (ok, _, out, err) = dump(&["--stats"], &f);
+    assert!(ok, "{err}");
+    assert!(err.contains("properly terminated"), "{err}");
+    let (_, _, whole, _) = dump(&["--stats"], &fixture("perf-touch8.data"));
+    let total = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("TOTAL events:"))
+            .map(str::to_string)
+    };
+    assert_eq!(total(&out), total(&whole), "every record of the data read");
 }
 
 fn data_section(bytes: &[u8]) -> (usize, usize) {
@@ -456,14 +548,19 @@ fn dump_stats_prints_the_table_perf_report_stats_prints() {
         assert!(ok, "{}: {err}", file.display());
         assert_eq!(ours, perf_stats(file), "{}", file.display());
     }
-    // A corrupt file is an error, not a partial table.
+    // A file whose last feature section is cut (issue 27: what was read is never hidden): the table
+    // of every record, which the data section holds whole, then the error naming the offset, exit 1.
     let bad = dir.join("bad.data");
     let mut bytes = std::fs::read(dir.join("file.data")).unwrap();
     let n = bytes.len();
     bytes.truncate(n - 3);
     std::fs::write(&bad, bytes).unwrap();
-    let (ok, _, out, err) = dump(&["--stats"], &bad);
-    assert!(!ok && out.is_empty() && !err.is_empty(), "{out} {err}");
+    let (ok, code, out, err) = dump(&["--stats"], &bad);
+    assert!(
+        !ok && code == Some(1) && err.contains("offset 0x"),
+        "{out} {err}"
+    );
+    assert_eq!(out, dump(&["--stats"], &dir.join("file.data")).2);
 }
 
 /// `perf script -D` of `file`: each SAMPLE's dump lines (those after its header line up to the next

@@ -29,8 +29,8 @@ pub fn inflate(records: Records<'_>, bytes: &[u8]) -> Result<Option<Vec<u8>>, Re
     let mut dec: Option<Decoder<'static>> = None;
     let mut plain_from = None;
     let mut buf = vec![0u8; 1 << 20];
-    for r in records {
-        let r = r?;
+    // Up to the first damaged record (the caller reports it).
+    for r in records.map_while(Result::ok) {
         let start = r.offset as usize;
         let end = start + 8 + r.body.len() + r.payload.len();
         let payload = match r.header.r#type {

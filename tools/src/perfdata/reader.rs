@@ -26,6 +26,22 @@ pub enum ReadError {
         /// What is wrong.
         what: String,
     },
+    /// The stream ends inside a record (a recording that was killed, a file cut short): perf's
+    /// "unexpected end of event stream", which it treats as the end of the data.
+    Truncated {
+        /// File offset of the record that was cut.
+        offset: u64,
+        /// What is missing.
+        what: String,
+    },
+}
+
+impl ReadError {
+    /// Whether this is a stream cut at its end, which perf reads as a clean end (everything before it
+    /// is whole).
+    pub fn is_truncation(&self) -> bool {
+        matches!(self, ReadError::Truncated { .. })
+    }
 }
 
 impl fmt::Display for ReadError {
@@ -35,11 +51,24 @@ impl fmt::Display for ReadError {
             ReadError::Corrupt { offset, what } => {
                 write!(f, "corrupt perf.data at offset {offset:#x}: {what}")
             }
+            ReadError::Truncated { offset, what } => {
+                write!(
+                    f,
+                    "unexpected end of event stream at offset {offset:#x}: {what}"
+                )
+            }
         }
     }
 }
 
 impl std::error::Error for ReadError {}
+
+fn truncated(offset: u64, what: impl fmt::Display) -> ReadError {
+    ReadError::Truncated {
+        offset,
+        what: what.to_string(),
+    }
+}
 
 fn corrupt(offset: u64, what: impl fmt::Display) -> ReadError {
     ReadError::Corrupt {
@@ -182,6 +211,12 @@ pub struct PerfFile {
     /// The records that held others (COMPRESSED, COMPRESSED2) by type, counted before their contents
     /// took their place in [`PerfFile::records`].
     pub containers: BTreeMap<u32, u64>,
+    /// What perf would warn about while opening the file (a data size of 0 left by a recording that
+    /// was not finished, a data section cut by the end of the file), in perf's words where it has them.
+    pub warnings: Vec<String>,
+    /// Damage outside the data section (a feature table cut off or out of bounds): the records are
+    /// read and printed, then this is the error.
+    pub damage: Option<ReadError>,
     data: (usize, usize),
 }
 
@@ -216,7 +251,23 @@ impl PerfFile {
     /// Parses a file held in memory.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, ReadError> {
         let len = bytes.len() as u64;
-        let kind = parse_file_start(&bytes, len).map_err(|e| corrupt(0, e))?;
+        let mut warnings = Vec::new();
+        let kind = match parse_file_start(&bytes, len) {
+            Ok(k) => k,
+            Err(e) => match parse_file_start(&bytes, u64::MAX) {
+                // Only the sections' ends lie past the end of the file: a file cut short. What is
+                // there is read, as perf reads a stream cut at its end.
+                Ok(FileKind::File(h)) if h.data.offset <= len => {
+                    warnings.push(format!(
+                        "the file is cut short: its data section ends at {:#x}, the file at {len:#x}; \
+                         reading what is there",
+                        h.data.offset.saturating_add(h.data.size)
+                    ));
+                    FileKind::File(h)
+                }
+                _ => return Err(corrupt(0, e)),
+            },
+        };
         let FileKind::File(header) = kind else {
             let start = PIPE_HEADER_SIZE as usize;
             let n = bytes.len();
@@ -226,6 +277,8 @@ impl PerfFile {
                 attrs: Attrs::default(),
                 features: Vec::new(),
                 containers: BTreeMap::new(),
+                warnings,
+                damage: None,
                 data: (start, n),
             };
             file.inflate()?;
@@ -254,19 +307,29 @@ impl PerfFile {
                 .collect();
             attrs.push(fa.attr, ids);
         }
-        let data_end = header.data.offset + header.data.size;
+        let mut data_end = header.data.offset.saturating_add(header.data.size);
         let mut features = Vec::new();
         let nfeat = header.features().count() as u64;
-        data_end
-            .checked_add(16 * nfeat)
-            .filter(|&e| e <= len)
-            .ok_or_else(|| {
-                corrupt(
-                    data_end,
-                    format!("feature table of {nfeat} sections runs past the end of the file"),
-                )
-            })?;
-        for (i, bit) in header.features().enumerate() {
+        let whole = warnings.is_empty();
+        if header.data.size == 0 && len > header.data.offset {
+            // perf record rewrites the header when it finishes; killed, it leaves a data size of 0.
+            warnings.push(
+                "the file's data size field is 0 which is unexpected; was the 'perf record' command \
+                 properly terminated? Reading the data up to the end of the file"
+                    .to_string(),
+            );
+            data_end = len;
+        }
+        let table_fits = data_end.checked_add(16 * nfeat).is_some_and(|e| e <= len);
+        let mut damage = None;
+        if !table_fits && whole && header.data.size != 0 {
+            damage = Some(corrupt(
+                data_end,
+                format!("feature table of {nfeat} sections runs past the end of the file"),
+            ));
+        }
+        let data_end = data_end.min(len);
+        for (i, bit) in header.features().enumerate().filter(|_| table_fits) {
             let at = data_end + 16 * i as u64;
             let sec = FileSection {
                 offset: word_at_byte(&bytes, at as usize).unwrap_or(0),
@@ -280,7 +343,12 @@ impl PerfFile {
                 )),
                 // perf skips features it does not know; so does premap, whatever their section says.
                 Err(_) if feature_name(bit) == "UNKNOWN" => {}
-                Err(e) => return Err(corrupt(at, format!("{} ({})", e, feature_name(bit)))),
+                Err(e) => {
+                    // Read on without it; the records are printed, then this is the error.
+                    damage.get_or_insert_with(|| {
+                        corrupt(at, format!("{} ({})", e, feature_name(bit)))
+                    });
+                }
             }
         }
         let mut file = Self {
@@ -290,6 +358,8 @@ impl PerfFile {
             attrs,
             features,
             containers: BTreeMap::new(),
+            warnings,
+            damage,
         };
         file.apply_event_desc()?;
         file.inflate()?;
@@ -306,8 +376,10 @@ impl PerfFile {
     /// file's bytes; the records' offsets are then positions in the inflated data, past the file's end).
     fn inflate(&mut self) -> Result<(), ReadError> {
         let mut containers = BTreeMap::new();
-        for r in self.records() {
-            let ty = r?.header.r#type;
+        // Up to the first damaged record: the reader reports it in its place, after the records
+        // before it.
+        for r in self.records().map_while(Result::ok) {
+            let ty = r.header.r#type;
             if ty == RECORD_COMPRESSED || ty == RECORD_COMPRESSED2 {
                 *containers.entry(ty).or_default() += 1;
             }
@@ -315,6 +387,11 @@ impl PerfFile {
         self.containers = containers;
         if self.containers.is_empty() {
             return Ok(());
+        }
+        if let Some(Err(e)) = self.records().find(Result::is_err) {
+            // The inflated stream replaces the data section: say where the original one broke off.
+            self.warnings
+                .push(format!("the compressed data section breaks off: {e}"));
         }
         if let Some(data) = super::compressed::inflate(self.records(), &self.bytes)? {
             let start = self.bytes.len();
@@ -359,6 +436,9 @@ impl PerfFile {
             bytes: &self.bytes,
             pos: self.data.0,
             end: self.data.1,
+            // A record cut by the end of a stream (a pipe, or a data section that the end of the file
+            // cuts) is perf's clean end; one cut by the end of a whole data section is damage.
+            cut_is_end: self.header.is_none() || self.data.1 == self.bytes.len(),
             failed: false,
         }
     }
@@ -378,10 +458,23 @@ pub struct Records<'a> {
     bytes: &'a [u8],
     pos: usize,
     end: usize,
+    cut_is_end: bool,
     failed: bool,
 }
 
 impl<'a> Records<'a> {
+    /// A record cut by the end of the data: the end of the stream, or damage (see `cut_is_end`).
+    fn cut(&self, offset: u64, what: String) -> ReadError {
+        if self.cut_is_end {
+            truncated(offset, what)
+        } else {
+            corrupt(
+                offset,
+                format!("{what}: it runs past the end of the data section"),
+            )
+        }
+    }
+
     fn next_record(&mut self) -> Result<Option<FileRecord<'a>>, ReadError> {
         if self.pos >= self.end {
             return Ok(None);
@@ -393,12 +486,7 @@ impl<'a> Records<'a> {
             .get(self.pos..self.pos + 8)
             .filter(|_| left >= 8)
             .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| {
-                corrupt(
-                    offset,
-                    format!("truncated record header ({left} bytes left)"),
-                )
-            })?;
+            .ok_or_else(|| self.cut(offset, format!("{left} bytes of a record header")))?;
         let header = EventHeader::from_bytes(h);
         // The kernel's records are 8-byte aligned; some of the perf tool's (EVENT_UPDATE, FEATURE in
         // pipe mode) are not, and perf reads them as they are.
@@ -409,13 +497,7 @@ impl<'a> Records<'a> {
             other => other.map_err(|e| corrupt(offset, e))?,
         };
         if size > left {
-            return Err(corrupt(
-                offset,
-                ParseError::PastEnd {
-                    size: size as u64,
-                    available: left as u64,
-                },
-            ));
+            return Err(self.cut(offset, format!("a record of {size} bytes with {left} left")));
         }
         let body = &self.bytes[self.pos + 8..self.pos + size];
         // Two perf-tool records carry payload after themselves.
@@ -430,9 +512,12 @@ impl<'a> Records<'a> {
         };
         let after = self.pos + size;
         if extra > (self.end - after) as u64 {
-            return Err(corrupt(
+            return Err(self.cut(
                 offset,
-                format!("record payload of {extra} bytes runs past the end of the data"),
+                format!(
+                    "a record payload of {extra} bytes with {} left",
+                    self.end - after
+                ),
             ));
         }
         let payload = &self.bytes[after..after + extra as usize];
