@@ -255,15 +255,7 @@ impl NewestBatch<'_> {
         };
         let position = self.head.wrapping_add(self.pos as u64);
         self.pos += bytes.len();
-        stats.records += 1;
-        if header.r#type != RECORD_SAMPLE {
-            count_loss(stats, header.r#type, bytes);
-        }
-        Some(Ok(Record {
-            header,
-            bytes,
-            position,
-        }))
+        Some(Ok(hand_out(stats, header, bytes, position)))
     }
 
     /// Bytes left in this batch.
@@ -317,15 +309,26 @@ fn next_record<'a>(
     };
     let position = *pos;
     *pos = position.wrapping_add(bytes.len() as u64);
+    Some(Ok(hand_out(stats, header, bytes, position)))
+}
+
+/// Counts a record handed out one at a time (and its loss, for LOST/LOST_SAMPLES) and builds it.
+#[inline(always)]
+fn hand_out<'a>(
+    stats: &mut RingStats,
+    header: EventHeader,
+    bytes: &'a [u8],
+    position: u64,
+) -> Record<'a> {
     stats.records += 1;
     if header.r#type != RECORD_SAMPLE {
         count_loss(stats, header.r#type, bytes);
     }
-    Some(Ok(Record {
+    Record {
         header,
         bytes,
         position,
-    }))
+    }
 }
 
 /// [`next_record`] out of line, for the drain loop's rare exits (a record that straddles the end of the
