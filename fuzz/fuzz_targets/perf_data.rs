@@ -1,5 +1,5 @@
 //! The perf.data reader behind `premap dump`: any bytes, file mode or pipe mode. It must return records
-//! or an error naming an offset inside the file, and rendering every record and decoding every feature
+//! or an error (damage, or a stream cut inside a record) naming an offset inside the file, and rendering every record and decoding every feature
 //! section must not panic.
 #![no_main]
 
@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let len = data.len() as u64;
     let file = match PerfFile::from_bytes(data.to_vec()) {
         Ok(f) => f,
-        Err(ReadError::Corrupt { offset, .. }) => {
+        Err(ReadError::Corrupt { offset, .. } | ReadError::Truncated { offset, .. }) => {
             assert!(offset <= len);
             return;
         }
@@ -36,7 +36,8 @@ fuzz_target!(|data: &[u8]| {
     for rec in file.records() {
         let rec = match rec {
             Ok(r) => r,
-            Err(ReadError::Corrupt { offset, .. }) => {
+            // Damage, or a stream cut inside a record (perf's clean end): the offset is in the file.
+            Err(ReadError::Corrupt { offset, .. } | ReadError::Truncated { offset, .. }) => {
                 assert!(offset <= len);
                 break;
             }
