@@ -2,7 +2,8 @@
 # premap's whole test suite: the command the README names and .ci/run calls.
 # It installs what it needs (Debian packages, cargo tools) so that it passes on a fresh machine.
 # Stages: formatting and lints, the workspace tests (against this machine's kernel and perf), a fuzz
-# smoke run of every target, and driver/vmtest (the module under QEMU). PREMAP_SKIP_VM=1 skips the VM
+# smoke run of every target, the kernel series' checks (driver/kernel/series checkpatch and verify) and
+# driver/vmtest (the module under QEMU). PREMAP_SKIP_VM=1 skips the VM
 # stage and says so; CI never sets it.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -64,7 +65,7 @@ export PREMAP_DRIVER_FUZZ_SECS=${PREMAP_DRIVER_FUZZ_SECS:-40}
 echo "== fuzz smoke (every target, ${PREMAP_FUZZ_SECS} s each)"
 fuzz/smoke.sh
 if [ "${PREMAP_SKIP_VM:-}" = 1 ]; then
-    echo "== driver/vmtest SKIPPED (PREMAP_SKIP_VM=1): the driver was not tested"
+    echo "== driver/vmtest and driver/kernel/series SKIPPED (PREMAP_SKIP_VM=1): the driver and the kernel series were not tested"
 else
     echo "== driver/vmtest (premap.ko in a Linux 6.12 LTS guest and a mainline guest under QEMU), with driver/tests/hostile.c and abi/examples/c/read_premap_device.c as --guest-run"
     if ! wait "$kernels_pid"; then
@@ -75,6 +76,12 @@ else
     fi
     kernels_pid=
     cat target/vmtest-kernels.log
+    # The kernel series (driver/kernel/series): checkpatch --strict from the mainline source on every
+    # patch (0 errors, 0 warnings), and the checked-in patches equal the export of their git branch
+    # (imported from Debian's pristine source, one commit per patch, then exported again).
+    echo "== driver/kernel/series checkpatch and verify (mainline, 6.12)"
+    driver/kernel/series checkpatch
+    driver/kernel/series verify
     cc -std=c11 -Wall -Wextra -Werror -static -I abi/include driver/tests/hostile.c -o target/hostile
     # The C example that reads the driver's ring (both strategies) with premap_abi.h alone.
     cc -std=c11 -Wall -Wextra -Werror -pedantic -static -I abi/include abi/examples/c/read_premap_device.c \
