@@ -1707,6 +1707,10 @@ struct premap_event_attr {
 
 #endif  /* PREMAP_ABI_H */
 
+/* cbindgen puts the trailer after the include guard's #endif: the helpers carry a guard of their own. */
+#ifndef PREMAP_ABI_RING_HELPERS_H
+#define PREMAP_ABI_RING_HELPERS_H
+
 /*
  * Reading a ring from C: a perf_event_open(2) ring or one of /dev/premap.
  *
@@ -1780,3 +1784,5 @@ static inline size_t premap_ring_read_record(const unsigned char *data, uint64_t
   }
   return size;
 }
+
+#endif /* PREMAP_ABI_RING_HELPERS_H */

@@ -329,6 +329,51 @@ fn the_header_compiles_as_cxx() {
 }
 
 #[test]
+fn the_header_can_be_included_twice_from_c_and_cxx() {
+    let dir = std::env::temp_dir().join(format!("premap-abi-twice-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Twice directly, and through a header of the program's own that includes it too.
+    std::fs::write(dir.join("mine.h"), "#include \"premap_abi.h\"\n").unwrap();
+    let body = "#include \"premap_abi.h\"\n#include \"mine.h\"\n#include \"premap_abi.h\"\n\
+                int main(void) { return premap_ring_load_head(0) == 0 ? 0 : 0; }\n";
+    for (file, compiler, std) in [
+        ("t.c", cc(), "-std=c11"),
+        (
+            "t.cc",
+            std::env::var("CXX").unwrap_or_else(|_| "c++".into()),
+            "-std=c++17",
+        ),
+    ] {
+        let src = dir.join(file);
+        std::fs::write(
+            &src,
+            body.replace(
+                "(void)",
+                if file.ends_with(".cc") {
+                    "()"
+                } else {
+                    "(void)"
+                },
+            ),
+        )
+        .unwrap();
+        let out = Command::new(&compiler)
+            .args([std, "-Wall", "-Wextra", "-Werror", "-fsyntax-only", "-I"])
+            .arg(crate_dir().join("include"))
+            .arg("-I")
+            .arg(&dir)
+            .arg(&src)
+            .output()
+            .expect("run the C/C++ compiler");
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn the_uapi_header_stands_alone_and_its_macros_equal_the_crate_s_numbers() {
     // premap_uapi.h on its own (no premap_abi.h), C11 -pedantic: each request macro expands to the
     // crate's number, each structure has the crate's size.
