@@ -42,6 +42,25 @@ while off + 8 <= len(records) and n < 12:
 for name in ["premap-touch8.data", "perf-touch8.data", "perf-pipe-touch8.data"]:
     write("perf_data", name, open(os.path.join(root, "tools/tests/fixtures", name), "rb").read())
 
+# perf_data also starts from the perf.data files of the wild kept beside the clone (perf 3.2-6.16,
+# simpleperf, several architectures, damaged ones), when the folder is there; they are not copied
+# into the repository. PREMAP_PERFDATA_CORPUS names another folder.
+wild = os.environ.get("PREMAP_PERFDATA_CORPUS") or os.path.join(root, "..", "shared", "perfdata-corpus")
+if os.path.isdir(wild):
+    n = 0
+    for name in sorted(os.listdir(wild)):
+        path = os.path.join(wild, name)
+        if name.endswith(".md") or not os.path.isfile(path):
+            continue
+        # A large file seeds its first 64 KiB (the header, attrs and first records; the cut is a
+        # truncated stream, which the reader must take too): whole, it would slow every mutation.
+        data = open(path, "rb").read()
+        write("perf_data", "wild-" + name, data[:64 << 10])
+        n += 1
+    print(f"make_corpus: {n} perf.data seeds from {wild}")
+else:
+    print(f"make_corpus: no perf.data corpus at {wild} (perf_data starts from the fixtures only)")
+
 # ring and driver_write: real record bytes as the attacker-controlled payload.
 write("ring", "kernel-records", struct.pack("=QQB", len(records), 0, 0) + records[:4096])
 write("ring", "kernel-records-overwrite", struct.pack("=QQB", 0, 0, 1) + records[:4096])

@@ -259,6 +259,14 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
             .by_type
             .insert(render::type_name(ty).into_owned(), n);
     }
+    // The COMPRESSED containers whose records were inflated in their place: counted as perf
+    // report --stats counts them.
+    for (&ty, &n) in &file.containers {
+        *summary
+            .by_type
+            .entry(render::type_name(ty).into_owned())
+            .or_default() += n;
+    }
     summary.records = summary.by_type.values().sum();
     summary.samples = summary.by_type.get("SAMPLE").copied().unwrap_or(0);
     if result.is_ok() {
@@ -292,6 +300,9 @@ pub struct Stats {
     pub by_event: Vec<(String, u64, u64)>,
     /// What perf would warn about (see [`Summary::warnings`]).
     pub warnings: Vec<String>,
+    /// The file holds AUX area data (an AUXTRACE_INFO record): perf's table then says that it
+    /// leaves out the events decoding the AUX area would synthesize.
+    pub aux: bool,
 }
 
 impl Stats {
@@ -304,7 +315,12 @@ impl Stats {
     /// types by number, empty ones left out, then each event that has samples).
     pub fn write(&self, w: &mut impl Write) -> io::Result<()> {
         let total = self.total();
-        writeln!(w, "\nAggregated stats:")?;
+        let aux = if self.aux {
+            " (excludes AUX area (e.g. instruction trace) decoded / synthesized events)"
+        } else {
+            ""
+        };
+        writeln!(w, "\nAggregated stats:{aux}")?;
         writeln!(w, "{:>16} events: {total:>10}", "TOTAL")?;
         for (&ty, &n) in &self.by_type {
             let name = render::type_name(ty);
@@ -342,6 +358,7 @@ pub fn stats(path: &Path) -> Result<(Stats, Option<DumpError>), DumpError> {
         by_type: file.containers.clone(),
         by_event: Vec::new(),
         warnings: file.warnings.clone(),
+        aux: false,
     };
     let mut per_event: Vec<(u64, u64)> = Vec::new();
     // Per event: samples, and the samples LOST_SAMPLES records say were lost (their `lost` counts
@@ -371,6 +388,7 @@ pub fn stats(path: &Path) -> Result<(Stats, Option<DumpError>), DumpError> {
         };
         let ty = rec.header.r#type;
         *st.by_type.entry(ty).or_default() += 1;
+        st.aux |= ty == premap_abi::header::RECORD_AUXTRACE_INFO;
         if ty == RECORD_SAMPLE || ty == RECORD_LOST_SAMPLES {
             let Some(ev) = attrs.event_of(&rec.header, rec.body) else {
                 continue;

@@ -96,19 +96,102 @@ pub struct Attrs {
     by_id: HashMap<u64, usize>,
 }
 
+/// perf's names for `PERF_COUNT_HW_*` (tools/perf/util/evsel.c, `evsel__hw_names`).
+const HW_NAMES: [&str; 10] = [
+    "cycles",
+    "instructions",
+    "cache-references",
+    "cache-misses",
+    "branches",
+    "branch-misses",
+    "bus-cycles",
+    "stalled-cycles-frontend",
+    "stalled-cycles-backend",
+    "ref-cycles",
+];
+
+/// perf's names for `PERF_COUNT_SW_*` (`evsel__sw_names`).
+const SW_NAMES: [&str; 12] = [
+    "cpu-clock",
+    "task-clock",
+    "page-faults",
+    "context-switches",
+    "cpu-migrations",
+    "minor-faults",
+    "major-faults",
+    "alignment-faults",
+    "emulation-faults",
+    "dummy",
+    "bpf-output",
+    "cgroup-switches",
+];
+
+/// The modifiers perf appends to a name it builds from the attr (`evsel__add_modifiers`): `k`/`u`/`h`
+/// for the contexts counted when any is excluded, `p`s for precise_ip, and `H`/`G` for host/guest
+/// when exclude_host is set or exclude_guest differs from what perf would default to.
+fn perf_modifiers(attr: &PerfEventAttr) -> String {
+    let mut m = String::new();
+    let excl = |f| attr.has_flag(f);
+    let mut guest_default = false;
+    if excl(ATTR_FLAG_EXCLUDE_KERNEL) || excl(ATTR_FLAG_EXCLUDE_USER) || excl(ATTR_FLAG_EXCLUDE_HV)
+    {
+        for (f, c) in [
+            (ATTR_FLAG_EXCLUDE_KERNEL, 'k'),
+            (ATTR_FLAG_EXCLUDE_USER, 'u'),
+            (ATTR_FLAG_EXCLUDE_HV, 'h'),
+        ] {
+            if !excl(f) {
+                m.push(c);
+            }
+        }
+        guest_default = true;
+    }
+    let precise = ((attr.flags & ATTR_PRECISE_IP_MASK) >> ATTR_PRECISE_IP_SHIFT) as usize;
+    if precise > 0 {
+        m.push_str(&"ppp"[..precise]);
+        guest_default = true;
+    }
+    if excl(ATTR_FLAG_EXCLUDE_HOST) || excl(ATTR_FLAG_EXCLUDE_GUEST) == guest_default {
+        for (f, c) in [
+            (ATTR_FLAG_EXCLUDE_HOST, 'H'),
+            (ATTR_FLAG_EXCLUDE_GUEST, 'G'),
+        ] {
+            if !excl(f) {
+                m.push(c);
+            }
+        }
+    }
+    if m.is_empty() {
+        m
+    } else {
+        format!(":{m}")
+    }
+}
+
+/// An event's name as perf builds it from the attr when the file does not name it (no EVENT_DESC, as
+/// in pipe mode before EVENT_UPDATE, or another tool's file): `evsel__name`'s rules for hardware,
+/// software, raw and breakpoint events, with their modifiers.
 fn default_name(attr: &PerfEventAttr) -> String {
-    let ev = match attr.r#type {
-        TYPE_SOFTWARE => Event::Software(attr.config),
-        TYPE_HARDWARE => Event::Hardware(attr.config),
-        t => Event::Raw {
-            r#type: t,
-            config: attr.config,
-        },
+    let known = |names: &[&str]| names.get(attr.config as usize).map(|n| n.to_string());
+    let base = match attr.r#type {
+        TYPE_HARDWARE => known(&HW_NAMES),
+        TYPE_SOFTWARE => known(&SW_NAMES),
+        TYPE_RAW => Some(format!("raw {:#x}", attr.config)),
+        _ => None,
     };
-    ev.name().map_or_else(
-        || format!("type{}:config{:#x}", attr.r#type, attr.config),
-        str::to_string,
-    )
+    match base {
+        Some(b) => b + &perf_modifiers(attr),
+        None => {
+            let ev = Event::Raw {
+                r#type: attr.r#type,
+                config: attr.config,
+            };
+            ev.name().map_or_else(
+                || format!("type{}:config{:#x}", attr.r#type, attr.config),
+                str::to_string,
+            )
+        }
+    }
 }
 
 impl Attrs {
@@ -257,7 +340,13 @@ impl PerfFile {
             Err(e) => match parse_file_start(&bytes, u64::MAX) {
                 // Only the sections' ends lie past the end of the file: a file cut short. What is
                 // there is read, as perf reads a stream cut at its end.
-                Ok(FileKind::File(h)) if h.data.offset <= len => {
+                Ok(FileKind::File(h))
+                    if h.data.offset <= len
+                        && h.attrs
+                            .offset
+                            .checked_add(h.attrs.size)
+                            .is_some_and(|e| e <= len) =>
+                {
                     warnings.push(format!(
                         "the file is cut short: its data section ends at {:#x}, the file at {len:#x}; \
                          reading what is there",
@@ -553,5 +642,58 @@ impl<'a> FileRecord<'a> {
     pub fn parse(&self, format: &SampleFormat) -> Result<ParsedRecord<'a>, ReadError> {
         Record::parse(self.header, RawData::Single(self.body), format)
             .map_err(|e| corrupt(self.offset, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attr(r#type: u32, config: u64, flags: &[u64], precise: u64) -> PerfEventAttr {
+        let mut a = PerfEventAttr {
+            r#type,
+            config,
+            ..Default::default()
+        };
+        for f in flags {
+            a.set_flag(*f, true);
+        }
+        a.flags |= precise << ATTR_PRECISE_IP_SHIFT;
+        a
+    }
+
+    /// The names perf 6.1 prints (`perf report --stats`, `perf evlist`) for attrs as perf record
+    /// sets them, with no EVENT_DESC to name them: from the corpus and `perf record -e` here.
+    #[test]
+    fn names_built_from_the_attr_follow_perf() {
+        use premap_abi::attr::{
+            ATTR_FLAG_EXCLUDE_GUEST as G, ATTR_FLAG_EXCLUDE_HOST as H, ATTR_FLAG_EXCLUDE_HV as HV,
+            ATTR_FLAG_EXCLUDE_KERNEL as K, ATTR_FLAG_EXCLUDE_USER as U,
+        };
+        let cases: &[(PerfEventAttr, &str)] = &[
+            // `-e cycles`: exclude_guest is perf's default, so no modifier.
+            (attr(TYPE_HARDWARE, 0, &[G], 0), "cycles"),
+            // `-e cycles:pp`
+            (attr(TYPE_HARDWARE, 0, &[G], 2), "cycles:ppH"),
+            (attr(TYPE_HARDWARE, 1, &[G], 2), "instructions:ppH"),
+            // `-e cycles:u`
+            (attr(TYPE_HARDWARE, 0, &[K, HV, G], 0), "cycles:uH"),
+            // `-e cycles:k`
+            (attr(TYPE_HARDWARE, 0, &[U, HV, G], 0), "cycles:kH"),
+            // exclude_guest clear: host and guest both counted.
+            (attr(TYPE_HARDWARE, 0, &[], 0), "cycles:HG"),
+            // `-e cycles:G` / `:H`
+            (attr(TYPE_HARDWARE, 0, &[H], 0), "cycles:G"),
+            (attr(TYPE_HARDWARE, 4, &[G], 0), "branches"),
+            (attr(TYPE_HARDWARE, 9, &[G], 0), "ref-cycles"),
+            (attr(TYPE_SOFTWARE, 0, &[G], 0), "cpu-clock"),
+            (attr(TYPE_SOFTWARE, 2, &[K, HV, G], 0), "page-faults:uH"),
+            (attr(TYPE_SOFTWARE, 9, &[G], 0), "dummy"),
+            (attr(TYPE_RAW, 0x1c2, &[G], 0), "raw 0x1c2"),
+            (attr(TYPE_RAW, 0x1c2, &[K, HV, G], 1), "raw 0x1c2:upH"),
+        ];
+        for (a, want) in cases {
+            assert_eq!(default_name(a), *want, "{a:?}");
+        }
     }
 }
