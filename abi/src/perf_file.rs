@@ -10,6 +10,11 @@ pub const PERF_MAGIC2: u64 = u64::from_le_bytes(*b"PERFILE2");
 pub const PERF_MAGIC2_SWAPPED: u64 = u64::from_be_bytes(*b"PERFILE2");
 /// Size of the file-mode header.
 pub const FILE_HEADER_SIZE: u64 = 104;
+/// The legacy magic `PERFFILE` (perf's header version 1), which perf still reads.
+pub const PERF_MAGIC1: u64 = u64::from_le_bytes(*b"PERFFILE");
+/// The size of a file header from before the feature bitmap (`offsetof(adds_features)`): perf reads
+/// such a header as one without features.
+pub const FILE_HEADER_SIZE_NO_FEATURES: u64 = 72;
 /// Size of the pipe-mode header (`{magic, size}`).
 pub const PIPE_HEADER_SIZE: u64 = 16;
 /// Number of feature bits in the header's bitmap.
@@ -205,19 +210,29 @@ pub fn parse_file_start(start: &[u8], file_len: u64) -> Result<FileKind, ParseEr
             "file is from a machine of the other byte order",
         ));
     }
-    if magic != PERF_MAGIC2 {
-        return Err(ParseError::BadFile("no PERFILE2 magic"));
+    // Version 1 (`PERFFILE`, perf before 2.6.37) is read as perf reads it: the same layout, in this
+    // machine's byte order.
+    if magic != PERF_MAGIC2 && magic != PERF_MAGIC1 {
+        return Err(ParseError::BadFile("no PERFILE2 (or PERFFILE) magic"));
     }
     let size = u64_at(start, 8).ok_or(ParseError::BadFile("truncated header"))?;
-    if size == PIPE_HEADER_SIZE {
+    if size == PIPE_HEADER_SIZE && magic == PERF_MAGIC2 {
         return Ok(FileKind::Pipe);
     }
-    if size != FILE_HEADER_SIZE {
+    if size != FILE_HEADER_SIZE && size != FILE_HEADER_SIZE_NO_FEATURES {
         return Err(ParseError::BadFile(
-            "header size is neither 104 (file) nor 16 (pipe)",
+            "header size is neither 104 (file), 72 (file without features) nor 16 (pipe)",
         ));
     }
     let w = |i: usize| u64_at(start, i * 8).ok_or(ParseError::BadFile("truncated header"));
+    // A header without the feature bitmap has no features (perf_file_header__read).
+    let feat = |i: usize| {
+        if size == FILE_HEADER_SIZE {
+            w(i)
+        } else {
+            Ok(0)
+        }
+    };
     let h = FileHeader {
         magic,
         size,
@@ -234,7 +249,7 @@ pub fn parse_file_start(start: &[u8], file_len: u64) -> Result<FileKind, ParseEr
             offset: w(7)?,
             size: w(8)?,
         },
-        adds_features: [w(9)?, w(10)?, w(11)?, w(12)?],
+        adds_features: [feat(9)?, feat(10)?, feat(11)?, feat(12)?],
     };
     if h.attr_size < u64::from(ATTR_SIZE_VER0) + 16
         || h.attr_size > 4096 + 16
@@ -344,6 +359,36 @@ pub const fn padded_string_len(s_len: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file header with `magic`, header `size`, one 136-byte attr (+ ids) at 104 and data after it.
+    fn header_bytes(magic: u64, size: u64) -> [u8; 104] {
+        let words = [magic, size, 152, 104, 152, 256, 0, 0, 0, 0b100, 0, 0, 0];
+        let mut b = [0u8; 104];
+        for (i, w) in words.iter().enumerate() {
+            b[i * 8..i * 8 + 8].copy_from_slice(&w.to_ne_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn version_1_and_featureless_headers_are_read_as_perf_reads_them() {
+        let v2 = parse_file_start(&header_bytes(PERF_MAGIC2, 104), 256).unwrap();
+        let FileKind::File(v2) = v2 else { panic!() };
+        assert!(v2.has_feature(2));
+        // PERFFILE, perf's version 1: the same layout.
+        let v1 = parse_file_start(&header_bytes(PERF_MAGIC1, 104), 256).unwrap();
+        assert!(matches!(v1, FileKind::File(h) if h.has_feature(2) && h.attrs == v2.attrs));
+        // A 72-byte header has no feature bitmap: whatever follows it is not features.
+        for magic in [PERF_MAGIC1, PERF_MAGIC2] {
+            let h = parse_file_start(&header_bytes(magic, 72), 256).unwrap();
+            assert!(matches!(h, FileKind::File(h) if !h.has_feature(2) && h.data == v2.data));
+        }
+        // Neither magic: refused; PERFFILE in pipe mode does not exist.
+        assert!(
+            parse_file_start(&header_bytes(u64::from_le_bytes(*b"PERFILE3"), 104), 256).is_err()
+        );
+        assert!(parse_file_start(&header_bytes(PERF_MAGIC1, 16), 256).is_err());
+    }
 
     #[test]
     fn a_header_without_attr_size_counts_no_attrs() {

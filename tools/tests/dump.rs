@@ -1183,3 +1183,93 @@ fn tracing_data_that_lies_about_its_sizes_is_reported_and_the_samples_still_dump
     let (ok, _, json, _) = dump(&["--json"], &bad);
     assert!(ok && json.contains("\"name\":\"TRACING_DATA\"") && json.contains("not decoded"));
 }
+
+/// A version 1 file (`PERFFILE`, the attrs of perf before 2.6.37: PERF_ATTR_SIZE_VER3 here), made from
+/// a perf 6.1 recording: perf 6.1 still reads it, and premap's table equals perf's.
+#[test]
+fn a_perffile_v1_header_is_read_as_perf_reads_it() {
+    let dir = scratch("v1");
+    let mut b = std::fs::read(fixture("perf-touch8.data")).unwrap();
+    let w =
+        |b: &[u8], i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap()) as usize;
+    let (attr_size, attrs, attrs_size) = (w(&b, 2), w(&b, 3), w(&b, 4));
+    let mut packed = Vec::new();
+    for i in 0..attrs_size / attr_size {
+        let e = &b[attrs + i * attr_size..attrs + (i + 1) * attr_size];
+        let mut attr = e[..96].to_vec();
+        attr[4..8].copy_from_slice(&96u32.to_le_bytes());
+        packed.extend_from_slice(&attr);
+        packed.extend_from_slice(&e[attr_size - 16..]);
+    }
+    b[attrs..attrs + packed.len()].copy_from_slice(&packed);
+    b[16..24].copy_from_slice(&112u64.to_le_bytes());
+    b[32..40].copy_from_slice(&(packed.len() as u64).to_le_bytes());
+    b[0..8].copy_from_slice(b"PERFFILE");
+    let f = dir.join("v1.data");
+    std::fs::write(&f, &b).unwrap();
+    let theirs = perf_stats(&f);
+    assert!(
+        theirs.contains("Aggregated stats"),
+        "perf did not read it: {theirs}"
+    );
+    let (ok, _, ours, err) = dump(&["--stats"], &f);
+    assert!(ok, "{err}");
+    assert_eq!(ours, theirs);
+}
+
+/// simpleperf writes TRACING_DATA with its data inside the record (the header's size counts it);
+/// perf writes the data after the record. A perf pipe stream rewritten in simpleperf's layout dumps
+/// the same tracepoint lines.
+#[test]
+fn simpleperf_s_tracing_data_inside_its_record_decodes_the_tracepoints() {
+    let dir = scratch("simpleperf-tracing");
+    let perf_file = dir.join("perf.pipe");
+    record_into(
+        perf(),
+        &["-q", "-e", "sched:sched_process_exec"],
+        &perf_file,
+        true,
+        &["/bin/true"],
+    );
+    let b = std::fs::read(&perf_file).unwrap();
+    let mut out = b[..16].to_vec();
+    let mut off = 16;
+    let mut rewritten = false;
+    while off + 8 <= b.len() {
+        let ty = u32::from_ne_bytes(b[off..off + 4].try_into().unwrap());
+        let size = u16::from_ne_bytes(b[off + 6..off + 8].try_into().unwrap()) as usize;
+        if ty == 66 {
+            let n = u32::from_ne_bytes(b[off + 8..off + 12].try_into().unwrap()) as usize;
+            let data = &b[off + size..off + size + n];
+            let padded = n.div_ceil(64) * 64;
+            let rec_size = 8 + 4 + padded;
+            out.extend_from_slice(&66u32.to_ne_bytes());
+            out.extend_from_slice(&b[off + 4..off + 6]);
+            out.extend_from_slice(&u16::try_from(rec_size).unwrap().to_ne_bytes());
+            out.extend_from_slice(&(n as u32).to_ne_bytes());
+            out.extend_from_slice(data);
+            out.resize(out.len() + padded - n, 0);
+            off += size + n;
+            rewritten = true;
+            continue;
+        }
+        out.extend_from_slice(&b[off..off + size]);
+        off += size;
+    }
+    assert!(rewritten, "perf wrote no TRACING_DATA record");
+    let simpleperf_file = dir.join("simpleperf-layout.pipe");
+    std::fs::write(&simpleperf_file, &out).unwrap();
+    let traces = |f: &Path| -> Vec<String> {
+        let (ok, _, text, err) = dump(&[], f);
+        assert!(ok, "{}: {err}", f.display());
+        text.lines()
+            .filter_map(|l| l.split_once(" trace: ").map(|(_, t)| t.to_string()))
+            .collect()
+    };
+    let want = traces(&perf_file);
+    assert!(
+        !want.is_empty(),
+        "no tracepoint sample decoded from perf's own stream"
+    );
+    assert_eq!(traces(&simpleperf_file), want);
+}

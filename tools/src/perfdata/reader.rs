@@ -599,6 +599,21 @@ impl<'a> Records<'a> {
             )),
             _ => 0,
         };
+        // simpleperf's TRACING_DATA carries its data inside the record (the header's size counts it:
+        // u32 size, then the data), where perf's is followed by it; linux-perf-data reads both.
+        if header.r#type == RECORD_HEADER_TRACING_DATA
+            && extra > 0
+            && (body.len() as u64) >= 4 + extra
+            && body.len() > 8
+        {
+            self.pos += size;
+            return Ok(Some(FileRecord {
+                offset,
+                header,
+                body,
+                payload: &body[4..4 + extra as usize],
+            }));
+        }
         let after = self.pos + size;
         if extra > (self.end - after) as u64 {
             return Err(self.cut(
