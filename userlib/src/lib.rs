@@ -56,6 +56,9 @@ pub use error::{Error, Result};
 pub use event::{Event, EventBuilder, PerfEvent};
 pub use percpu::{CpuLost, CpuRings};
 pub use poll::{Poller, Readiness};
+/// The shared ABI (premap-abi): control page, records, samples, ring geometry, the driver's ioctls;
+/// documented here with the crate.
+#[doc(inline)]
 pub use premap_abi as abi;
 pub use ring::{Batch, Mode, NewestBatch, Record, Ring, RingStats, WriteSummary};
 pub use sys::{page_size, set_time_slice};
