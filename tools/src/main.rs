@@ -9,7 +9,7 @@ mod synth;
 
 use premap_tools::dump;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +28,8 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Record events into a perf.data file (perf's file format; read it with `perf script`).
+    /// Options follow perf's grammar (record/argv.rs): the last of a repeated option wins.
+    #[command(args_override_self = true)]
     Record(Box<RecordArgs>),
     /// Run the ring conformance list against the premap driver or the kernel's perf rings.
     Check {
@@ -315,7 +317,25 @@ fn run_list() -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("record") {
+        let cli = Cli::command();
+        let Some(rec) = cli.find_subcommand("record") else {
+            return ExitCode::FAILURE;
+        };
+        match record::argv::canonical(rec, &argv[2..]) {
+            Ok(c) => {
+                argv.truncate(2);
+                argv.extend(c);
+            }
+            Err(e) => {
+                // perf's report of a bad option: the error, then the usage; exit 129.
+                eprintln!("  Error: {}\n\n{}\n", e.0, record::argv::USAGE);
+                return ExitCode::from(129);
+            }
+        }
+    }
+    let cli = Cli::parse_from(argv);
     match cli.cmd {
         Cmd::Record(a) => run_record(*a),
         Cmd::List => run_list(),

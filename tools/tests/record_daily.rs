@@ -546,3 +546,58 @@ fn switch_output_closes_timestamped_files_perf_reads() {
         .count();
     assert_eq!(n, 2, "one file before SIGUSR2, one after");
 }
+
+/// perf's option grammar (issue 28): attached values, `-X=value`, bundles (`-zg` is `-z -g`), the last
+/// of a repeated option wins while `-e` accumulates, and an unknown option is perf's error with the
+/// usage (exit 129). perf reads the file and its attrs say what was asked.
+#[test]
+fn record_takes_perf_s_option_grammar() {
+    let dir = scratch("grammar");
+    let f = dir.join("g.data");
+    let out = run(premap()
+        .args([
+            "record",
+            "-F99",
+            "-F=200",
+            "-ecpu-clock",
+            "-e",
+            "page-faults",
+            "-m8",
+            "-zg",
+            "-o",
+        ])
+        .arg(&f)
+        .arg("true"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ev = run(perf().args(["evlist", "-v", "-i"]).arg(&f));
+    let ev = String::from_utf8_lossy(&ev.stdout).into_owned();
+    assert_eq!(ev.lines().count(), 2, "{ev}");
+    for line in ev.lines() {
+        assert!(line.contains("sample_freq }: 200"), "last -F wins: {line}");
+        assert!(line.contains("CALLCHAIN"), "-zg includes -g: {line}");
+    }
+    assert!(
+        ev.starts_with("cpu-clock") && ev.contains("\npage-faults"),
+        "{ev}"
+    );
+    let header = run(perf().args(["report", "--header-only", "-i"]).arg(&f));
+    assert!(String::from_utf8_lossy(&header.stdout).contains("compressed : Zstd"));
+    // The command's own options stay the command's.
+    let out = run(premap()
+        .args(["record", "-q", "-o"])
+        .arg(&f)
+        .args(["sh", "-c", "exit 3", "-F99"]));
+    assert_eq!(out.status.code(), Some(3));
+    // An unknown option: perf's words and usage.
+    let out = run(premap().args(["record", "--bogus-opt", "true"]));
+    assert_eq!(out.status.code(), Some(129));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Error: unknown option `bogus-opt'") && err.contains("Usage: premap record"),
+        "{err}"
+    );
+}

@@ -9,6 +9,7 @@
 //! writer, its header facts, rotation and switched-out files) is in `output.rs`, the options in
 //! `options.rs`.
 
+pub mod argv;
 pub mod buildid;
 mod compress;
 mod drain;
