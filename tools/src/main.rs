@@ -148,19 +148,20 @@ fn id_list(s: &str, what: &str) -> Result<Vec<i32>, String> {
 
 fn record_options(a: RecordArgs) -> Result<record::Options, String> {
     let command = a.command.clone();
+    // As perf: with -p/-t the command only sets the duration; with -a or -C the command's run sets
+    // how long every task on those CPUs is recorded; otherwise the command is what is recorded.
+    let mut duration = None;
     let target = if let Some(p) = &a.pid {
+        duration = (!command.is_empty()).then_some(command);
         record::Target::Pids(id_list(p, "pid")?)
     } else if let Some(t) = &a.tid {
+        duration = (!command.is_empty()).then_some(command);
         record::Target::Tids(id_list(t, "tid")?)
-    } else if a.all_cpus || command.is_empty() {
+    } else if a.all_cpus || a.cpu.is_some() || command.is_empty() {
         record::Target::AllCpus((!command.is_empty()).then_some(command))
     } else {
         record::Target::Command(command)
     };
-    if !a.command.is_empty() && matches!(target, record::Target::Pids(_) | record::Target::Tids(_))
-    {
-        return Err("a command cannot be combined with -p or -t".into());
-    }
     let callgraph = match (a.g, a.call_graph.as_deref()) {
         (_, Some("fp")) | (true, None) => record::CallGraph::Fp,
         (_, Some(cg)) if cg == "dwarf" || cg.starts_with("dwarf,") => {
@@ -195,6 +196,7 @@ fn record_options(a: RecordArgs) -> Result<record::Options, String> {
         pages: a.pages,
         overwrite: a.overwrite,
         target,
+        duration,
         cpus,
         output: if a.output.as_os_str() == "-" {
             record::Output::Stdout

@@ -601,3 +601,60 @@ fn record_takes_perf_s_option_grammar() {
         "{err}"
     );
 }
+
+/// `-p PID -- CMD`: the command sets the duration (it is run, not recorded), as perf; `-C 0 -- CMD`:
+/// every task on CPU 0 is recorded while the command runs (perf: system-wide on those CPUs).
+#[test]
+fn a_command_with_p_or_c_sets_the_duration() {
+    let dir = scratch("duration");
+    let mut busy = std::process::Command::new("sh")
+        .args(["-c", "while :; do :; done"])
+        .spawn()
+        .unwrap();
+    let f = dir.join("p.data");
+    let t = std::time::Instant::now();
+    let out = run(premap()
+        .args(["record", "-q", "-p", &busy.id().to_string(), "-o"])
+        .arg(&f)
+        .args(["--", "sleep", "1"]));
+    let took = t.elapsed();
+    let _ = busy.kill();
+    let _ = busy.wait();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(took >= std::time::Duration::from_millis(900), "{took:?}");
+    let (samples, _) = perf_sample_count(&f);
+    assert!(samples > 100, "{samples} samples of a busy loop in 1 s");
+    let comms = run(perf()
+        .args(["report", "--stdio", "--sort", "comm", "-i"])
+        .arg(&f));
+    let comms = String::from_utf8_lossy(&comms.stdout);
+    assert!(
+        !comms.contains("sleep"),
+        "the duration command was recorded: {comms}"
+    );
+    let f = dir.join("c.data");
+    let out = run(premap()
+        .args(["record", "-q", "-C", "0", "-o"])
+        .arg(&f)
+        .args(["--", "sleep", "1"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (samples, _) = perf_sample_count(&f);
+    assert!(samples > 1000, "all of CPU 0 for 1 s at 4 kHz: {samples}");
+    let cpus = run(perf()
+        .args(["report", "--stdio", "--sort", "cpu", "-i"])
+        .arg(&f));
+    let cpus = String::from_utf8_lossy(&cpus.stdout);
+    let rows: Vec<&str> = cpus.lines().filter(|l| l.contains('%')).collect();
+    assert!(
+        rows.len() == 1 && rows[0].trim_end().ends_with("000"),
+        "{cpus}"
+    );
+}

@@ -217,7 +217,12 @@ pub fn check_options(o: &mut Options) -> Result<(), RecordError> {
             o.freq = Some(max);
         }
     }
-    if let Target::Command(argv) | Target::AllCpus(Some(argv)) = &o.target {
+    let command = match &o.target {
+        Target::Command(argv) | Target::AllCpus(Some(argv)) => Some(argv),
+        Target::Pids(_) | Target::Tids(_) => o.duration.as_ref(),
+        Target::AllCpus(None) => None,
+    };
+    if let Some(argv) = command {
         let prog = argv
             .first()
             .ok_or_else(|| RecordError::Workload("no command given".into()))?;
@@ -287,8 +292,10 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         install_switch_handler();
     }
 
-    let workload = match &opts.target {
-        Target::Command(argv) | Target::AllCpus(Some(argv)) => Some(Workload::spawn(argv)?),
+    let workload = match (&opts.target, &opts.duration) {
+        (Target::Command(argv) | Target::AllCpus(Some(argv)), _) => Some(Workload::spawn(argv)?),
+        // -p/-t with a command: it runs (unrecorded) for as long as the recording lasts.
+        (Target::Pids(_) | Target::Tids(_), Some(argv)) => Some(Workload::spawn(argv)?),
         _ => None,
     };
     // A short time slice (EEVDF, Linux >= 6.12): woken by a ring, the recorder preempts the workload

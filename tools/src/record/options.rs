@@ -62,6 +62,9 @@ pub struct Options {
     pub overwrite: bool,
     /// What to record.
     pub target: Target,
+    /// With `-p`/`-t`: a command that sets how long to record (it is run, not recorded), as perf
+    /// takes `perf record -p PID -- sleep 2`.
+    pub duration: Option<Vec<String>>,
     /// `-C`: only these CPUs.
     pub cpus: Option<Vec<i32>>,
     /// Output.
