@@ -658,3 +658,42 @@ fn a_command_with_p_or_c_sets_the_duration() {
         "{cpus}"
     );
 }
+
+/// `-e cycles` where the machine has no cycles counter (a VM without a PMU) falls back to cpu-clock,
+/// says so once, and names the event as perf names it; where it has one, cycles is recorded. Either
+/// way `perf evlist` shows what it shows for perf's own recording of the same command.
+#[test]
+fn cycles_falls_back_to_cpu_clock_as_perf_does() {
+    let dir = scratch("cycles");
+    for ev in ["cycles", "cycles:u"] {
+        let ours = dir.join("ours.data");
+        let theirs = dir.join("theirs.data");
+        let out = run(premap()
+            .args(["record", "-e", ev, "-o"])
+            .arg(&ours)
+            .arg("true"));
+        assert!(
+            out.status.success(),
+            "{ev}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let warned = String::from_utf8_lossy(&out.stderr)
+            .matches("The cycles event is not supported, trying to fall back to cpu-clock")
+            .count();
+        let p = run(perf()
+            .args(["record", "-q", "-e", ev, "-o"])
+            .arg(&theirs)
+            .arg("true"));
+        assert!(p.status.success(), "perf record -e {ev}");
+        let names = |f: &std::path::Path| {
+            String::from_utf8_lossy(&run(perf().args(["evlist", "-i"]).arg(f)).stdout).into_owned()
+        };
+        let (o, t) = (names(&ours), names(&theirs));
+        assert_eq!(o, t, "-e {ev}");
+        assert_eq!(
+            warned,
+            usize::from(t.starts_with("cpu-clock")),
+            "{ev}: said once when it falls back"
+        );
+    }
+}

@@ -171,7 +171,7 @@ fn perf_modifiers(attr: &PerfEventAttr) -> String {
 /// An event's name as perf builds it from the attr when the file does not name it (no EVENT_DESC, as
 /// in pipe mode before EVENT_UPDATE, or another tool's file): `evsel__name`'s rules for hardware,
 /// software, raw and breakpoint events, with their modifiers.
-fn default_name(attr: &PerfEventAttr) -> String {
+pub fn default_name(attr: &PerfEventAttr) -> String {
     let known = |names: &[&str]| names.get(attr.config as usize).map(|n| n.to_string());
     let base = match attr.r#type {
         TYPE_HARDWARE => known(&HW_NAMES),

@@ -239,9 +239,49 @@ fn open_one(
     Ok(())
 }
 
-/// Opens every event; where perf_event_paranoid forbids the kernel to this user, falls back to user
-/// space only (as perf does) and says so once.
+/// Whether `spec` is the hardware `cycles` event, which perf replaces with `cpu-clock` where the
+/// machine has no such counter (evsel__fallback).
+fn is_cycles(spec: &EventSpec) -> bool {
+    spec.r#type == premap::abi::attr::TYPE_HARDWARE
+        && spec.config == premap::abi::attr::COUNT_HW_CPU_CYCLES
+}
+
+/// Opens every event. Where the machine has no `cycles` counter (a VM without a PMU), `cycles` falls
+/// back to `cpu-clock` with perf's warning, once; where perf_event_paranoid forbids the kernel to
+/// this user, every event falls back to user space only (as perf does) and says so once.
 pub(super) fn open_events(o: &Options, slots: &[(i32, i32)]) -> Result<Opened, RecordError> {
+    match open_events_as_given(o, slots) {
+        Err(RecordError::Event {
+            source: premap::Error::EventNotSupported { .. },
+            ..
+        }) if o.events.iter().any(is_cycles) => {
+            let mut fallback = o.clone();
+            let fell: Vec<usize> = (0..o.events.len())
+                .filter(|&i| is_cycles(&o.events[i]))
+                .collect();
+            for &i in &fell {
+                fallback.events[i].r#type = premap::abi::attr::TYPE_SOFTWARE;
+                fallback.events[i].config = premap::abi::attr::COUNT_SW_CPU_CLOCK;
+            }
+            if !o.quiet {
+                eprintln!(
+                    "Warning:\nThe cycles event is not supported, trying to fall back to cpu-clock"
+                );
+            }
+            let mut opened = open_events_as_given(&fallback, slots)?;
+            // perf names a fallen-back event from its attr (`cycles:u` becomes `cpu-clock:uH`).
+            for i in fell {
+                if let Some(d) = opened.descs.get_mut(i) {
+                    d.name = premap_tools::perfdata::reader::default_name(&d.attr);
+                }
+            }
+            Ok(opened)
+        }
+        other => other,
+    }
+}
+
+fn open_events_as_given(o: &Options, slots: &[(i32, i32)]) -> Result<Opened, RecordError> {
     let named = |OpenError(source, name): OpenError| RecordError::Event { name, source };
     match open_with(o, slots, false) {
         Ok(v) => Ok(v),
