@@ -697,3 +697,33 @@ fn cycles_falls_back_to_cpu_clock_as_perf_does() {
         );
     }
 }
+
+/// `-m 3` is rounded up to a power of two with perf's message; `-p` of a process that does not exist
+/// says "No such process", as perf.
+#[test]
+fn ring_sizes_round_up_and_a_missing_process_is_named_as_perf_names_it() {
+    let dir = scratch("m3");
+    let f = dir.join("m3.data");
+    let out = run(premap()
+        .args(["record", "-m", "3", "-o"])
+        .arg(&f)
+        .arg("true"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rounding mmap pages size to 16K (4 pages)"),
+        "{err}"
+    );
+    let (_, perf_err) = perf_sample_count(&f);
+    assert!(!perf_err.contains("rror"), "{perf_err}");
+    let out = run(premap()
+        .args(["record", "-p", "999999999", "-o"])
+        .arg(dir.join("p.data")));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("No such process"), "{err}");
+}

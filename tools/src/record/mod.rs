@@ -177,11 +177,25 @@ fn max_sample_rate() -> Option<u64> {
 /// Checks the options perf checks before opening anything (record__parse_opts): a power-of-two ring,
 /// no zero period or frequency, a frequency over the kernel's limit throttled with perf's explanation.
 pub fn check_options(o: &mut Options) -> Result<(), RecordError> {
-    if o.pages == 0 || !o.pages.is_power_of_two() {
-        return Err(RecordError::Options(format!(
-            "-m {}: the number of pages must be a power of two",
-            o.pages
-        )));
+    if o.pages == 0 {
+        return Err(RecordError::Options(
+            "-m 0: the ring needs at least one data page".into(),
+        ));
+    }
+    if !o.pages.is_power_of_two() {
+        // As perf (evlist__parse_mmap_pages): rounded up, and said.
+        let pages = o
+            .pages
+            .checked_next_power_of_two()
+            .filter(|&p| p <= 1 << 20)
+            .ok_or_else(|| RecordError::Options(format!("-m {}: too many pages", o.pages)))?;
+        if !o.quiet {
+            eprintln!(
+                "rounding mmap pages size to {}K ({pages} pages)",
+                pages * premap::page_size() / 1024
+            );
+        }
+        o.pages = pages;
     }
     if o.period == Some(0) {
         return Err(RecordError::Options(

@@ -149,8 +149,17 @@ pub(super) fn slots(
         Target::Pids(pids) => {
             let mut v = Vec::new();
             for pid in pids {
-                let tids = std::fs::read_dir(format!("/proc/{pid}/task"))
-                    .map_err(|source| RecordError::Process { pid: *pid, source })?;
+                let tids = std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|source| {
+                    RecordError::Process {
+                        pid: *pid,
+                        // /proc/PID missing is perf's "No such process".
+                        source: if source.kind() == std::io::ErrorKind::NotFound {
+                            std::io::Error::from_raw_os_error(libc::ESRCH)
+                        } else {
+                            source
+                        },
+                    }
+                })?;
                 v.extend(
                     tids.flatten()
                         .filter_map(|e| e.file_name().to_str()?.parse().ok())
