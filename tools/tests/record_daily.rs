@@ -727,3 +727,43 @@ fn ring_sizes_round_up_and_a_missing_process_is_named_as_perf_names_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("No such process"), "{err}");
 }
+
+/// The live progress line (stderr a terminal, here a pseudo-terminal from `script`): never while a
+/// workload of ours runs (its output would be garbled; perf prints nothing while recording), shown
+/// for a recording until Ctrl-C, with the data written so far (it said 0.00 MB before).
+#[test]
+fn the_progress_line_stays_out_of_the_workload_s_terminal_and_tells_the_truth() {
+    let dir = scratch("progress");
+    let bin = env!("CARGO_BIN_EXE_premap");
+    let in_tty = |cmd: String| -> String {
+        let out = run(std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]));
+        String::from_utf8_lossy(&out.stdout).replace('\r', "\n")
+    };
+    let f = dir.join("w.data");
+    let text = in_tty(format!(
+        "{bin} record -o {} -- sh -c 'sleep 1.2; echo workload-output'",
+        f.display()
+    ));
+    assert!(text.contains("workload-output"), "{text}");
+    assert!(
+        !text.contains("/s), "),
+        "a live line while the workload ran: {text}"
+    );
+    let f = dir.join("a.data");
+    let text = in_tty(format!(
+        "timeout -s INT 1.7 {bin} record -a -o {}",
+        f.display()
+    ));
+    let live: Vec<&str> = text.lines().filter(|l| l.contains("/s), ")).collect();
+    assert!(
+        !live.is_empty(),
+        "no live line for a recording until Ctrl-C: {text}"
+    );
+    let last = live.last().unwrap();
+    let mb: f64 = last
+        .split(", ")
+        .find_map(|p| p.strip_suffix(" MB"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0);
+    assert!(mb > 0.0, "the live line's MB figure: {last}");
+}

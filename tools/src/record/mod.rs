@@ -480,8 +480,13 @@ fn run_loop(
     mut zstd: Option<&mut drain::Zstd<'_>>,
 ) -> Result<bool, RecordError> {
     let file_started = Instant::now();
-    let tty =
-        std::io::stderr().is_terminal() && !opts.quiet && !matches!(opts.output, Output::Stdout);
+    // A live progress line only where nothing else writes to the terminal: no workload of ours (-a,
+    // -p or -t until Ctrl-C); perf prints nothing while recording, and a command's output would be
+    // garbled by it.
+    let tty = std::io::stderr().is_terminal()
+        && !opts.quiet
+        && !matches!(opts.output, Output::Stdout)
+        && child.is_none();
     let started = Instant::now();
     let mut last_status = Instant::now();
     let mut hung_up = 0;
@@ -534,7 +539,11 @@ fn run_loop(
             break Ok(true);
         }
         if tty && last_status.elapsed() > Duration::from_millis(500) {
-            status_line(&out.totals, started.elapsed().as_secs_f64());
+            status_line(
+                &out.totals,
+                writer.data_size(),
+                started.elapsed().as_secs_f64(),
+            );
             last_status = Instant::now();
         }
     };
@@ -544,14 +553,15 @@ fn run_loop(
     result
 }
 
-fn status_line(t: &Totals, elapsed: f64) {
+/// The live line: records, their rate, the bytes of data written so far, what was lost.
+fn status_line(t: &Totals, bytes: u64, elapsed: f64) {
     let mut err = std::io::stderr().lock();
     let _ = write!(
         err,
         "\r[ premap record: {} records ({:.0}/s), {:.2} MB, {} lost ]   ",
         t.records,
         t.records as f64 / elapsed.max(0.001),
-        t.bytes as f64 / 1e6,
+        bytes as f64 / 1e6,
         t.lost
     );
     let _ = err.flush();
