@@ -1222,6 +1222,12 @@
 #define PREMAP_FILE_HEADER_SIZE 104
 
 /**
+ * The size of a file header from before the feature bitmap (offsetof(adds_features)): perf reads
+ * such a header as one without features.
+ */
+#define PREMAP_FILE_HEADER_SIZE_NO_FEATURES 72
+
+/**
  * Size of the pipe-mode header ({magic, size}).
  */
 #define PREMAP_PIPE_HEADER_SIZE 16
