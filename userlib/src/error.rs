@@ -1,6 +1,6 @@
 //! The library's error type: what went wrong and, for errors from the kernel, what to do about it.
 
-use crate::ring::Mode;
+use crate::mode::Mode;
 use premap_abi::ParseError;
 use std::fmt;
 use std::io;

@@ -42,6 +42,7 @@ pub mod counts;
 pub mod device;
 pub mod error;
 pub mod event;
+mod mode;
 pub mod percpu;
 pub mod poll;
 pub mod ring;

@@ -28,16 +28,7 @@ pub use batch::{Batch, NewestBatch, Record};
 pub use control::Control;
 pub(crate) use pause::{Pause, Pauser};
 
-/// How the producer treats the ring when it is full.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// The reader publishes `data_tail`; the producer drops (and counts) records when full.
-    /// The mapping is `PROT_READ | PROT_WRITE`.
-    Consume,
-    /// The producer overwrites the oldest data, writing backward (`attr.write_backward`); the mapping is
-    /// `PROT_READ` and the reader copies the newest records out while output is paused.
-    Overwrite,
-}
+pub use crate::mode::Mode;
 
 /// Counters a ring keeps about what it has read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
