@@ -65,9 +65,39 @@ struct RecordArgs {
     /// Sample every PERIOD events.
     #[arg(short = 'c', long = "count", conflicts_with = "freq")]
     period: Option<u64>,
-    /// Sample FREQ times a second (default 4000 when no -c).
+    /// Sample FREQ times a second (default 4000 when no -c); `max`: the kernel's limit
+    /// (perf_event_max_sample_rate).
     #[arg(short = 'F', long = "freq")]
-    freq: Option<u64>,
+    freq: Option<String>,
+    /// Record the sample's CPU (PERF_SAMPLE_CPU) even when not recording CPU-wide.
+    #[arg(long = "sample-cpu")]
+    sample_cpu: bool,
+    /// Sample the weight (PERF_SAMPLE_WEIGHT_STRUCT, as perf 6.1 on x86).
+    #[arg(short = 'W', long = "weight")]
+    weight: bool,
+    /// Record the sample period (PERF_SAMPLE_PERIOD) also with -c.
+    #[arg(short = 'P', long = "period")]
+    sample_period: bool,
+    /// Every event counts user space only (exclude_kernel, as perf's --all-user).
+    #[arg(long = "all-user", conflicts_with = "all_kernel")]
+    all_user: bool,
+    /// Every event counts the kernel only (exclude_user, as perf's --all-kernel).
+    #[arg(long = "all-kernel")]
+    all_kernel: bool,
+    /// Timestamps from this clock: monotonic (mono), monotonic_raw (raw), realtime, boottime, tai,
+    /// or a clockid number (use_clockid).
+    #[arg(short = 'k', long = "clockid")]
+    clockid: Option<String>,
+    /// With -g: user-space callchains only (exclude_callchain_kernel; `--user-callchain` works too).
+    #[arg(long = "user-callchains")]
+    user_callchain: bool,
+    /// Accepted for perf's command lines: premap records no BPF events in any case.
+    #[arg(long = "no-bpf-event")]
+    no_bpf_event: bool,
+    /// Accepted for perf's command lines (perf: overwrite a file another user owns); premap keeps
+    /// the old file as FILE.old and writes the new one in any case.
+    #[arg(short = 'f', long = "force")]
+    force: bool,
     /// Data pages per ring (a power of two).
     #[arg(short = 'm', long = "mmap-pages", default_value_t = 128)]
     pages: usize,
@@ -146,6 +176,45 @@ fn id_list(s: &str, what: &str) -> Result<Vec<i32>, String> {
         .collect()
 }
 
+/// `-F`: a number, or `max` (the kernel's perf_event_max_sample_rate), as perf.
+fn parse_freq(s: &str) -> Result<u64, String> {
+    if s == "max" {
+        let path = "/proc/sys/kernel/perf_event_max_sample_rate";
+        return std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .ok_or_else(|| format!("-F max: cannot read {path}"));
+    }
+    s.parse()
+        .map_err(|_| format!("-F {s}: a frequency is a number or max"))
+}
+
+/// `-k`: perf's clock names (and their short forms) or a number.
+fn parse_clockid(s: &str) -> Result<i32, String> {
+    let named = [
+        ("monotonic", 1),
+        ("mono", 1),
+        ("monotonic_raw", 4),
+        ("raw", 4),
+        ("realtime", 0),
+        ("real", 0),
+        ("boottime", 7),
+        ("boot", 7),
+        ("tai", 11),
+        ("CLOCK_MONOTONIC", 1),
+        ("CLOCK_MONOTONIC_RAW", 4),
+        ("CLOCK_REALTIME", 0),
+        ("CLOCK_BOOTTIME", 7),
+        ("CLOCK_TAI", 11),
+    ];
+    named
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(s))
+        .map(|(_, id)| *id)
+        .or_else(|| s.parse().ok())
+        .ok_or_else(|| format!("-k {s}: unknown clock (monotonic, monotonic_raw, realtime, boottime, tai or a number)"))
+}
+
 fn record_options(a: RecordArgs) -> Result<record::Options, String> {
     let command = a.command.clone();
     // As perf: with -p/-t the command only sets the duration; with -a or -C the command's run sets
@@ -188,11 +257,18 @@ fn record_options(a: RecordArgs) -> Result<record::Options, String> {
         None => None,
     };
     let events = events::parse_list(&a.events, &events::MachineSysfs).map_err(|e| e.to_string())?;
-    let _ = a.timestamp;
+    let _ = (a.timestamp, a.no_bpf_event, a.force);
     Ok(record::Options {
         events,
         period: a.period,
-        freq: a.freq,
+        freq: a.freq.as_deref().map(parse_freq).transpose()?,
+        sample_cpu: a.sample_cpu,
+        weight: a.weight,
+        sample_period: a.sample_period,
+        all_user: a.all_user,
+        all_kernel: a.all_kernel,
+        clockid: a.clockid.as_deref().map(parse_clockid).transpose()?,
+        user_callchain: a.user_callchain,
         pages: a.pages,
         overwrite: a.overwrite,
         target,

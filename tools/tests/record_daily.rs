@@ -767,3 +767,77 @@ fn the_progress_line_stays_out_of_the_workload_s_terminal_and_tells_the_truth() 
         .unwrap_or(0.0);
     assert!(mb > 0.0, "the live line's MB figure: {last}");
 }
+
+/// Options a daily perf user reaches for, each recorded by premap and by perf 6.1 with the same
+/// command: the attr fields the option sets are the same in `perf evlist -v` of both files.
+#[test]
+fn everyday_options_set_the_attrs_perf_sets() {
+    let dir = scratch("everyday");
+    let fields = |f: &std::path::Path| -> Vec<String> {
+        let out = run(perf().args(["evlist", "-v", "-i"]).arg(f));
+        let line = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let mut v: Vec<String> = line
+            .split(", ")
+            .filter(|kv| {
+                [
+                    "sample_type:",
+                    "exclude_",
+                    "use_clockid:",
+                    "clockid:",
+                    "sample_freq }:",
+                    "sample_period:",
+                ]
+                .iter()
+                .any(|k| kv.contains(k))
+            })
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    };
+    for opts in [
+        &["--sample-cpu"][..],
+        &["-W"],
+        &["-c", "10000", "-P"],
+        &["--all-user"],
+        &["--all-kernel"],
+        &["-k", "mono"],
+        &["-k", "monotonic_raw"],
+        &["-g", "--user-callchains"],
+        &["-F", "max"],
+        &["--no-bpf-event"],
+    ] {
+        let (ours, theirs) = (dir.join("ours.data"), dir.join("theirs.data"));
+        let _ = std::fs::remove_file(&ours);
+        let _ = std::fs::remove_file(&theirs);
+        let p = run(perf()
+            .args(["record", "-q", "-e", "cpu-clock"])
+            .args(opts)
+            .arg("-o")
+            .arg(&theirs)
+            .arg("true"));
+        assert!(
+            p.status.success(),
+            "perf record {opts:?}: {}",
+            String::from_utf8_lossy(&p.stderr)
+        );
+        let q = run(premap()
+            .args(["record", "-q", "-e", "cpu-clock"])
+            .args(opts)
+            .arg("-o")
+            .arg(&ours)
+            .arg("true"));
+        assert!(
+            q.status.success(),
+            "premap record {opts:?}: {}",
+            String::from_utf8_lossy(&q.stderr)
+        );
+        let (a, b) = (fields(&ours), fields(&theirs));
+        assert!(!b.is_empty(), "{opts:?}: perf evlist printed nothing");
+        assert_eq!(a, b, "{opts:?}");
+    }
+}

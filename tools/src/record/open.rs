@@ -60,6 +60,15 @@ fn sample_type(o: &Options) -> u64 {
     if o.user_regs.is_some() {
         st |= SAMPLE_REGS_USER;
     }
+    if o.sample_cpu {
+        st |= SAMPLE_CPU;
+    }
+    if o.weight {
+        st |= SAMPLE_WEIGHT_STRUCT;
+    }
+    if o.sample_period {
+        st |= SAMPLE_PERIOD;
+    }
     st
 }
 
@@ -102,6 +111,20 @@ fn builder(o: &Options, spec: &EventSpec, tracking: bool, user_only: bool) -> Ev
     }
     if user_only {
         a.flags |= ATTR_FLAG_EXCLUDE_KERNEL | ATTR_FLAG_EXCLUDE_HV;
+    }
+    // perf's --all-user / --all-kernel: exclude_kernel / exclude_user on every event, nothing else.
+    if o.all_user {
+        a.flags |= ATTR_FLAG_EXCLUDE_KERNEL;
+    }
+    if o.all_kernel {
+        a.flags |= ATTR_FLAG_EXCLUDE_USER;
+    }
+    if let Some(id) = o.clockid {
+        a.flags |= ATTR_FLAG_USE_CLOCKID;
+        a.clockid = id;
+    }
+    if o.user_callchain && a.sample_type & SAMPLE_CALLCHAIN != 0 {
+        a.flags |= ATTR_FLAG_EXCLUDE_CALLCHAIN_KERNEL;
     }
     if tracking {
         a.flags |= ATTR_FLAG_MMAP2 | ATTR_FLAG_COMM_EXEC;

@@ -56,6 +56,20 @@ pub struct Options {
     pub period: Option<u64>,
     /// `-F`: sample frequency.
     pub freq: Option<u64>,
+    /// `--sample-cpu`: PERF_SAMPLE_CPU in every sample.
+    pub sample_cpu: bool,
+    /// `-W`: the sample weight.
+    pub weight: bool,
+    /// `-P`: PERF_SAMPLE_PERIOD also with a fixed period.
+    pub sample_period: bool,
+    /// `--all-user`: exclude_kernel on every event.
+    pub all_user: bool,
+    /// `--all-kernel`: exclude_user on every event.
+    pub all_kernel: bool,
+    /// `-k`: use_clockid with this clock.
+    pub clockid: Option<i32>,
+    /// `--user-callchain`: exclude_callchain_kernel.
+    pub user_callchain: bool,
     /// `-m`: data pages per ring (a power of two).
     pub pages: usize,
     /// `--overwrite`: flight-recorder mode, read once at the end.
