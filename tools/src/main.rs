@@ -99,8 +99,13 @@ struct RecordArgs {
     #[arg(short = 'f', long = "force")]
     force: bool,
     /// Data pages per ring (a power of two).
-    #[arg(short = 'm', long = "mmap-pages", default_value_t = 128)]
-    pages: usize,
+    /// Data pages per ring, rounded up to a power of two; `N,M` as perf (M, the AUX area's pages,
+    /// has no use here: premap records no AUX events).
+    #[arg(short = 'm', long = "mmap-pages", default_value = "128")]
+    pages: String,
+    /// Stop recording once the data written reaches SIZE (`100M`, `1G`, bytes), as perf.
+    #[arg(long = "max-size")]
+    max_size: Option<String>,
     /// Flight-recorder mode: the kernel overwrites old data; the newest is written at the end.
     #[arg(long)]
     overwrite: bool,
@@ -269,7 +274,18 @@ fn record_options(a: RecordArgs) -> Result<record::Options, String> {
         all_kernel: a.all_kernel,
         clockid: a.clockid.as_deref().map(parse_clockid).transpose()?,
         user_callchain: a.user_callchain,
-        pages: a.pages,
+        pages: {
+            let n = a.pages.split(',').next().unwrap_or("");
+            n.parse()
+                .map_err(|_| format!("-m {}: a number of pages (N or N,M)", a.pages))?
+        },
+        max_size: match a.max_size.as_deref().map(str::parse::<record::Switch>) {
+            None => None,
+            Some(Ok(record::Switch::Size(n))) => Some(n),
+            Some(_) => {
+                return Err("--max-size: a size such as 100M, 1G or a number of bytes".into())
+            }
+        },
         overwrite: a.overwrite,
         target,
         duration,

@@ -841,3 +841,38 @@ fn everyday_options_set_the_attrs_perf_sets() {
         assert_eq!(a, b, "{opts:?}");
     }
 }
+
+/// `--max-size` ends the session once the data reaches the size, as perf (the command still running
+/// is ended too), and the file is whole; `-m N,M` is taken (M is the AUX area's, unused here).
+#[test]
+fn max_size_ends_the_session_and_m_takes_perf_s_pair() {
+    let dir = scratch("max-size");
+    let f = dir.join("ms.data");
+    let t = std::time::Instant::now();
+    let out = run(premap()
+        .args(["record", "--max-size=300K", "-F", "10000", "-a", "-o"])
+        .arg(&f)
+        .args(["--", "sleep", "20"]));
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(15),
+        "the session did not stop"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("size limit reached"), "{err}");
+    let (samples, perf_err) = perf_sample_count(&f);
+    assert!(samples > 0 && !perf_err.contains("rror"), "{perf_err}");
+    let len = std::fs::metadata(&f).unwrap().len();
+    assert!((300 << 10..8 << 20).contains(&len), "{len} bytes");
+    let f = dir.join("m.data");
+    let out = run(premap()
+        .args(["record", "-q", "-m", "8,16", "-o"])
+        .arg(&f)
+        .arg("true"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ev = run(perf().args(["evlist", "-v", "-i"]).arg(&f));
+    assert!(String::from_utf8_lossy(&ev.stdout).contains("wakeup_watermark }: 16384"));
+}

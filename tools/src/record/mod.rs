@@ -529,6 +529,18 @@ fn run_loop(
         if STOP.load(Ordering::Relaxed) != 0 || out.workload.is_some() || target_gone {
             break Ok(false);
         }
+        if let Some(max) = opts.max_size {
+            if writer.data_size() >= max {
+                if !opts.quiet {
+                    eprintln!(
+                        "[ premap record: perf size limit reached ({} KB), stopping session ]",
+                        writer.data_size() / 1024
+                    );
+                }
+                // As perf: the session ends here; a workload still running is terminated below.
+                break Ok(false);
+            }
+        }
         let switch = match opts.switch_output {
             Some(Switch::Signal) => SWITCH.swap(false, Ordering::Relaxed),
             Some(Switch::Size(n)) => writer.data_size() >= n,

@@ -72,6 +72,8 @@ pub struct Options {
     pub user_callchain: bool,
     /// `-m`: data pages per ring (a power of two).
     pub pages: usize,
+    /// `--max-size`: stop once this many bytes of data are written.
+    pub max_size: Option<u64>,
     /// `--overwrite`: flight-recorder mode, read once at the end.
     pub overwrite: bool,
     /// What to record.
