@@ -404,6 +404,17 @@ pub fn parse_one(s: &str, sys: &dyn Sysfs) -> Result<EventSpec, EventError> {
             u64::from_str_radix(hex, 16).map_err(|_| unknown())?,
         )
     } else if let Some((tsys, tname)) = base.split_once(':') {
+        // `cpu-clock:zz`: a known event with modifiers that are not modifiers, not a tracepoint.
+        let known = Event::from_name(tsys).is_some()
+            || cache_event(tsys).is_some()
+            || tsys
+                .strip_prefix('r')
+                .is_some_and(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()));
+        if known {
+            return Err(EventError(format!(
+                "event syntax error: '{s}': bad modifiers {tname:?} (perf's modifiers: u k h G H p P S D I W e)"
+            )));
+        }
         let id = sys.tracepoint_id(tsys, tname).ok_or_else(|| {
             EventError(format!(
                 "unknown tracepoint {base:?} (is tracefs mounted and readable?)"
@@ -555,6 +566,22 @@ mod tests {
         assert!(e.mods.exclude_kernel);
         assert_eq!(one("cpu/cycles/").config, 0x3c);
         assert_eq!(one("cpu/config=0x1234,period=1000/").period, Some(1000));
+    }
+
+    #[test]
+    fn a_known_event_with_bad_modifiers_is_a_syntax_error_not_an_unknown_tracepoint() {
+        for bad in ["cpu-clock:zz", "cycles:q", "LLC-stores:x", "r003c:zz"] {
+            let e = parse_one(bad, &Fake).unwrap_err().0;
+            assert!(
+                e.contains("event syntax error") && e.contains("bad modifiers"),
+                "{bad}: {e}"
+            );
+        }
+        // A tracepoint is still one.
+        assert!(parse_one("nosys:nothing", &Fake)
+            .unwrap_err()
+            .0
+            .contains("unknown tracepoint"));
     }
 
     #[test]
