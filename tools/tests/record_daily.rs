@@ -411,6 +411,35 @@ fn an_unprivileged_user_records_user_space_as_perf_allows() {
         (text(&o.stdout), text(&o.stderr))
     };
     assert!(n.contains("SAMPLE events"), "{n}{err}");
+    if paranoid >= 2 {
+        // The kernel alone (`:k`) is not turned into user space (which would record nothing): it is
+        // refused with the paranoid explanation, as perf refuses it.
+        let k = dir.join("nobody-k.data");
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.args(["record", "-e", "page-faults:k", "-o"])
+            .arg(&k)
+            .arg("true")
+            .current_dir(&dir);
+        // SAFETY: as above.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let out = run(&mut cmd);
+        assert!(
+            !out.status.success(),
+            "page-faults:k as nobody at paranoid {paranoid} was accepted"
+        );
+        assert!(
+            text(&out.stderr).contains("perf_event_paranoid"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
 }
 
 #[test]

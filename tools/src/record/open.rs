@@ -317,8 +317,12 @@ fn open_events_as_given(o: &Options, slots: &[(i32, i32)]) -> Result<Opened, Rec
     let named = |OpenError(source, name): OpenError| RecordError::Event { name, source };
     match open_with(o, slots, false) {
         Ok(v) => Ok(v),
+        // Not for an event that asked for the kernel alone (`:k`): as perf (evsel__fallback), that
+        // is refused with the paranoid explanation rather than turned into nothing.
         Err(OpenError(premap::Error::PermissionDenied { paranoid, .. }, _))
             if o.events.iter().any(|e| !e.mods.exclude_kernel)
+                && !o.events.iter().any(|e| e.mods.exclude_user)
+                && !o.all_kernel
                 && !matches!(o.target, Target::AllCpus(_)) =>
         {
             let v = open_with(o, slots, true).map_err(named)?;
