@@ -134,6 +134,11 @@ pub trait Sysfs {
     fn pmu_event(&self, pmu: &str, name: &str) -> Option<String>;
     /// The id of tracepoint `sys:name` (tracefs `events/SYS/NAME/id`).
     fn tracepoint_id(&self, sys: &str, name: &str) -> Option<u64>;
+    /// Where a tracepoint without an id was looked for, when the reason is that this user may not
+    /// read it (tracefs mounted mode 0700, say): perf's "No permissions to read PATH".
+    fn tracepoint_forbidden(&self, _sys: &str, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 /// The running machine's sysfs and tracefs.
@@ -193,6 +198,19 @@ impl Sysfs for MachineSysfs {
         read_trim(&format!("{root}/events/{sys}/{name}/id"))?
             .parse()
             .ok()
+    }
+
+    fn tracepoint_forbidden(&self, sys: &str, name: &str) -> Option<String> {
+        let root = TRACEFS
+            .into_iter()
+            .find(|t| std::path::Path::new(t).exists())?;
+        let path = format!("{root}/events/{sys}/{name}");
+        let denied = |p: &str| {
+            std::fs::read_dir(p)
+                .err()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+        };
+        (denied(root) || denied(&path)).then_some(path)
     }
 }
 
@@ -416,9 +434,20 @@ pub fn parse_one(s: &str, sys: &dyn Sysfs) -> Result<EventSpec, EventError> {
             )));
         }
         let id = sys.tracepoint_id(tsys, tname).ok_or_else(|| {
-            EventError(format!(
-                "unknown tracepoint {base:?} (is tracefs mounted and readable?)"
-            ))
+            match sys.tracepoint_forbidden(tsys, tname) {
+                // perf's words.
+                Some(path) => EventError(format!(
+                    "event syntax error: '{s}': can't access trace events\n\
+                     Error:\tNo permissions to read {path}\n\
+                     Hint:\tTry 'sudo mount -o remount,mode=755 {}/'",
+                    path.split("/events/")
+                        .next()
+                        .unwrap_or("/sys/kernel/tracing")
+                )),
+                None => EventError(format!(
+                    "unknown tracepoint {base:?} (is tracefs mounted and readable?)"
+                )),
+            }
         })?;
         blank(s, TYPE_TRACEPOINT, id)
     } else {

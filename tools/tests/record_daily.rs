@@ -440,6 +440,35 @@ fn an_unprivileged_user_records_user_space_as_perf_allows() {
             text(&out.stderr)
         );
     }
+    // A tracepoint this user may not read (tracefs mounted 0700, as here): perf's "No permissions
+    // to read", not "unknown tracepoint".
+    use std::os::unix::fs::MetadataExt;
+    let closed = std::fs::metadata("/sys/kernel/tracing").is_ok_and(|m| m.mode() & 0o005 == 0);
+    if closed {
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.args(["record", "-e", "sched:sched_switch", "-o"])
+            .arg(dir.join("nobody-t.data"))
+            .arg("true")
+            .current_dir(&dir);
+        // SAFETY: as above.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let out = run(&mut cmd);
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("No permissions to read /sys/kernel/tracing/events/sched/sched_switch"),
+            "{err}"
+        );
+    } else {
+        eprintln!("(tracefs is readable by every user here: the permission message was not tried)");
+    }
 }
 
 #[test]
