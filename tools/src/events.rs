@@ -244,7 +244,7 @@ const CACHE_OPS: [(&str, u64); 6] = [
 ];
 
 /// `L1-dcache-load-misses` and friends: `(type, config)`.
-fn cache_event(name: &str) -> Option<u64> {
+pub fn cache_event(name: &str) -> Option<u64> {
     let (cache, id) = CACHES
         .iter()
         .find(|(c, _)| name.starts_with(c) && name[c.len()..].starts_with('-'))?;

@@ -351,8 +351,18 @@ fn run_record(a: RecordArgs) -> ExitCode {
 fn run_list() -> ExitCode {
     let mut out = std::io::stdout().lock();
     let mut w = |s: String| writeln!(out, "{s}").is_ok();
+    // As perf list: only what this machine can open. Each hardware and cache event is tried as a
+    // user-space counter (allowed at perf_event_paranoid 2); a VM without a PMU lists none.
+    let opens = |ev: premap::Event| {
+        premap::EventBuilder::new(ev)
+            .exclude_kernel(true)
+            .exclude_hv(true)
+            .open()
+            .is_ok()
+    };
     for (name, ev) in premap::Event::names() {
         let kind = match ev {
+            premap::Event::Hardware(_) if !opens(*ev) => continue,
             premap::Event::Hardware(_) => "Hardware event",
             premap::Event::Software(_) => "Software event",
             premap::Event::Raw { .. } => "Raw event",
@@ -360,7 +370,14 @@ fn run_list() -> ExitCode {
         w(format!("  {name:<40} [{kind}]"));
     }
     for name in events::cache_event_names() {
-        w(format!("  {name:<40} [Hardware cache event]"));
+        let config = events::cache_event(&name);
+        let ev = config.map(|config| premap::Event::Raw {
+            r#type: premap::abi::attr::TYPE_HW_CACHE,
+            config,
+        });
+        if ev.is_some_and(opens) {
+            w(format!("  {name:<40} [Hardware cache event]"));
+        }
     }
     w(format!("  {:<40} [Raw hardware event descriptor]", "rNNN"));
     w(format!(
