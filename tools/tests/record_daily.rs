@@ -344,7 +344,17 @@ fn system_wide_when_no_target_is_given_until_ctrl_c() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Some activity of another process while it records.
+    // Once it records (the output exists, then a moment for the events to open), some activity of
+    // another process: a shell burning CPU for a few hundred ms, which 500 Hz on every CPU cannot
+    // miss (a page-touching run of a few ms could fall between two samples).
+    let t = std::time::Instant::now();
+    while !f.exists() && t.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = std::process::Command::new("sh")
+        .args(["-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"])
+        .status();
     let _ = std::process::Command::new(touch_workload())
         .arg("2000")
         .status();
