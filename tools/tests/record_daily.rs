@@ -383,22 +383,32 @@ fn an_unprivileged_user_records_user_space_as_perf_allows() {
     let bin = dir.join("premap");
     std::fs::copy(env!("CARGO_BIN_EXE_premap"), &bin).unwrap();
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // `premap record ARGS` as uid 65534, in the scratch folder.
+    let as_nobody = |args: &[&std::ffi::OsStr]| {
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.arg("record").args(args).current_dir(&dir);
+        // SAFETY: setgid/setuid in the child before exec; async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        run(&mut cmd)
+    };
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
     let f = dir.join("nobody.data");
-    let mut cmd = std::process::Command::new(&bin);
-    cmd.args(["record", "-e", "cpu-clock", "-o"])
-        .arg(&f)
-        .args(["ls", "-lR", "/usr/share/doc"])
-        .current_dir(&dir);
-    // SAFETY: setgid/setuid in the child before exec; async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let out = run(&mut cmd);
+    let out = as_nobody(&[
+        os("-e"),
+        os("cpu-clock"),
+        os("-o"),
+        f.as_os_str(),
+        os("ls"),
+        os("-lR"),
+        os("/usr/share/doc"),
+    ]);
     assert!(
         out.status.success(),
         "as uid 65534 at paranoid {paranoid}: {}",
@@ -422,21 +432,13 @@ fn an_unprivileged_user_records_user_space_as_perf_allows() {
         // The kernel alone (`:k`) is not turned into user space (which would record nothing): it is
         // refused with the paranoid explanation, as perf refuses it.
         let k = dir.join("nobody-k.data");
-        let mut cmd = std::process::Command::new(&bin);
-        cmd.args(["record", "-e", "page-faults:k", "-o"])
-            .arg(&k)
-            .arg("true")
-            .current_dir(&dir);
-        // SAFETY: as above.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let out = run(&mut cmd);
+        let out = as_nobody(&[
+            os("-e"),
+            os("page-faults:k"),
+            os("-o"),
+            k.as_os_str(),
+            os("true"),
+        ]);
         assert!(
             !out.status.success(),
             "page-faults:k as nobody at paranoid {paranoid} was accepted"
@@ -452,21 +454,14 @@ fn an_unprivileged_user_records_user_space_as_perf_allows() {
     use std::os::unix::fs::MetadataExt;
     let closed = std::fs::metadata("/sys/kernel/tracing").is_ok_and(|m| m.mode() & 0o005 == 0);
     if closed {
-        let mut cmd = std::process::Command::new(&bin);
-        cmd.args(["record", "-e", "sched:sched_switch", "-o"])
-            .arg(dir.join("nobody-t.data"))
-            .arg("true")
-            .current_dir(&dir);
-        // SAFETY: as above.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let out = run(&mut cmd);
+        let t = dir.join("nobody-t.data");
+        let out = as_nobody(&[
+            os("-e"),
+            os("sched:sched_switch"),
+            os("-o"),
+            t.as_os_str(),
+            os("true"),
+        ]);
         assert!(!out.status.success());
         let err = text(&out.stderr);
         assert!(
