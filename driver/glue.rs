@@ -4,7 +4,7 @@
 //! yet, each behind a small safe wrapper with its `// SAFETY:` proof. The device itself (open,
 //! release, ioctl, write, poll, mmap) goes through the kernel crate's `MiscDevice`, `File`,
 //! `Kiocb`/`IovIterSource`, `PollTable`/`PollCondVar`, `VmaNew`, `VmOperations` and the mapping calls
-//! (`remap_pfn_range`, `insert_driver_ring_pages`): mainline's own, plus patches adding `poll` and the
+//! (`remap_pfn_range`, `insert_user_ring_pages`): mainline's own, plus patches adding `poll` and the
 //! node's mode to `MiscDevice`, and `VmOperations`, `PgProt` and the mapping calls to `mm::virt`
 //! (driver/kernel/mainline/), and on 6.12 a backport of that same surface (driver/kernel/6.12/), so
 //! this one source builds on both. What remains here uses `kernel::bindings` as mainline names them.
@@ -32,8 +32,8 @@ use kernel::prelude::*;
 /// The page size of this kernel.
 pub(crate) const PAGE_SIZE: usize = bindings::PAGE_SIZE;
 
-/// The kernel's `PGTY_driver_ring` type byte (premap's kernel series).
-pub(crate) const PGTY_DRIVER_RING: u32 = bindings::pagetype_PGTY_driver_ring;
+/// The kernel's `PGTY_user_ring` type byte (premap's kernel series).
+pub(crate) const PGTY_USER_RING: u32 = bindings::pagetype_PGTY_user_ring;
 
 mod device;
 mod page;

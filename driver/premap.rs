@@ -435,7 +435,7 @@ fn map_typed(
         let chunk = glue::PagePtr::slice(&ptrs[done..done + n]);
         // SAFETY: the pages belong to `buf`, a reference to which this VMA gets (set_ops, by the caller;
         // or the pages are zapped on failure) and every copy of it takes.
-        if let Err(e) = unsafe { vma.insert_driver_ring_pages(addr, chunk, prot) } {
+        if let Err(e) = unsafe { vma.insert_user_ring_pages(addr, chunk, prot) } {
             result = Err(e);
             break;
         }

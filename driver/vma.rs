@@ -11,7 +11,7 @@ use kernel::mm::virt::{fault, vm_flags_t, PgProt, VmFault, VmFaultResult, VmOper
 use kernel::sync::ArcBorrow;
 
 /// The VMAs of a buffer, either strategy: the PFN map (VM_IO | VM_PFNMAP) or the typed insert
-/// (VM_MIXEDMAP, `PGTY_driver_ring` pages).
+/// (VM_MIXEDMAP, `PGTY_user_ring` pages).
 pub(crate) struct RingVma;
 
 #[vtable]
@@ -58,11 +58,13 @@ impl VmOperations for RingVma {
         let one = glue::PagePtr::slice(core::slice::from_ref(page));
         // SAFETY: the page belongs to `buf`, which this VMA and every copy of it keep alive (each holds
         // a reference to it).
-        match unsafe { vma.insert_driver_ring_pages(vmf.address(), one, prot) } {
-            // EBUSY: a concurrent fault mapped it first.
+        match unsafe { vma.insert_user_ring_pages(vmf.address(), one, prot) } {
             Ok(()) => fault::NOPAGE,
+            // EBUSY: the page is mapped there already (a concurrent fault mapped it first).
             Err(e) if e.to_errno() == EBUSY.to_errno() => fault::NOPAGE,
             Err(e) if e.to_errno() == ENOMEM.to_errno() => fault::OOM,
+            // EEXIST (an entry that is not a page, a marker) and the rest: retrying would fault
+            // again on the same entry forever.
             Err(_) => fault::SIGBUS,
         }
     }

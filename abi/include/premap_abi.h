@@ -1185,16 +1185,16 @@
 #define PREMAP_PGTY_NONE 255
 
 /**
- * premap's ring-page type byte: the kernel's PGTY_driver_ring as premap's kernel series defines it
- * (PageDriverRing(), named driver_ring by dump_page(), KPF_DRIVER_RING in /proc/kpageflags).
+ * premap's ring-page type byte: the kernel's PGTY_user_ring as premap's kernel series defines it
+ * (PageUserRing(), named user_ring by dump_page(), KPF_USER_RING in /proc/kpageflags).
  */
 #define PREMAP_PGTY_PREMAP_RING 249
 
 /**
- * The /proc/kpageflags bit premap's kernel series adds for PGTY_driver_ring pages
- * (KPF_DRIVER_RING).
+ * The /proc/kpageflags bit premap's kernel series adds for PGTY_user_ring pages
+ * (KPF_USER_RING).
  */
-#define PREMAP_KPF_DRIVER_RING 27
+#define PREMAP_KPF_USER_RING 27
 
 /**
  * Shift of the 2-bit area kind in the owner bits.

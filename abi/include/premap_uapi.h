@@ -32,7 +32,7 @@
 #define PREMAP_CREATE_OVERWRITE (1 << 0)
 
 /**
- * Create flag: map the buffer with the typed-page strategy: every page is a PGTY_driver_ring page
+ * Create flag: map the buffer with the typed-page strategy: every page is a PGTY_user_ring page
  * (see memdesc) that mmap maps with vm_insert_pages_prot() (one call per up to 512 pages,
  * one page-table lock per page table), without a reference or a mapcount, in a VM_MIXEDMAP VMA (not
  * VM_PFNMAP | VM_IO) that GUP refuses because vm_normal_page() does. The control page of a

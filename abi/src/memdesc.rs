@@ -4,7 +4,7 @@
 //! `vm_insert_pages()` need not touch their refcount or mapcount and `vm_normal_page()`/GUP refuse them.
 //! Linux keeps `page->page_type` as a type in the top byte (`PGTY_*`; 0xff for "no type") and leaves the
 //! low 24 bits to the owner. premap's kernel series (driver/kernel/*/, the mm patches) adds the type the thread asks
-//! for, `PGTY_driver_ring` (0xf9, the first slot mainline 7.3 leaves free), whose pages
+//! for, `PGTY_user_ring` (0xf9, the first slot mainline 7.3 leaves free), whose pages
 //! `vm_insert_pages_prot()` maps without refcount or mapcount and `vm_normal_page()`/GUP refuse. Every
 //! page of a premap buffer carries it, whichever strategy maps it ([`crate::ioctl::CREATE_TYPED_PAGES`]);
 //! premap's memdesc lives in the owner bits: which area the page belongs to, whether user space may
@@ -39,12 +39,12 @@ pub const PGTY_UNACCEPTED: u8 = 0xf7;
 pub const PGTY_LARGE_KMALLOC: u8 = 0xf8;
 /// 6.12 `PGTY_mapcount_underflow`: a `page_type` of `0xff......` means "no type".
 pub const PGTY_NONE: u8 = 0xff;
-/// premap's ring-page type byte: the kernel's `PGTY_driver_ring` as premap's kernel series defines it
-/// (`PageDriverRing()`, named `driver_ring` by `dump_page()`, `KPF_DRIVER_RING` in `/proc/kpageflags`).
+/// premap's ring-page type byte: the kernel's `PGTY_user_ring` as premap's kernel series defines it
+/// (`PageUserRing()`, named `user_ring` by `dump_page()`, `KPF_USER_RING` in `/proc/kpageflags`).
 pub const PGTY_PREMAP_RING: u8 = 0xf9;
-/// The `/proc/kpageflags` bit premap's kernel series adds for `PGTY_driver_ring` pages
-/// (`KPF_DRIVER_RING`).
-pub const KPF_DRIVER_RING: u32 = 27;
+/// The `/proc/kpageflags` bit premap's kernel series adds for `PGTY_user_ring` pages
+/// (`KPF_USER_RING`).
+pub const KPF_USER_RING: u32 = 27;
 
 /// Shift of the 2-bit area kind in the owner bits.
 pub const MEMDESC_KIND_SHIFT: u32 = 22;

@@ -16,7 +16,7 @@ pub const IOC_MAGIC: u8 = 0xDA;
 /// Create flag: overwrite mode. The producer ignores `data_tail` and overwrites the oldest data, writing
 /// backward (`write_backward` semantics); the mapping must be `PROT_READ` only.
 pub const CREATE_OVERWRITE: u32 = 1 << 0;
-/// Create flag: map the buffer with the typed-page strategy: every page is a `PGTY_driver_ring` page
+/// Create flag: map the buffer with the typed-page strategy: every page is a `PGTY_user_ring` page
 /// (see [`crate::memdesc`]) that mmap maps with `vm_insert_pages_prot()` (one call per up to 512 pages,
 /// one page-table lock per page table), without a reference or a mapcount, in a `VM_MIXEDMAP` VMA (not
 /// `VM_PFNMAP | VM_IO`) that GUP refuses because `vm_normal_page()` does. The control page of a

@@ -63,19 +63,19 @@ impl OwnedPage {
         unsafe { bindings::page_to_pfn(self.page.as_ptr()) }
     }
 
-    /// Makes the page a `PGTY_driver_ring` page (`__SetPageDriverRing`) whose owner bits are those of
-    /// `word` (premap's memdesc: type byte [`PGTY_DRIVER_RING`] and the owner bits). A word with another
+    /// Makes the page a `PGTY_user_ring` page (`__SetPageUserRing`) whose owner bits are those of
+    /// `word` (premap's memdesc: type byte [`PGTY_USER_RING`] and the owner bits). A word with another
     /// type byte is ignored. `&mut self`: only the owner types the page, before it is shared or mapped.
     pub(crate) fn set_type(&mut self, word: u32) {
-        if word >> 24 != PGTY_DRIVER_RING {
+        if word >> 24 != PGTY_USER_RING {
             return;
         }
         let page = self.page.as_ptr();
         // SAFETY: we own the page exclusively (type invariant, `&mut self`), it is untyped or already a
-        // driver-ring page, and it is not mapped yet: nothing else reads its `_mapcount`/`page_type`.
-        unsafe { bindings::__SetPageDriverRing(page) };
+        // user-ring page, and it is not mapped yet: nothing else reads its `_mapcount`/`page_type`.
+        unsafe { bindings::__SetPageUserRing(page) };
         // SAFETY: as above; the kernel leaves the low 24 bits of a typed page to its owner, and the type
-        // byte written is the one __SetPageDriverRing just set.
+        // byte written is the one __SetPageUserRing just set.
         unsafe { (*page).__bindgen_anon_2.page_type = word };
     }
 
@@ -85,10 +85,10 @@ impl OwnedPage {
         unsafe { (*self.page.as_ptr()).__bindgen_anon_2.page_type }
     }
 
-    /// Whether the page is a `PGTY_driver_ring` page (`PageDriverRing`).
-    pub(crate) fn is_driver_ring(&self) -> bool {
+    /// Whether the page is a `PGTY_user_ring` page (`PageUserRing`).
+    pub(crate) fn is_user_ring(&self) -> bool {
         // SAFETY: the page is valid (type invariant); the test reads the type byte only.
-        unsafe { bindings::PageDriverRing(self.page.as_ptr()) != 0 }
+        unsafe { bindings::PageUserRing(self.page.as_ptr()) != 0 }
     }
 
     /// The page's reference count (`page_ref_count`): 1 (ours) unless something else holds the page.
@@ -168,10 +168,10 @@ impl Drop for OwnedPage {
             );
         }
         // The page must leave untyped: the allocator checks `_mapcount == -1` (page_type UINT_MAX).
-        if self.is_driver_ring() {
-            // SAFETY: we own the page and it is a driver-ring page (checked); no mapping refers to it
+        if self.is_user_ring() {
+            // SAFETY: we own the page and it is a user-ring page (checked); no mapping refers to it
             // any more, so nothing reads its type concurrently.
-            unsafe { bindings::__ClearPageDriverRing(self.page.as_ptr()) };
+            unsafe { bindings::__ClearPageUserRing(self.page.as_ptr()) };
         }
         // SAFETY: we own the page (type invariant) and no mapping refers to it any more: mappings hold a
         // reference to the buffer that owns this page.
