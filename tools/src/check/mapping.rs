@@ -3,7 +3,7 @@
 
 use super::probe::{self, Map};
 use super::source::{Source, DATA_HEAD, DATA_TAIL, PAGE};
-use super::{ensure, errname, fail, na, ok, tryv, Notes, Strategy, Target, Verdict};
+use super::{ensure, errname, fail, na, ok, tryv, Notes, Target, Verdict};
 use nix::errno::Errno;
 use premap_driver_fuzz::fault::FailNth;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -229,7 +229,7 @@ pub(super) fn fork_and_madvise(s: &Target, _: &mut Notes) -> Verdict {
     if m.madvise(libc::MADV_NORMAL) == Err(Errno::ENOSYS) {
         return na("madvise(2) is not built into this kernel (CONFIG_ADVISE_SYSCALLS)");
     }
-    if s.strategy() == Some(Strategy::Typed) {
+    if s.typed() {
         return madvise_harmless(&src, m);
     }
     let mut refused = Vec::new();
@@ -279,7 +279,9 @@ fn madvise_harmless(src: &Source, m: Map) -> Verdict {
             "after {name} the ring shows other bytes (a page was lost or replaced)"
         );
         m.write_u64(DATA_TAIL, 0);
-        tryv!(src.refcounts_one(5, &format!("after {name}")));
+        if !src.is_perf() {
+            tryv!(src.refcounts_one(5, &format!("after {name}")));
+        }
     }
     // MADV_DOFORK is accepted for a VM_MIXEDMAP VMA: the child then shares the ring, counted as a
     // mapping by vm_ops->open and given back at its exit.
@@ -317,13 +319,11 @@ pub(super) fn gup(s: &Target, _: &mut Notes) -> Verdict {
     let (src, m) = tryv!(Source::open_mapped(s, 4));
     src.produce(8, 0);
     let data = m.ptr.wrapping_add(PAGE);
-    // Which errno GUP gives: check_vma_flags() refuses a VM_IO | VM_PFNMAP VMA with EFAULT; for the
-    // typed insert the VMA is acceptable and the refusal comes from vm_normal_page() (no struct page
-    // for the PTE), which GUP reports as EFAULT or, where it asked for pages, EEXIST.
-    let refused = |e: Errno| match s.strategy() {
-        Some(Strategy::Typed) => e == Errno::EFAULT || e == Errno::EEXIST,
-        _ => e == Errno::EFAULT,
-    };
+    // Which errno GUP gives: check_vma_flags() refuses a VM_IO | VM_PFNMAP VMA with EFAULT; for typed
+    // pages the VMA is acceptable and the refusal comes from vm_normal_page() and follow_page_pte(),
+    // which say EFAULT too (the series' "mm/gup: fail to pin a user ring page with -EFAULT"): user
+    // space sees the same errno for both strategies.
+    let refused = |e: Errno| e == Errno::EFAULT;
     let vms = match probe::vmsplice_from(data, PAGE) {
         Ok(n) => return fail(format!("vmsplice pinned {n} bytes of the ring")),
         Err(e) => {
@@ -397,9 +397,6 @@ pub(super) fn close_while_mapped(s: &Target, _: &mut Notes) -> Verdict {
 }
 
 pub(super) fn partial_failure(s: &Target, _: &mut Notes) -> Verdict {
-    if s.is_perf() {
-        return na("injects allocation failures into the driver's mmap; not run against perf");
-    }
     let fault = match FailNth::open() {
         Ok(f) => f,
         Err(e) => {
@@ -432,14 +429,25 @@ pub(super) fn partial_failure(s: &Target, _: &mut Notes) -> Verdict {
                 points.push(n);
                 let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
                 ensure!(
-                    !maps.lines().any(|l| l.ends_with("/dev/premap")),
-                    "a mapping of the device is left after allocation {n} failed"
+                    !maps
+                        .lines()
+                        .any(|l| l.ends_with("/dev/premap") || l.ends_with("[perf_event]")),
+                    "a mapping of the ring is left after allocation {n} failed"
                 );
-                let st = src.stats();
-                ensure!(
-                    st.is_some_and(|s| s.mappings == 0),
-                    "mappings counted after allocation {n} failed: {st:?}"
-                );
+                if src.is_perf() {
+                    // A buffer left attached by the failed mmap would make a mapping of another size
+                    // fail (EINVAL): perf keeps one buffer per event while any mapping counts it.
+                    ensure!(
+                        src.map(2, true).is_ok(),
+                        "after allocation {n} failed, the event still holds a buffer (a 1+1-page mmap fails)"
+                    );
+                } else {
+                    let st = src.stats();
+                    ensure!(
+                        st.is_some_and(|s| s.mappings == 0),
+                        "mappings counted after allocation {n} failed: {st:?}"
+                    );
+                }
             }
         }
         fired += u32::from(hit);

@@ -31,7 +31,7 @@ pub enum Subject {
 pub enum Strategy {
     /// One `remap_pfn_range` per page: `VM_PFNMAP | VM_IO`.
     PfnMap,
-    /// `CREATE_TYPED_PAGES`: `PGTY_driver_ring` pages mapped with `vm_insert_pages_prot`, `VM_MIXEDMAP`.
+    /// `CREATE_TYPED_PAGES`: `PGTY_user_ring` pages mapped with `vm_insert_pages_prot`, `VM_MIXEDMAP`.
     Typed,
 }
 
@@ -76,6 +76,26 @@ impl Target {
             Target::Perf => None,
         }
     }
+
+    /// Whether the ring's pages are typed pages in a VM_MIXEDMAP VMA: the driver's typed strategy,
+    /// or perf's own rings on a kernel that maps them so (premap's kernel series).
+    fn typed(&self) -> bool {
+        match self {
+            Target::Device(_, s) => *s == Strategy::Typed,
+            Target::Perf => source::perf_mapping() == Ok(PerfMapping::Typed),
+        }
+    }
+}
+
+/// How the running kernel maps its perf rings, read from the VMA of a fresh one (/proc/self/smaps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PerfMapping {
+    /// Typed ring pages in a VM_MIXEDMAP VMA, without VM_IO or VM_PFNMAP (premap's kernel series).
+    Typed,
+    /// One remap_pfn_range() per page: VM_IO | VM_PFNMAP (mainline since 6.14).
+    PfnMap,
+    /// Neither: pages faulted in and refcounted (perf_mmap_fault(), before 6.14).
+    Faulted,
 }
 
 /// The result of one behaviour.

@@ -2,7 +2,7 @@
 //! perf_event_open ring of the running kernel.
 
 use super::probe::{self, Map};
-use super::Target;
+use super::{PerfMapping, Target};
 use nix::errno::Errno;
 use premap::abi::attr::*;
 use premap::abi::control::ControlPage;
@@ -32,6 +32,34 @@ pub(super) const CAPABILITIES: usize = std::mem::offset_of!(ControlPage, capabil
 pub(super) const SEQ_AT: usize = 32;
 /// Where a LOST record carries its count: after the header and the id (`LostRecord::lost`).
 pub(super) const LOST_AT: usize = 16;
+
+/// How this kernel maps perf rings (looked up once: a perf event with a 1+1-page ring, its VMA's
+/// flags); an error when no perf ring can be mapped or its VMA is not in /proc/self/smaps.
+pub(super) fn perf_mapping() -> Result<PerfMapping, String> {
+    static MAPPING: std::sync::OnceLock<Result<PerfMapping, String>> = std::sync::OnceLock::new();
+    MAPPING
+        .get_or_init(|| {
+            let src = Source::open(&Target::Perf, 1, false).map_err(|e| e.to_string())?;
+            let m = src
+                .map(2, true)
+                .map_err(|e| format!("mmap of a perf ring: {e}"))?;
+            let flags = probe::vm_flags(m.ptr as usize)
+                .ok_or_else(|| "the perf ring is not in /proc/self/smaps".to_string())?;
+            let has = |f: &str| flags.iter().any(|x| x == f);
+            Ok(match (has("mm"), has("pf")) {
+                (true, false) => PerfMapping::Typed,
+                (false, true) => PerfMapping::PfnMap,
+                (false, false) => PerfMapping::Faulted,
+                (true, true) => {
+                    return Err(format!(
+                        "VmFlags {}: both VM_MIXEDMAP and VM_PFNMAP",
+                        flags.join(" ")
+                    ))
+                }
+            })
+        })
+        .clone()
+}
 
 /// The u64 at `at` in a record's bytes (0 when the record is too short).
 pub(super) fn u64_at(bytes: &[u8], at: usize) -> u64 {
@@ -144,6 +172,11 @@ impl Source {
             Kind::Device(d) => d.as_fd(),
             Kind::Perf(fd) => fd.as_fd(),
         }
+    }
+
+    /// Whether this is a perf event (no page info, no generator).
+    pub(super) fn is_perf(&self) -> bool {
+        self.perf
     }
 
     /// The driver's typed device; `None` for perf.
