@@ -67,7 +67,7 @@ fuzz/smoke.sh
 if [ "${PREMAP_SKIP_VM:-}" = 1 ]; then
     echo "== driver/vmtest and driver/kernel/series SKIPPED (PREMAP_SKIP_VM=1): the driver and the kernel series were not tested"
 else
-    echo "== driver/vmtest (premap.ko in a Linux 6.12 LTS guest and a mainline guest under QEMU), with driver/tests/hostile.c and abi/examples/c/read_premap_device.c as --guest-run"
+    echo "== driver/vmtest (premap.ko in a Linux 6.12 LTS guest and a mainline guest under QEMU), with driver/tests/hostile.c, abi/examples/c/read_premap_device.c and driver/tests/mm_paths.c as --guest-run"
     if ! wait "$kernels_pid"; then
         kernels_pid=
         cat target/vmtest-kernels.log
@@ -86,5 +86,7 @@ else
     # The C example that reads the driver's ring (both strategies) with premap_abi.h alone.
     cc -std=c11 -Wall -Wextra -Werror -pedantic -static -I abi/include abi/examples/c/read_premap_device.c \
         -o target/read_premap_device
-    driver/vmtest --guest-run target/hostile --guest-run target/read_premap_device
+    # Every mm path that can meet a typed ring page, on the driver's typed buffer and perf's own ring.
+    cc -std=gnu11 -Wall -Wextra -Werror -static -I abi/include driver/tests/mm_paths.c -o target/mm_paths
+    driver/vmtest --guest-run target/hostile --guest-run target/read_premap_device --guest-run target/mm_paths
 fi

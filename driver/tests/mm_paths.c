@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Every mm path that can meet a typed ring page, tried on two rings: a premap buffer in the typed
+ * strategy (/dev/premap) and the kernel's own perf ring (typed on a kernel with premap's series, a
+ * PFN map on mainline without it, faulted-in pages before 6.14). Run as root in the guest by
+ * `driver/vmtest --guest-run` (./test.sh builds it static); docs/typed-pages.md has the table of what
+ * each path does and why.
+ *
+ * Each path must either be refused with a clear errno or leave the ring intact: the same pages mapped
+ * (PFNs from /proc/self/pagemap), the same bytes, the control page still writable, each page still of
+ * the type (/proc/kpageflags) and, for the driver, still holding only the driver's reference. A path
+ * that pins ring pages (GUP succeeding) fails the run; the console scan catches splats. Prints one
+ * line per ring and path: `mm-paths: <ring>: <path>: refused (<errno>)` or `...: accepted, intact`.
+ *
+ *   cc -std=gnu11 -Wall -Wextra -Werror -static -I abi/include driver/tests/mm_paths.c -o mm_paths
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <linux/loop.h>
+#include <linux/perf_event.h>
+#include <linux/userfaultfd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "premap_abi.h"
+
+#define PAGE 4096UL
+#define DATA_PAGES 8
+#define RING_LEN ((1 + DATA_PAGES) * PAGE)
+#define KPF_USER_RING_BIT 27
+#ifndef __NR_mseal
+#define __NR_mseal 462
+#endif
+#ifndef MADV_SOFT_OFFLINE
+#define MADV_SOFT_OFFLINE 101
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#define MPOL_BIND 2
+#define MPOL_MF_STRICT (1 << 0)
+#define MPOL_MF_MOVE (1 << 1)
+
+struct ring {
+	const char *name;
+	int fd;
+	int perf;
+	int typed; /* its pages carry the type (kpageflags), as seen when it was set up */
+	char *p;
+	uint64_t pfn[1 + DATA_PAGES];
+	char snap[RING_LEN];
+};
+
+static int failures;
+
+#define FAIL(r, path, ...)                                                                        \
+	do {                                                                                      \
+		printf("mm-paths: %s: %s: FAIL: ", (r)->name, path);                              \
+		printf(__VA_ARGS__);                                                              \
+		printf("\n");                                                             \
+		failures++;                                                                       \
+	} while (0)
+
+static uint64_t proc_u64(const char *path, uint64_t index)
+{
+	uint64_t v = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &v, sizeof(v), (off_t)(index * 8)) != sizeof(v))
+		v = 0;
+	close(fd);
+	return v;
+}
+
+static uint64_t pfn_at(const void *addr)
+{
+	uint64_t e = proc_u64("/proc/self/pagemap", (uintptr_t)addr / PAGE);
+
+	return (e >> 63) & 1 ? e & ((1ULL << 55) - 1) : 0;
+}
+
+static int write_samples(struct ring *r, int n)
+{
+	char rec[64] = { 0 };
+	struct premap_event_header h = { .type = PREMAP_RECORD_SAMPLE, .misc = 2, .size = 64 };
+
+	for (int i = 0; i < n; i++) {
+		memcpy(rec, &h, sizeof(h));
+		rec[32] = (char)i;
+		if (write(r->fd, rec, sizeof(rec)) != (ssize_t)sizeof(rec))
+			return -1;
+	}
+	return 0;
+}
+
+static int open_driver(struct ring *r)
+{
+	struct premap_create c = { .size = 32, .flags = PREMAP_CREATE_TYPED_PAGES, .data_pages = DATA_PAGES };
+
+	r->name = "premap typed";
+	r->fd = open(PREMAP_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (r->fd < 0 || ioctl(r->fd, PREMAP_IOC_CREATE, &c))
+		return -1;
+	r->p = mmap(NULL, RING_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+	if (r->p == MAP_FAILED)
+		return -1;
+	return write_samples(r, 20);
+}
+
+static int open_perf(struct ring *r)
+{
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_SOFTWARE, .size = sizeof(a), .config = PERF_COUNT_SW_PAGE_FAULTS,
+		.sample_period = 1, .sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID, .disabled = 1,
+	};
+	char *scratch;
+
+	r->name = "perf ring";
+	r->perf = 1;
+	r->fd = (int)syscall(__NR_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (r->fd < 0)
+		return -1;
+	r->p = mmap(NULL, RING_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+	if (r->p == MAP_FAILED)
+		return -1;
+	/* A few records, then the event stays disabled: nothing writes the ring behind the checks. */
+	scratch = mmap(NULL, 16 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (scratch == MAP_FAILED)
+		return -1;
+	ioctl(r->fd, PERF_EVENT_IOC_ENABLE, 0);
+	for (int i = 0; i < 16; i++)
+		scratch[i * PAGE] = 1;
+	ioctl(r->fd, PERF_EVENT_IOC_DISABLE, 0);
+	munmap(scratch, 16 * PAGE);
+	return 0;
+}
+
+static void snapshot(struct ring *r)
+{
+	memcpy(r->snap, r->p, RING_LEN);
+	for (unsigned int i = 0; i <= DATA_PAGES; i++)
+		r->pfn[i] = pfn_at(r->p + i * PAGE);
+	r->typed = r->pfn[1] && ((proc_u64("/proc/kpageflags", r->pfn[1]) >> KPF_USER_RING_BIT) & 1);
+}
+
+/* The ring is as the snapshot left it; on failure prints why (naming `path`) and returns 0. */
+static int intact(struct ring *r, const char *path)
+{
+	struct perf_event_mmap_page *pg = (void *)r->p;
+	volatile __u64 *tail = &pg->data_tail;
+
+	/* Data pages byte for byte; of the control page, the positions (perf updates times in it). */
+	if (memcmp(r->snap + PAGE, r->p + PAGE, DATA_PAGES * PAGE)) {
+		FAIL(r, path, "the data pages show other bytes");
+		return 0;
+	}
+	if (pg->data_head != ((struct perf_event_mmap_page *)r->snap)->data_head) {
+		FAIL(r, path, "data_head moved");
+		return 0;
+	}
+	*tail = *tail; /* still writable (a SIGBUS or SIGSEGV here ends the run) */
+	for (unsigned int i = 0; i <= DATA_PAGES; i++) {
+		uint64_t pfn = pfn_at(r->p + i * PAGE);
+
+		if (!r->pfn[i])
+			continue; /* a PFN map: pagemap shows a hole */
+		if (pfn != r->pfn[i]) {
+			FAIL(r, path, "page %u is another page now (pfn %#llx, was %#llx)", i,
+			     (unsigned long long)pfn, (unsigned long long)r->pfn[i]);
+			return 0;
+		}
+		if (r->typed && !((proc_u64("/proc/kpageflags", pfn) >> KPF_USER_RING_BIT) & 1)) {
+			FAIL(r, path, "page %u lost its type", i);
+			return 0;
+		}
+	}
+	if (!r->perf) {
+		for (uint32_t i = 0; i <= DATA_PAGES; i++) {
+			struct premap_page_info info = { .pgoff = i };
+
+			if (ioctl(r->fd, PREMAP_IOC_PAGE_INFO, &info) || info.refcount != 1) {
+				FAIL(r, path, "page %u has refcount %d, not the driver's 1", i, info.refcount);
+				return 0;
+			}
+		}
+	}
+	return 1;
+}
+
+/* Reports a path: `rc` < 0 with errno set is a refusal; a path that must refuse (pins) fails if not. */
+static void report(struct ring *r, const char *path, long rc, int err, int must_refuse)
+{
+	if (!intact(r, path))
+		return;
+	if (rc < 0)
+		printf("mm-paths: %s: %s: refused (%s)\n", r->name, path, strerrorname_np(err));
+	else if (must_refuse)
+		FAIL(r, path, "accepted (%ld): it pins ring pages", rc);
+	else
+		printf("mm-paths: %s: %s: accepted, intact\n", r->name, path);
+}
+
+#define TRY(r, path, must_refuse, expr)                                                           \
+	do {                                                                                      \
+		errno = 0;                                                                        \
+		long rc_ = (long)(expr);                                                          \
+		report(r, path, rc_, errno, must_refuse);                                         \
+	} while (0)
+
+static long write_sysfs(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	long n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n < 0 ? -1 : n;
+}
+
+static long read_all(const char *path)
+{
+	char buf[4096];
+	long total = 0, n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += n;
+	close(fd);
+	return n < 0 ? -1 : total;
+}
+
+/* A loop device over a tmpfs file: O_DIRECT on a block device pins user pages (tmpfs never does). */
+static int loop_device(void)
+{
+	char path[32];
+	int ctl, nr, file, dev;
+
+	file = open("/tmp/mm-paths.img", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (file < 0 || ftruncate(file, 1 << 20))
+		return -1;
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -1;
+	nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+	close(ctl);
+	if (nr < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/dev/loop%d", nr);
+	dev = open(path, O_RDWR | O_CLOEXEC);
+	if (dev < 0 || ioctl(dev, LOOP_SET_FD, file))
+		return -1;
+	close(file);
+	close(dev);
+	return open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+}
+
+static long io_uring_fixed_buffer(long fd, void *addr)
+{
+	struct iovec iov = { .iov_base = addr, .iov_len = PAGE };
+	long rc;
+	int err;
+
+	rc = syscall(__NR_io_uring_register, (int)fd, IORING_REGISTER_BUFFERS, &iov, 1);
+	err = errno;
+	close((int)fd);
+	errno = err;
+	return rc;
+}
+
+static long userfaultfd_register(long fd, struct ring *r)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .range = { (uintptr_t)r->p, RING_LEN },
+				       .mode = UFFDIO_REGISTER_MODE_MISSING };
+	long rc;
+	int err;
+
+	rc = ioctl((int)fd, UFFDIO_API, &api);
+	if (rc) {
+		printf("mm-paths: %s: UFFDIO_API failed: %s\n", r->name, strerror(errno));
+		failures++;
+	} else {
+		rc = ioctl((int)fd, UFFDIO_REGISTER, &reg);
+	}
+	err = errno;
+	close((int)fd);
+	errno = err;
+	return rc;
+}
+
+/* A child attaches to this process and reads a data page with PTRACE_PEEKDATA. */
+static long ptrace_peek(struct ring *r)
+{
+	pid_t parent = getpid(), pid = fork();
+	int status;
+
+	if (pid == 0) {
+		long word;
+
+		if (ptrace(PTRACE_ATTACH, parent, 0, 0))
+			_exit(100);
+		waitpid(parent, NULL, __WALL);
+		errno = 0;
+		word = ptrace(PTRACE_PEEKDATA, parent, r->p + PAGE, 0);
+		status = errno;
+		ptrace(PTRACE_DETACH, parent, 0, 0);
+		if (status)
+			_exit(status);
+		_exit(word == *(long *)(r->snap + PAGE) ? 0 : 101);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return errno = EIO, -1;
+	if (WEXITSTATUS(status) >= 100)
+		return errno = EPROTO, -1;
+	return WEXITSTATUS(status) ? (errno = WEXITSTATUS(status), -1) : 0;
+}
+
+/* In a child: a mapping of its own, sealed; munmap must then fail, and exit still tears it down. */
+static long mseal_in_child(struct ring *r)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		char *p = mmap(NULL, RING_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+
+		if (p == MAP_FAILED)
+			_exit(100);
+		if (syscall(__NR_mseal, p, RING_LEN, 0))
+			_exit(errno == ENOSYS || errno == EINVAL ? errno : 101);
+		_exit(munmap(p, RING_LEN) == -1 && errno == EPERM ? 0 : 102);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return errno = EIO, -1;
+	if (WEXITSTATUS(status) >= 100)
+		return errno = EPROTO, -1;
+	return WEXITSTATUS(status) ? (errno = WEXITSTATUS(status), -1) : 0;
+}
+
+static void paths(struct ring *r)
+{
+	char path[64], buf[PAGE];
+	char *data = r->p + PAGE;
+	unsigned long node1 = 2, node0 = 1, nodes = 2;
+	int node = 1, status = 0, fd;
+	void *addr = data;
+	struct iovec local = { .iov_base = buf, .iov_len = PAGE }, remote = { .iov_base = data, .iov_len = PAGE };
+
+	snapshot(r);
+	printf("mm-paths: %s: pfn of the first data page %#llx (0: a PFN map), %s\n", r->name,
+	       (unsigned long long)r->pfn[1], r->typed ? "typed" : "not typed");
+	if (r->pfn[1] && !r->typed) {
+		/* perf before 6.14 faults refcounted pages in, which GUP may pin: not a ring to judge. */
+		printf("mm-paths: %s: its pages are neither typed nor a PFN map: skipped\n", r->name);
+		return;
+	}
+	if (access("/sys/devices/system/node/node1", F_OK) ||
+	    access("/sys/kernel/debug/hwpoison/corrupt-pfn", F_OK)) {
+		FAIL(r, "setup", "no second NUMA node (numa=fake=2) or no debugfs hwpoison injector");
+		return;
+	}
+
+	/* GUP: each of these pins or references a ring page, so each must be refused. */
+	TRY(r, "vmsplice", 1, ({
+		int p[2];
+		long n = -1;
+		struct iovec v = { data, PAGE };
+
+		if (!pipe(p)) {
+			n = vmsplice(p[1], &v, 1, 0);
+			int e = errno;
+
+			close(p[0]);
+			close(p[1]);
+			errno = e;
+		}
+		n;
+	}));
+	TRY(r, "process_vm_readv", 1, process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
+	TRY(r, "MADV_HWPOISON", 1, madvise(data, PAGE, MADV_HWPOISON));
+	TRY(r, "MADV_SOFT_OFFLINE", 1, madvise(data, PAGE, MADV_SOFT_OFFLINE));
+	fd = loop_device();
+	if (fd >= 0) {
+		TRY(r, "O_DIRECT write from the ring (loop device)", 1, pwrite(fd, data, PAGE, 0));
+		TRY(r, "O_DIRECT read into the control page (loop device)", 1, pread(fd, r->p, PAGE, 0));
+		close(fd);
+	} else {
+		FAIL(r, "O_DIRECT", "no loop device: %s", strerror(errno));
+	}
+	fd = (int)syscall(__NR_io_uring_setup, 4, &(struct io_uring_params){ 0 });
+	if (fd >= 0) {
+		TRY(r, "io_uring fixed buffer", 1, io_uring_fixed_buffer(fd, data));
+		close(fd);
+	} else {
+		FAIL(r, "io_uring", "io_uring_setup: %s", strerror(errno));
+	}
+
+	/* Paths that may accept the ring but must leave it intact. */
+	TRY(r, "/proc/self/mem read", 0, ({
+		int m = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+		long n = m < 0 ? -1 : pread(m, buf, PAGE, (off_t)(uintptr_t)data);
+		int e = errno;
+
+		if (m >= 0)
+			close(m);
+		errno = e;
+		n < 0 || !memcmp(buf, r->snap + PAGE, PAGE) ? n : (errno = EBADMSG, -1);
+	}));
+	TRY(r, "ptrace PEEKDATA", 0, ptrace_peek(r));
+	TRY(r, "move_pages to node 1", 0, ({
+		long n = syscall(__NR_move_pages, 0, 1, &addr, &node, &status, MPOL_MF_MOVE);
+
+		n < 0 ? n : status < 0 ? (errno = -status, -1) : status;
+	}));
+	TRY(r, "migrate_pages 0 -> 1", 0, syscall(__NR_migrate_pages, 0, nodes + 1, &node0, &node1));
+	TRY(r, "mbind MPOL_BIND node 1, MOVE|STRICT", 0,
+	    syscall(__NR_mbind, r->p, RING_LEN, MPOL_BIND, &node1, nodes + 1, MPOL_MF_MOVE | MPOL_MF_STRICT));
+	TRY(r, "compact_memory", 0, write_sysfs("/proc/sys/vm/compact_memory", "1"));
+	fd = (int)syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (fd >= 0) {
+		TRY(r, "userfaultfd register", 0, userfaultfd_register(fd, r));
+		close(fd);
+	} else {
+		FAIL(r, "userfaultfd", "userfaultfd(): %s", strerror(errno));
+	}
+	TRY(r, "MADV_MERGEABLE", 0, madvise(r->p, RING_LEN, MADV_MERGEABLE));
+	TRY(r, "MADV_HUGEPAGE", 0, madvise(r->p, RING_LEN, MADV_HUGEPAGE));
+	TRY(r, "MADV_COLLAPSE", 0, madvise(r->p, RING_LEN, MADV_COLLAPSE));
+	TRY(r, "MADV_DONTNEED", 0, madvise(r->p, RING_LEN, MADV_DONTNEED));
+	TRY(r, "mlock", 0, mlock(r->p, RING_LEN));
+	TRY(r, "munlock", 0, munlock(r->p, RING_LEN));
+	TRY(r, "mlockall", 0, mlockall(MCL_CURRENT | MCL_FUTURE));
+	TRY(r, "munlockall", 0, munlockall());
+	TRY(r, "mseal (a child's own mapping)", 0, mseal_in_child(r));
+	TRY(r, "smaps", 0, read_all("/proc/self/smaps"));
+	TRY(r, "smaps_rollup", 0, read_all("/proc/self/smaps_rollup"));
+	TRY(r, "numa_maps", 0, read_all("/proc/self/numa_maps"));
+	TRY(r, "fork and exit", 0, ({
+		pid_t pid = fork();
+		int st = 0;
+
+		if (pid == 0)
+			_exit(0);
+		pid < 0 ? -1 : waitpid(pid, &st, 0) == pid && WIFEXITED(st) ? 0 : (errno = ECHILD, -1);
+	}));
+
+	/* The debugfs injector (root): memory failure on a ring page, then unpoison, which must not
+	 * hand the page back to the allocator while it is mapped. */
+	if (r->pfn[2]) {
+		snprintf(path, sizeof(path), "%llu", (unsigned long long)r->pfn[2]);
+		TRY(r, "hwpoison corrupt-pfn", 0, write_sysfs("/sys/kernel/debug/hwpoison/corrupt-pfn", path));
+		TRY(r, "hwpoison unpoison-pfn", 1, write_sysfs("/sys/kernel/debug/hwpoison/unpoison-pfn", path));
+	}
+
+	/* mremap: the whole ring moves (and keeps its pages); growing it is refused. */
+	{
+		char *to = mmap(NULL, RING_LEN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *moved = to == MAP_FAILED ? MAP_FAILED
+					       : mremap(r->p, RING_LEN, RING_LEN, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+
+		if (moved == MAP_FAILED) {
+			FAIL(r, "mremap", "moving the whole ring failed: %s", strerror(errno));
+		} else {
+			r->p = moved;
+			TRY(r, "mremap (whole ring, moved)", 0, 0);
+			TRY(r, "mremap (grow)", 1, ({
+				void *g = mremap(r->p, RING_LEN, RING_LEN + PAGE, MREMAP_MAYMOVE);
+
+				g == MAP_FAILED ? -1 : 0;
+			}));
+		}
+	}
+}
+
+/* No argument: both rings; `--perf`: the kernel's perf ring alone (no driver loaded). */
+int main(int argc, char **argv)
+{
+	struct ring rings[2] = { 0 };
+	int (*open_ring[2])(struct ring *) = { open_driver, open_perf };
+	int first = argc > 1 && !strcmp(argv[1], "--perf");
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (int i = first; i < 2; i++) {
+		if (open_ring[i](&rings[i])) {
+			printf("mm-paths: FAIL: cannot set up ring %d: %s\n", i, strerror(errno));
+			return 1;
+		}
+		paths(&rings[i]);
+		munmap(rings[i].p, RING_LEN);
+		close(rings[i].fd);
+	}
+	printf("mm-paths: %s\n", failures ? "FAILED" : "every path refused or harmless");
+	return failures ? 1 : 0;
+}
