@@ -306,6 +306,21 @@ static long userfaultfd_register(long fd, struct ring *r)
 	return rc;
 }
 
+/*
+ * A child's verdict: exit 0 is success, 1-99 the errno it saw (a refusal), 100 and above a broken
+ * promise (EPROTO), a signal EIO.
+ */
+static long child_result(pid_t pid)
+{
+	int status;
+
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return errno = EIO, -1;
+	if (WEXITSTATUS(status) >= 100)
+		return errno = EPROTO, -1;
+	return WEXITSTATUS(status) ? (errno = WEXITSTATUS(status), -1) : 0;
+}
+
 /* A child attaches to this process and reads a data page with PTRACE_PEEKDATA. */
 static long ptrace_peek(struct ring *r)
 {
@@ -326,18 +341,13 @@ static long ptrace_peek(struct ring *r)
 			_exit(status);
 		_exit(word == *(long *)(r->snap + PAGE) ? 0 : 101);
 	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return errno = EIO, -1;
-	if (WEXITSTATUS(status) >= 100)
-		return errno = EPROTO, -1;
-	return WEXITSTATUS(status) ? (errno = WEXITSTATUS(status), -1) : 0;
+	return child_result(pid);
 }
 
 /* In a child: a mapping of its own, sealed; munmap must then fail, and exit still tears it down. */
 static long mseal_in_child(struct ring *r)
 {
 	pid_t pid = fork();
-	int status;
 
 	if (pid == 0) {
 		char *p = mmap(NULL, RING_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
@@ -348,11 +358,7 @@ static long mseal_in_child(struct ring *r)
 			_exit(errno == ENOSYS || errno == EINVAL ? errno : 101);
 		_exit(munmap(p, RING_LEN) == -1 && errno == EPERM ? 0 : 102);
 	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return errno = EIO, -1;
-	if (WEXITSTATUS(status) >= 100)
-		return errno = EPROTO, -1;
-	return WEXITSTATUS(status) ? (errno = WEXITSTATUS(status), -1) : 0;
+	return child_result(pid);
 }
 
 static void paths(struct ring *r)

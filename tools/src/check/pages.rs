@@ -53,14 +53,8 @@ pub(super) fn refcounts(s: &Target, _: &mut Notes) -> Verdict {
 }
 
 fn perf_refcounts(s: &Target) -> Verdict {
-    match perf_mapping() {
-        Ok(PerfMapping::Typed) => {}
-        Ok(m) => {
-            return na(format!(
-                "perf's rings on this kernel are not typed pages ({m:?})"
-            ))
-        }
-        Err(e) => return fail(e),
+    if let Some(v) = unless_perf_typed() {
+        return v;
     }
     let (src, a) = tryv!(Source::open_mapped(s, 4));
     let b = tryv!(src.map(5, true).map_err(errname));
@@ -85,6 +79,18 @@ fn perf_refcounts(s: &Target) -> Verdict {
         "with two mappings touched every page is still {KPF_NAME} with kpagecount 0: the entries took neither a mapcount nor (vm_insert_pages_prot() takes none) a reference (pfns {:#x}..)",
         pfns[0]
     ))
+}
+
+/// `None` when this kernel maps its perf rings as typed pages; otherwise the verdict of a behaviour
+/// that needs them (N/A, or a failure to find out).
+fn unless_perf_typed() -> Option<Verdict> {
+    match perf_mapping() {
+        Ok(PerfMapping::Typed) => None,
+        Ok(m) => Some(na(format!(
+            "perf's rings on this kernel are not typed pages ({m:?})"
+        ))),
+        Err(e) => Some(fail(e)),
+    }
 }
 
 /// The kpageflags name of the ring page type.
@@ -158,14 +164,8 @@ pub(super) fn kpageflags(s: &Target, _: &mut Notes) -> Verdict {
         return na("/proc/self/pagemap reports a VM_PFNMAP VMA as a hole: no PFN to look up");
     }
     if s.is_perf() {
-        match perf_mapping() {
-            Ok(PerfMapping::Typed) => {}
-            Ok(m) => {
-                return na(format!(
-                    "perf's rings on this kernel are not typed pages ({m:?})"
-                ))
-            }
-            Err(e) => return fail(e),
+        if let Some(v) = unless_perf_typed() {
+            return v;
         }
     }
     let (_src, m) = tryv!(Source::open_mapped(s, 4));
