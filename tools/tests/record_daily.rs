@@ -11,6 +11,12 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// What `perf evlist [-v]` prints for the events of `file`.
+fn perf_evlist(file: &Path, verbose: bool) -> String {
+    let v: &[&str] = if verbose { &["-v"] } else { &[] };
+    text(&run(perf().arg("evlist").args(v).arg("-i").arg(file)).stdout)
+}
+
 /// `perf report --stdio --sort dso,sym` restricted to one comm: the (dso, symbol) pairs with at least
 /// `min` percent.
 fn symbols(file: &Path, comm: &str, min: f64) -> BTreeSet<String> {
@@ -203,7 +209,7 @@ fn perfs_event_syntax() {
     for spec in ["page-faults,cpu-clock", "{cpu-clock,page-faults}"] {
         let out = record_touch(premap(), &["-q", "-e", spec], &f, "300");
         assert!(out.status.success(), "{spec}: {}", text(&out.stderr));
-        let ev = text(&run(perf().args(["evlist", "-i"]).arg(&f)).stdout);
+        let ev = perf_evlist(&f, false);
         assert!(
             ev.contains("page-faults") && ev.contains("cpu-clock"),
             "{spec}: {ev}"
@@ -633,8 +639,7 @@ fn record_takes_perf_s_option_grammar() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let ev = run(perf().args(["evlist", "-v", "-i"]).arg(&f));
-    let ev = String::from_utf8_lossy(&ev.stdout).into_owned();
+    let ev = perf_evlist(&f, true);
     assert_eq!(ev.lines().count(), 2, "{ev}");
     for line in ev.lines() {
         assert!(line.contains("sample_freq }: 200"), "last -F wins: {line}");
@@ -745,10 +750,7 @@ fn cycles_falls_back_to_cpu_clock_as_perf_does() {
             .arg(&theirs)
             .arg("true"));
         assert!(p.status.success(), "perf record -e {ev}");
-        let names = |f: &std::path::Path| {
-            String::from_utf8_lossy(&run(perf().args(["evlist", "-i"]).arg(f)).stdout).into_owned()
-        };
-        let (o, t) = (names(&ours), names(&theirs));
+        let (o, t) = (perf_evlist(&ours, false), perf_evlist(&theirs, false));
         assert_eq!(o, t, "-e {ev}");
         assert_eq!(
             warned,
@@ -834,8 +836,7 @@ fn the_progress_line_stays_out_of_the_workload_s_terminal_and_tells_the_truth() 
 fn everyday_options_set_the_attrs_perf_sets() {
     let dir = scratch("everyday");
     let fields = |f: &std::path::Path| -> Vec<String> {
-        let out = run(perf().args(["evlist", "-v", "-i"]).arg(f));
-        let line = String::from_utf8_lossy(&out.stdout)
+        let line = perf_evlist(f, true)
             .lines()
             .next()
             .unwrap_or("")
@@ -872,30 +873,21 @@ fn everyday_options_set_the_attrs_perf_sets() {
         &["--no-bpf-event"],
     ] {
         let (ours, theirs) = (dir.join("ours.data"), dir.join("theirs.data"));
-        let _ = std::fs::remove_file(&ours);
-        let _ = std::fs::remove_file(&theirs);
-        let p = run(perf()
-            .args(["record", "-q", "-e", "cpu-clock"])
-            .args(opts)
-            .arg("-o")
-            .arg(&theirs)
-            .arg("true"));
-        assert!(
-            p.status.success(),
-            "perf record {opts:?}: {}",
-            String::from_utf8_lossy(&p.stderr)
-        );
-        let q = run(premap()
-            .args(["record", "-q", "-e", "cpu-clock"])
-            .args(opts)
-            .arg("-o")
-            .arg(&ours)
-            .arg("true"));
-        assert!(
-            q.status.success(),
-            "premap record {opts:?}: {}",
-            String::from_utf8_lossy(&q.stderr)
-        );
+        // The same recording by each tool, into its own file.
+        for (name, mut tool, out) in [("perf", perf(), &theirs), ("premap", premap(), &ours)] {
+            let _ = std::fs::remove_file(out);
+            let o = run(tool
+                .args(["record", "-q", "-e", "cpu-clock"])
+                .args(opts)
+                .arg("-o")
+                .arg(out)
+                .arg("true"));
+            assert!(
+                o.status.success(),
+                "{name} record {opts:?}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
         let (a, b) = (fields(&ours), fields(&theirs));
         assert!(!b.is_empty(), "{opts:?}: perf evlist printed nothing");
         assert_eq!(a, b, "{opts:?}");
@@ -933,8 +925,7 @@ fn max_size_ends_the_session_and_m_takes_perf_s_pair() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let ev = run(perf().args(["evlist", "-v", "-i"]).arg(&f));
-    assert!(String::from_utf8_lossy(&ev.stdout).contains("wakeup_watermark }: 16384"));
+    assert!(perf_evlist(&f, true).contains("wakeup_watermark }: 16384"));
 }
 
 /// `premap list` lists the hardware and cache events this machine can open, as `perf list` does: in
