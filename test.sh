@@ -39,9 +39,9 @@ rustfmt --edition 2021 --check driver/*.rs driver/glue/*.rs
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --features premap/tokio -- -D warnings
 echo "== cargo doc -D warnings (the crates' documentation builds clean)"
-RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps --features premap/tokio -p premap -p premap-abi -p premap-tools -p premap-driver-fuzz
-echo "== cargo package: premap-abi and premap build from what they would publish"
-cargo package -q -p premap-abi -p premap --allow-dirty
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps --features premap/tokio -p premap -p premap-abi -p premap-perfdata -p premap-tools -p premap-driver-fuzz
+echo "== cargo package: premap-abi, premap and premap-perfdata build from what they would publish"
+cargo package -q -p premap-abi -p premap -p premap-perfdata --allow-dirty
 echo "== premap-abi without default features (the kernel's view: no external crate)"
 cargo build -p premap-abi --no-default-features
 echo "== cargo test --workspace (with premap's tokio feature: the async reader's tests and example)"

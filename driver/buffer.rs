@@ -3,7 +3,17 @@
 //! One ring buffer: its pages (allocated, typed and charged at create), the producer's state, the
 //! poll wait queue, and mapping it into a VMA by either strategy (PFN map or typed pages).
 
-use super::*;
+use crate::glue::{self, OwnedPage, PAGE_SIZE};
+use crate::limits::PageCharge;
+use crate::premap_abi::control::{ControlMut, ControlPage, ControlPtr};
+use crate::premap_abi::memdesc::BufferLayout;
+use crate::premap_abi::produce::{DataArea, Producer};
+use crate::premap_abi::ring::RingGeometry;
+use crate::premap_abi::uapi::{CreateParams, CREATE_TYPED_PAGES};
+use core::sync::atomic::AtomicU64;
+use kernel::prelude::*;
+use kernel::sync::poll::PollCondVar;
+use kernel::sync::{Arc, Mutex};
 
 /// The pages of a buffer; freed in batches with a reschedule between them (a buffer may hold 2^21).
 pub(crate) struct Pages(pub(crate) KVVec<OwnedPage>);
@@ -72,7 +82,7 @@ impl DataArea for DataPages<'_> {
 impl Buffer {
     /// Whether the buffer is mapped with the typed-page strategy (`CREATE_TYPED_PAGES`).
     pub(crate) fn typed(&self) -> bool {
-        self.flags & abi_ioctl::CREATE_TYPED_PAGES != 0
+        self.flags & CREATE_TYPED_PAGES != 0
     }
 
     /// The control page.
@@ -159,7 +169,7 @@ impl Buffer {
     }
 
     /// Allocates a buffer, its pages charged to the current user.
-    pub(crate) fn new(params: &abi_ioctl::CreateParams) -> Result<Arc<Self>> {
+    pub(crate) fn new(params: &CreateParams) -> Result<Arc<Self>> {
         let (layout, watermark) = params.validate(PAGE_SIZE as u64).map_err(|_| EINVAL)?;
         let total = layout.total_pages();
         // Never more than half of RAM, whoever asks: such a request could only end in the OOM killer.
@@ -184,7 +194,7 @@ impl Buffer {
         }
         let pages = Pages(pages);
         let mut page_ptrs = KVVec::new();
-        if params.flags & abi_ioctl::CREATE_TYPED_PAGES != 0 {
+        if params.flags & CREATE_TYPED_PAGES != 0 {
             page_ptrs = KVVec::with_capacity(total, GFP_KERNEL_ACCOUNT | __GFP_NOWARN)?;
             for p in pages.0.iter() {
                 page_ptrs.push(glue::PagePtr::of(p), GFP_KERNEL)?;
@@ -223,7 +233,7 @@ impl Buffer {
             let data_size = geom.map_or(0, |g| g.data_size());
             let mut page0 = ControlPage::new_for_ring(PAGE_SIZE as u64, data_size);
             if layout.aux_pages > 0 {
-                page0.aux_offset = (1 + u64::from(layout.data_pages)) * PAGE_SIZE as u64;
+                page0.aux_offset = layout.aux_offset(PAGE_SIZE as u64);
                 page0.aux_size = u64::from(layout.aux_pages) * PAGE_SIZE as u64;
             }
             // SAFETY: the buffer is not yet visible to anyone else (no mapping, no other reference).

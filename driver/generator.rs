@@ -3,12 +3,19 @@
 //! The in-kernel generator: a kthread that writes synthetic samples through the producer in bounded,
 //! interruptible batches.
 
-use super::*;
+use crate::buffer::Buffer;
+use crate::glue::{self, Kthread};
+use crate::limits::GeneratorSlot;
+use crate::premap_abi;
+use crate::premap_abi::uapi::{GenerateParams, MAX_GENERATE_BATCH};
+use core::ffi::{c_int, c_void};
+use kernel::prelude::*;
+use kernel::sync::Arc;
 
 /// Context of the generator thread, owned by the file until the thread is stopped.
 pub(crate) struct GenCtx {
     pub(crate) buffer: Arc<Buffer>,
-    pub(crate) params: abi_ioctl::GenerateParams,
+    pub(crate) params: GenerateParams,
     pub(crate) pid: u32,
 }
 
@@ -45,7 +52,7 @@ pub(crate) unsafe extern "C" fn generator_thread(data: *mut c_void) -> c_int {
         sample[8..16].copy_from_slice(&1u64.to_ne_bytes()); // IDENTIFIER
         sample[16..20].copy_from_slice(&ctx.pid.to_ne_bytes());
         sample[20..24].copy_from_slice(&ctx.pid.to_ne_bytes());
-        let batch = u64::from(p.batch.clamp(1, abi_ioctl::MAX_GENERATE_BATCH));
+        let batch = u64::from(p.batch.clamp(1, MAX_GENERATE_BATCH));
         let mut seq = 0u64;
         while seq < p.count && !should_stop() {
             let batch_end = seq.saturating_add(batch).min(p.count);

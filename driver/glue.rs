@@ -15,30 +15,15 @@
 //! Lock order: `FileState::inner` (a file's mutex) before `Buffer::state` (the producer's mutex); the
 //! poll wait queue's spinlock is taken inside both by `notify_all`.
 
-use core::ffi::{c_int, c_void};
-
-/// The kernel's `unsigned long` and `long` (the `ffi` crate maps them to `usize`/`isize`).
-#[allow(non_camel_case_types)]
-type c_ulong = usize;
-#[allow(non_camel_case_types)]
-type c_long = isize;
-use core::ptr::NonNull;
-use kernel::bindings;
-use kernel::error::{code::*, Result};
-// Mainline's `CStrExt` (`as_char_ptr`) comes with the prelude; 6.12's `CStr` has it inherently.
-#[allow(unused_imports)]
-use kernel::prelude::*;
-
-/// The page size of this kernel.
-pub(crate) const PAGE_SIZE: usize = bindings::PAGE_SIZE;
-
-/// The kernel's `PGTY_user_ring` type byte (premap's kernel series).
-pub(crate) const PGTY_USER_RING: u32 = bindings::pagetype_PGTY_user_ring;
-
 mod device;
+mod ffi;
 mod page;
 mod task;
 
-pub(crate) use device::*;
-pub(crate) use page::*;
-pub(crate) use task::*;
+pub(crate) use device::{cond_resched, ktime_ns, KernelParam, ParamUlong};
+pub(crate) use ffi::{c_ulong, PAGE_SIZE};
+pub(crate) use page::{OwnedPage, PagePtr, LIVE_PAGES};
+pub(crate) use task::{
+    capable_ipc_lock, current_uid, fatal_signal_pending, kthread_should_stop, memlock_limit_pages,
+    sleep_interruptible_ns, totalram_pages, Kthread,
+};

@@ -3,7 +3,19 @@
 //! Limits and accounting: what each user (by real uid) holds (pinned pages, running generators),
 //! charged against RLIMIT_MEMLOCK plus `mlock_kb` as perf charges its rings.
 
-use super::*;
+use crate::glue::{self, KernelParam, ParamUlong, PAGE_SIZE};
+use crate::premap_abi::uapi::MAX_GENERATORS_PER_USER;
+use core::sync::atomic::Ordering;
+use kernel::prelude::*;
+use kernel::sync::Mutex;
+
+/// The per-user allowance of pinned memory, in KiB, on top of RLIMIT_MEMLOCK (perf's
+/// `perf_event_mlock_kb`): `insmod premap.ko mlock_kb=N` or /sys/module/premap/parameters/mlock_kb.
+pub(crate) static MLOCK_KB: ParamUlong = ParamUlong::new(8192);
+
+#[link_section = "__param"]
+#[used]
+static MLOCK_KB_PARAM: KernelParam = KernelParam::ulong(c"mlock_kb", &MLOCK_KB);
 
 /// What the driver charges to one user (by real uid): pinned pages and running generators.
 pub(crate) struct Usage {
@@ -114,7 +126,7 @@ impl GeneratorSlot {
     pub(crate) fn new() -> Result<Self> {
         let uid = glue::current_uid();
         users()?.update(uid, |u| {
-            if u.generators >= abi_ioctl::MAX_GENERATORS_PER_USER {
+            if u.generators >= MAX_GENERATORS_PER_USER {
                 return Err(EAGAIN);
             }
             u.generators += 1;

@@ -39,20 +39,16 @@
 //! | vma.rs | the VMAs' operations, a `VmOperations` (open/close, may_split, pfn_mkwrite, fault) |
 //! | glue.rs | the calls into the kernel's C API that the kernel crate has no abstraction for yet, each behind a small safe wrapper |
 
-use core::ffi::{c_int, c_void};
-
-/// The kernel's `unsigned long` (the `ffi` crate maps it to `usize`).
-#[allow(non_camel_case_types)]
-type c_ulong = usize;
+use core::ffi::c_void;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 use kernel::bindings;
 use kernel::fs::{File, Kiocb};
 use kernel::iov::IovIterSource;
 use kernel::miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration};
 use kernel::mm::virt::{flags as vm, PgProt, VmaNew};
 use kernel::prelude::*;
-use kernel::sync::poll::{PollCondVar, PollTable};
+use kernel::sync::poll::PollTable;
 use kernel::sync::{Arc, Mutex};
 use kernel::uaccess::{UserPtr, UserSlice};
 
@@ -76,17 +72,13 @@ mod glue;
 mod limits;
 mod vma;
 
-use buffer::*;
-use generator::*;
-use limits::*;
-use vma::*;
-
-use glue::{KernelParam, Kthread, OwnedPage, ParamUlong, PAGE_SIZE};
-use premap_abi::control::{ControlMut, ControlPage, ControlPtr};
-use premap_abi::ioctl as abi_ioctl;
-use premap_abi::memdesc::BufferLayout;
-use premap_abi::produce::{DataArea, Producer};
-use premap_abi::ring::RingGeometry;
+use buffer::Buffer;
+use generator::{generator_thread, GenCtx, Generator};
+use glue::{c_ulong, Kthread, PAGE_SIZE};
+use limits::{GeneratorSlot, Users, MLOCK_KB, USERS};
+use premap_abi::ioctl::{ioc_size, PERF_EVENT_IOC_PAUSE_OUTPUT};
+use premap_abi::uapi::{self, BufferInfo, BufferStats, CreateParams, GenerateParams, PageInfo};
+use vma::{readonly_prot, RingVma};
 
 module! {
     type: PremapModule,
@@ -94,14 +86,6 @@ module! {
     description: "perf-style ring buffer with every page mapped in advance",
     license: "GPL",
 }
-
-/// The per-user allowance of pinned memory, in KiB, on top of RLIMIT_MEMLOCK (perf's
-/// `perf_event_mlock_kb`): `insmod premap.ko mlock_kb=N` or /sys/module/premap/parameters/mlock_kb.
-static MLOCK_KB: ParamUlong = ParamUlong::new(8192);
-
-#[link_section = "__param"]
-#[used]
-static MLOCK_KB_PARAM: KernelParam = KernelParam::ulong(c"mlock_kb", &MLOCK_KB);
 
 /// What an open file holds.
 struct FileInner {
@@ -141,7 +125,7 @@ impl MiscDevice for FileState {
     }
 
     fn ioctl(device: Pin<&Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        ioctl(&device, cmd, arg)
+        device.dispatch_ioctl(cmd, arg)
     }
 
     /// Publishes the records of one `write()`: all of them (and the whole count is returned) or none
@@ -190,6 +174,13 @@ impl MiscDevice for FileState {
     }
 }
 
+// Each argument's size is the one its request number encodes (`_IOC_SIZE`); the decoders take arrays of
+// their structure's size, so a request number and a structure that disagree do not compile.
+const CREATE: usize = ioc_size(uapi::IOC_CREATE);
+const GENERATE: usize = ioc_size(uapi::IOC_GENERATE);
+const PAGE_INFO: usize = ioc_size(uapi::IOC_PAGE_INFO);
+
+/// Reads an ioctl's argument: `N` bytes at user address `arg`.
 fn copy_in<const N: usize>(arg: c_ulong) -> Result<[u8; N]> {
     let mut b = [0u8; N];
     UserSlice::new(UserPtr::from_addr(arg), N)
@@ -198,122 +189,137 @@ fn copy_in<const N: usize>(arg: c_ulong) -> Result<[u8; N]> {
     Ok(b)
 }
 
+/// Writes an ioctl's result to user address `arg`.
 fn copy_out(arg: c_ulong, bytes: &[u8]) -> Result {
     UserSlice::new(UserPtr::from_addr(arg), bytes.len())
         .writer()
         .write_slice(bytes)
 }
 
-fn ioctl(st: &FileState, cmd: u32, arg: c_ulong) -> Result<isize> {
-    match cmd {
-        abi_ioctl::IOC_CREATE => {
-            let params = abi_ioctl::CreateParams::from_bytes(&copy_in::<32>(arg)?);
-            if st.inner.lock().buffer.is_some() {
-                return Err(EBUSY);
+impl FileState {
+    /// Dispatches one ioctl to the method that serves it.
+    fn dispatch_ioctl(&self, cmd: u32, arg: c_ulong) -> Result<isize> {
+        match cmd {
+            uapi::IOC_CREATE => self.create(&CreateParams::from_bytes(&copy_in::<CREATE>(arg)?)),
+            uapi::IOC_INFO => copy_out(arg, &self.info()?.to_bytes()),
+            uapi::IOC_STATS => copy_out(arg, &self.stats()?.to_bytes()),
+            uapi::IOC_GENERATE => {
+                self.generate(GenerateParams::from_bytes(&copy_in::<GENERATE>(arg)?))
             }
-            // Allocated without the file's lock (it may take a while); a racing create loses.
-            let buffer = Buffer::new(&params)?;
-            let mut inner = st.inner.lock();
-            if inner.buffer.is_some() {
-                return Err(EBUSY);
+            uapi::IOC_PAGE_INFO => {
+                let req = PageInfo::from_bytes(&copy_in::<PAGE_INFO>(arg)?);
+                copy_out(arg, &self.page_info(&req)?.to_bytes())
             }
-            inner.buffer = Some(buffer);
-            Ok(0)
+            PERF_EVENT_IOC_PAUSE_OUTPUT => self.pause(arg != 0),
+            _ => Err(ENOTTY),
         }
-        abi_ioctl::IOC_INFO => {
-            let buf = st.buffer()?;
-            let info = abi_ioctl::BufferInfo {
-                flags: buf.flags,
-                page_size: PAGE_SIZE as u32,
-                data_pages: buf.layout.data_pages,
-                aux_pages: buf.layout.aux_pages,
-                mmap_len: (1 + u64::from(buf.layout.data_pages)) * PAGE_SIZE as u64,
-                aux_offset: if buf.layout.aux_pages > 0 {
-                    (1 + u64::from(buf.layout.data_pages)) * PAGE_SIZE as u64
-                } else {
-                    0
-                },
-            };
-            copy_out(arg, &info.to_bytes())?;
-            Ok(0)
+        .map(|()| 0)
+    }
+
+    /// `PREMAP_IOC_CREATE`: allocates, types and charges the file's one buffer (EBUSY if it has one).
+    fn create(&self, params: &CreateParams) -> Result {
+        if self.inner.lock().buffer.is_some() {
+            return Err(EBUSY);
         }
-        abi_ioctl::IOC_STATS => {
-            let buf = st.buffer()?;
-            let s = buf.state.lock();
-            let p = s.producer.stats();
-            let stats = abi_ioctl::BufferStats {
-                records: p.records,
-                bytes: p.bytes,
-                lost: p.lost,
-                lost_records: p.lost_records,
-                wakeups: s.wakeups,
-                mappings: buf.mappings.load(Ordering::Relaxed),
-            };
-            drop(s);
-            copy_out(arg, &stats.to_bytes())?;
-            Ok(0)
+        // Allocated without the file's lock (it may take a while); a racing create loses.
+        let buffer = Buffer::new(params)?;
+        let mut inner = self.inner.lock();
+        if inner.buffer.is_some() {
+            return Err(EBUSY);
         }
-        abi_ioctl::IOC_GENERATE => {
-            let params = abi_ioctl::GenerateParams::from_bytes(&copy_in::<24>(arg)?);
-            let buf = st.buffer()?;
-            // Stop a running generator first, without holding the file's lock while it stops.
-            let old = st.inner.lock().generator.take();
-            drop(old);
-            if params.count == 0 {
-                return Ok(0);
-            }
-            params.validate().map_err(|_| EINVAL)?;
-            if buf.geom.is_none() {
-                return Err(EINVAL);
-            }
-            let slot = GeneratorSlot::new()?;
-            let ctx = KBox::new(
-                GenCtx {
-                    buffer: buf,
-                    params,
-                    pid: kernel::current!().pid() as u32,
-                },
-                GFP_KERNEL,
-            )?;
-            let data = core::ptr::from_ref::<GenCtx>(&ctx)
-                .cast_mut()
-                .cast::<c_void>();
-            // SAFETY: `ctx` is stored next to the thread in `Generator`, whose field order stops the thread
-            // before the context is freed.
-            let thread = unsafe { Kthread::spawn(generator_thread, data) }?;
-            let gen = Generator {
-                _thread: thread,
-                _ctx: ctx,
-                _slot: slot,
-            };
-            // A generator started meanwhile by another thread of this file is replaced (and stopped
-            // after the lock is released).
-            let replaced = st.inner.lock().generator.replace(gen);
-            drop(replaced);
-            Ok(0)
+        inner.buffer = Some(buffer);
+        Ok(())
+    }
+
+    /// `PREMAP_IOC_INFO`: the buffer's geometry and where each area maps.
+    fn info(&self) -> Result<BufferInfo> {
+        let buf = self.buffer()?;
+        let page = PAGE_SIZE as u64;
+        Ok(BufferInfo {
+            flags: buf.flags,
+            page_size: PAGE_SIZE as u32,
+            data_pages: buf.layout.data_pages,
+            aux_pages: buf.layout.aux_pages,
+            mmap_len: buf.layout.ring_len(page),
+            aux_offset: buf.layout.aux_offset(page),
+        })
+    }
+
+    /// `PREMAP_IOC_STATS`: the producer's counters.
+    fn stats(&self) -> Result<BufferStats> {
+        let buf = self.buffer()?;
+        let s = buf.state.lock();
+        let p = s.producer.stats();
+        Ok(BufferStats {
+            records: p.records,
+            bytes: p.bytes,
+            lost: p.lost,
+            lost_records: p.lost_records,
+            wakeups: s.wakeups,
+            mappings: buf.mappings.load(Ordering::Relaxed),
+        })
+    }
+
+    /// `PREMAP_IOC_GENERATE`: stops the file's generator, then starts one with `params` (none for a
+    /// count of 0).
+    fn generate(&self, params: GenerateParams) -> Result {
+        let buf = self.buffer()?;
+        // Stop a running generator first, without holding the file's lock while it stops.
+        let old = self.inner.lock().generator.take();
+        drop(old);
+        if params.count == 0 {
+            return Ok(());
         }
-        abi_ioctl::IOC_PAGE_INFO => {
-            let req = abi_ioctl::PageInfo::from_bytes(&copy_in::<16>(arg)?);
-            if req.reserved != 0 {
-                return Err(EINVAL);
-            }
-            let buf = st.buffer()?;
-            let page = buf.pages.0.get(req.pgoff as usize).ok_or(EINVAL)?;
-            let info = abi_ioctl::PageInfo {
-                pgoff: req.pgoff,
-                page_type: page.page_type(),
-                refcount: page.refcount(),
-                reserved: 0,
-            };
-            copy_out(arg, &info.to_bytes())?;
-            Ok(0)
+        params.validate().map_err(|_| EINVAL)?;
+        if buf.geom.is_none() {
+            return Err(EINVAL);
         }
-        abi_ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT => {
-            let buf = st.buffer()?;
-            buf.state.lock().producer.set_paused(arg != 0);
-            Ok(0)
+        let slot = GeneratorSlot::new()?;
+        let ctx = KBox::new(
+            GenCtx {
+                buffer: buf,
+                params,
+                pid: kernel::current!().pid() as u32,
+            },
+            GFP_KERNEL,
+        )?;
+        let data = core::ptr::from_ref::<GenCtx>(&ctx)
+            .cast_mut()
+            .cast::<c_void>();
+        // SAFETY: `ctx` is stored next to the thread in `Generator`, whose field order stops the thread
+        // before the context is freed.
+        let thread = unsafe { Kthread::spawn(generator_thread, data) }?;
+        let gen = Generator {
+            _thread: thread,
+            _ctx: ctx,
+            _slot: slot,
+        };
+        // A generator started meanwhile by another thread of this file is replaced (and stopped
+        // after the lock is released).
+        let replaced = self.inner.lock().generator.replace(gen);
+        drop(replaced);
+        Ok(())
+    }
+
+    /// `PREMAP_IOC_PAGE_INFO`: one page's type and reference count.
+    fn page_info(&self, req: &PageInfo) -> Result<PageInfo> {
+        if req.reserved != 0 {
+            return Err(EINVAL);
         }
-        _ => Err(ENOTTY),
+        let buf = self.buffer()?;
+        let page = buf.pages.0.get(req.pgoff as usize).ok_or(EINVAL)?;
+        Ok(PageInfo {
+            pgoff: req.pgoff,
+            page_type: page.page_type(),
+            refcount: page.refcount(),
+            reserved: 0,
+        })
+    }
+
+    /// `PERF_EVENT_IOC_PAUSE_OUTPUT`: pauses or resumes the producer.
+    fn pause(&self, paused: bool) -> Result {
+        self.buffer()?.state.lock().producer.set_paused(paused);
+        Ok(())
     }
 }
 
@@ -329,14 +335,10 @@ fn mmap(st: &FileState, vma: &VmaNew) -> Result {
         return Err(EPERM);
     }
     let nr = ((vma.end() - vma.start()) / PAGE_SIZE) as u64;
-    let data = u64::from(buf.layout.data_pages);
-    let first = match vma.pgoff() as u64 {
-        0 if nr == 1 + data => 0,
-        p if buf.layout.aux_pages > 0 && p == 1 + data && nr == u64::from(buf.layout.aux_pages) => {
-            p
-        }
-        _ => return Err(EINVAL),
-    };
+    let first = vma.pgoff() as u64;
+    if !buf.layout.is_whole_area(first, nr) {
+        return Err(EINVAL);
+    }
     let writable = vma.writable();
     if buf.layout.overwrite {
         // Overwrite mode is read-only, now and after any mprotect.

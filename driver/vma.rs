@@ -6,8 +6,11 @@
 //! `may_split` refuses partial unmaps, `pfn_mkwrite` lets writes through only on the control page,
 //! and the typed strategy's `fault` maps a zapped page again.
 
-use super::*;
+use crate::buffer::Buffer;
+use crate::glue;
+use core::sync::atomic::Ordering;
 use kernel::mm::virt::{fault, vm_flags_t, PgProt, VmFault, VmFaultResult, VmOperations, VmaRef};
+use kernel::prelude::*;
 use kernel::sync::ArcBorrow;
 
 /// The VMAs of a buffer, either strategy: the PFN map (VM_IO | VM_PFNMAP) or the typed insert

@@ -1185,10 +1185,10 @@
 #define PREMAP_PGTY_NONE 255
 
 /**
- * premap's ring-page type byte: the kernel's PGTY_user_ring as premap's kernel series defines it
+ * The kernel's PGTY_user_ring type byte as premap's kernel series defines it (one name on both sides)
  * (PageUserRing(), named user_ring by dump_page(), KPF_USER_RING in /proc/kpageflags).
  */
-#define PREMAP_PGTY_PREMAP_RING 249
+#define PREMAP_PGTY_USER_RING 249
 
 /**
  * The /proc/kpageflags bit premap's kernel series adds for PGTY_user_ring pages

@@ -1,7 +1,6 @@
 //! `struct perf_event_attr`, its size versions, the `PERF_SAMPLE_*` and `PERF_FORMAT_*` bits, the flag
 //! bits of its bitfield word, and the event type and config numbers.
 
-use crate::sample::SampleFormat;
 use crate::ParseError;
 
 /// `struct perf_event_attr` up to `PERF_ATTR_SIZE_VER8` (136 bytes).
@@ -234,18 +233,6 @@ impl PerfEventAttr {
             self.flags |= flag;
         } else {
             self.flags &= !flag;
-        }
-    }
-
-    /// The [`SampleFormat`] that governs how this event's records are laid out.
-    pub const fn sample_format(&self) -> SampleFormat {
-        SampleFormat {
-            sample_type: self.sample_type,
-            read_format: self.read_format,
-            sample_id_all: self.has_flag(ATTR_FLAG_SAMPLE_ID_ALL),
-            sample_regs_user: self.sample_regs_user,
-            sample_regs_intr: self.sample_regs_intr,
-            branch_sample_type: self.branch_sample_type,
         }
     }
 }

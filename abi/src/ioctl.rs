@@ -125,7 +125,7 @@ const _: () = assert!(PERF_EVENT_IOC_MODIFY_ATTRIBUTES == iow(PERF_IOC_MAGIC, 11
 
 // The driver's UAPI (its structures, flags, limits and request numbers) is defined in uapi.rs, which
 // generates the C UAPI header on its own; this module checks the numbers and validates the structures.
-pub use crate::uapi::*;
+use crate::uapi::*;
 
 /// The `sample_type` of the samples the in-kernel generator produces.
 pub const GENERATED_SAMPLE_TYPE: u64 = SAMPLE_IDENTIFIER | SAMPLE_TID | SAMPLE_TIME | SAMPLE_PERIOD;

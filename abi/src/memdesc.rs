@@ -6,7 +6,7 @@
 //! low 24 bits to the owner. premap's kernel series (driver/kernel/*/, the mm patches) adds the type the thread asks
 //! for, `PGTY_user_ring` (0xf9, the first slot mainline 7.3 leaves free), whose pages
 //! `vm_insert_pages_prot()` maps without refcount or mapcount and `vm_normal_page()`/GUP refuse. Every
-//! page of a premap buffer carries it, whichever strategy maps it ([`crate::ioctl::CREATE_TYPED_PAGES`]);
+//! page of a premap buffer carries it, whichever strategy maps it ([`crate::uapi::CREATE_TYPED_PAGES`]);
 //! premap's memdesc lives in the owner bits: which area the page belongs to, whether user space may
 //! write it, and its index there:
 //!
@@ -39,9 +39,9 @@ pub const PGTY_UNACCEPTED: u8 = 0xf7;
 pub const PGTY_LARGE_KMALLOC: u8 = 0xf8;
 /// 6.12 `PGTY_mapcount_underflow`: a `page_type` of `0xff......` means "no type".
 pub const PGTY_NONE: u8 = 0xff;
-/// premap's ring-page type byte: the kernel's `PGTY_user_ring` as premap's kernel series defines it
+/// The kernel's `PGTY_user_ring` type byte as premap's kernel series defines it (one name on both sides)
 /// (`PageUserRing()`, named `user_ring` by `dump_page()`, `KPF_USER_RING` in `/proc/kpageflags`).
-pub const PGTY_PREMAP_RING: u8 = 0xf9;
+pub const PGTY_USER_RING: u8 = 0xf9;
 /// The `/proc/kpageflags` bit premap's kernel series adds for `PGTY_user_ring` pages
 /// (`KPF_USER_RING`).
 pub const KPF_USER_RING: u32 = 27;
@@ -91,7 +91,7 @@ pub struct PageDesc {
 }
 
 impl PageDesc {
-    /// The `page_type` word: [`PGTY_PREMAP_RING`] in the top byte, the owner bits below. `None` when the
+    /// The `page_type` word: [`PGTY_USER_RING`] in the top byte, the owner bits below. `None` when the
     /// index does not fit in 21 bits.
     pub const fn encode(&self) -> Option<u32> {
         if self.index > MEMDESC_INDEX_MASK {
@@ -103,7 +103,7 @@ impl PageDesc {
             0
         };
         Some(
-            ((PGTY_PREMAP_RING as u32) << PAGE_TYPE_SHIFT)
+            ((PGTY_USER_RING as u32) << PAGE_TYPE_SHIFT)
                 | ((self.kind as u32) << MEMDESC_KIND_SHIFT)
                 | w
                 | self.index,
@@ -112,7 +112,7 @@ impl PageDesc {
 
     /// Decodes a `page_type` word; `None` when it is not a premap ring page.
     pub const fn decode(word: u32) -> Option<Self> {
-        if (word >> PAGE_TYPE_SHIFT) as u8 != PGTY_PREMAP_RING {
+        if (word >> PAGE_TYPE_SHIFT) as u8 != PGTY_USER_RING {
             return None;
         }
         let kind = match PageKind::from_bits((word >> MEMDESC_KIND_SHIFT) & 3) {
@@ -142,6 +142,34 @@ impl BufferLayout {
     /// Total pages: 1 control page, the data pages, the AUX pages.
     pub const fn total_pages(&self) -> u64 {
         1 + self.data_pages as u64 + self.aux_pages as u64
+    }
+
+    /// Page offset of the AUX area: the page after the last data page.
+    pub const fn aux_pgoff(&self) -> u64 {
+        1 + self.data_pages as u64
+    }
+
+    /// Length in bytes of the ring's mapping (the control page and the data pages), the only length
+    /// an `mmap` at offset 0 may ask for.
+    pub const fn ring_len(&self, page_size: u64) -> u64 {
+        self.aux_pgoff() * page_size
+    }
+
+    /// File offset of the AUX area (as `perf_event_mmap_page::aux_offset`), 0 when there is none.
+    pub const fn aux_offset(&self, page_size: u64) -> u64 {
+        if self.aux_pages > 0 {
+            self.aux_pgoff() * page_size
+        } else {
+            0
+        }
+    }
+
+    /// Whether an `mmap` of `pages` pages at page offset `pgoff` maps one whole area: the ring (offset
+    /// 0, the control page and every data page) or the AUX area (at [`BufferLayout::aux_pgoff`], every
+    /// AUX page). perf maps nothing else, and neither does the driver.
+    pub const fn is_whole_area(&self, pgoff: u64, pages: u64) -> bool {
+        (pgoff == 0 && pages == self.aux_pgoff())
+            || (self.aux_pages > 0 && pgoff == self.aux_pgoff() && pages == self.aux_pages as u64)
     }
 
     /// The memdesc of page `pgoff` (the page's offset in the file, as mmap's `vm_pgoff` counts it), or
@@ -176,6 +204,36 @@ impl BufferLayout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lengths_and_whole_areas() {
+        let l = BufferLayout {
+            data_pages: 8,
+            aux_pages: 4,
+            overwrite: false,
+        };
+        assert_eq!(l.aux_pgoff(), 9);
+        assert_eq!(l.ring_len(4096), 9 * 4096);
+        assert_eq!(l.aux_offset(4096), 9 * 4096);
+        assert!(l.is_whole_area(0, 9));
+        assert!(l.is_whole_area(9, 4));
+        for (pgoff, pages) in [
+            (0, 8),
+            (0, 10),
+            (0, 13),
+            (1, 8),
+            (9, 3),
+            (9, 5),
+            (10, 3),
+            (8, 4),
+        ] {
+            assert!(!l.is_whole_area(pgoff, pages), "{pgoff} {pages}");
+        }
+        let no_aux = BufferLayout { aux_pages: 0, ..l };
+        assert_eq!(no_aux.aux_offset(4096), 0);
+        assert!(!no_aux.is_whole_area(9, 0));
+        assert!(no_aux.is_whole_area(0, 9));
+    }
 
     #[test]
     fn every_page_round_trips_through_its_page_type_word() {
@@ -218,6 +276,6 @@ mod tests {
     fn foreign_page_types_are_not_ours() {
         assert_eq!(PageDesc::decode(0xffff_ffff), None);
         assert_eq!(PageDesc::decode((PGTY_SLAB as u32) << 24), None);
-        assert_eq!(PageDesc::decode((PGTY_PREMAP_RING as u32) << 24), None);
+        assert_eq!(PageDesc::decode((PGTY_USER_RING as u32) << 24), None);
     }
 }

@@ -27,7 +27,7 @@ fn uapi_items() -> Vec<String> {
 
 /// The driver's requests, written in the UAPI header as `_IOW`/`_IOR`/`_IOWR` of their structure.
 fn requests() -> [(&'static str, u32, &'static str); 5] {
-    use premap_abi::ioctl::*;
+    use premap_abi::uapi::*;
     [
         ("IOC_CREATE", IOC_CREATE, "struct premap_create"),
         ("IOC_INFO", IOC_INFO, "struct premap_info"),
@@ -135,7 +135,7 @@ fn generate_uapi() -> String {
     );
     after.push_str(&format!(
         "/** The driver's ioctl type byte. */\n#define PREMAP_IOC_MAGIC {:#04X}\n\n",
-        premap_abi::ioctl::IOC_MAGIC
+        premap_abi::uapi::IOC_MAGIC
     ));
     after.push_str(
         "/** The requests, as <linux/ioctl.h> encodes them (their values in the comments). */\n",
@@ -213,8 +213,8 @@ fn no_item_is_defined_in_both_headers() {
 fn string_constants_in_the_header_equal_the_crate_s() {
     let header = std::fs::read_to_string(crate_dir().join("include/premap_uapi.h")).unwrap();
     for (name, value) in [
-        ("PREMAP_DEVICE_NAME", premap_abi::ioctl::DEVICE_NAME),
-        ("PREMAP_DEVICE_PATH", premap_abi::ioctl::DEVICE_PATH),
+        ("PREMAP_DEVICE_NAME", premap_abi::uapi::DEVICE_NAME),
+        ("PREMAP_DEVICE_PATH", premap_abi::uapi::DEVICE_PATH),
     ] {
         let line = format!("#define {name} \"{value}\"");
         assert!(header.lines().any(|l| l == line), "header lacks `{line}`");
@@ -377,7 +377,7 @@ fn the_header_can_be_included_twice_from_c_and_cxx() {
 fn the_uapi_header_stands_alone_and_its_macros_equal_the_crate_s_numbers() {
     // premap_uapi.h on its own (no premap_abi.h), C11 -pedantic: each request macro expands to the
     // crate's number, each structure has the crate's size.
-    use premap_abi::ioctl::*;
+    use premap_abi::uapi::*;
     use std::mem::size_of;
     let mut c = String::from("#include \"premap_uapi.h\"\n");
     for (name, value, _) in requests() {

@@ -5,8 +5,8 @@
 
 use premap_abi::attr::{PerfEventAttr, ATTR_SIZE_VER8};
 use premap_abi::header::EventHeader;
-use premap_abi::ioctl::{BufferInfo, BufferStats, CreateParams, GenerateParams, PageInfo};
 use premap_abi::perf_file::FileHeader;
+use premap_abi::uapi::{BufferInfo, BufferStats, CreateParams, GenerateParams, PageInfo};
 use proptest::prelude::*;
 use zerocopy::{FromBytes, IntoBytes};
 

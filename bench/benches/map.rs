@@ -9,7 +9,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use premap::{Event, EventBuilder};
-use premap_abi::ioctl::{CreateParams, CREATE_TYPED_PAGES};
+use premap_abi::uapi::{CreateParams, CREATE_TYPED_PAGES};
 use std::hint::black_box;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};

@@ -7,7 +7,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use premap::synthetic::{synthetic_ring, Producer};
-use premap::{Mode, Ring};
+use premap::{Consume, Ring};
 use premap_abi::attr::*;
 use premap_abi::header::{EventHeader, RECORD_MISC_USER, RECORD_SAMPLE};
 use premap_abi::raw::RawData;
@@ -73,7 +73,7 @@ struct Fixture {
 }
 
 fn fixture(size: usize) -> Fixture {
-    let (producer, ring) = synthetic_ring(RING_PAGES, Mode::Consume, 0).unwrap();
+    let (producer, ring) = synthetic_ring::<Consume>(RING_PAGES, 0).unwrap();
     let n = RING_PAGES * 4096 / size;
     let records: Vec<Vec<u8>> = (0..n as u64)
         .map(|i| {

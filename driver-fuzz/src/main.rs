@@ -9,6 +9,7 @@
 
 use premap_abi::header::{EventHeader, RECORD_SAMPLE};
 use premap_abi::ioctl::*;
+use premap_abi::uapi::*;
 use premap_driver_fuzz::fault::FailNth;
 use premap_driver_fuzz::{Op, Rng};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

@@ -2,7 +2,7 @@
 
 //! The module parameter (6.12 has no `module_param` for Rust) and two small scheduler calls.
 
-use super::*;
+use kernel::bindings;
 
 /// An `unsigned long` module parameter (`module_param(NAME, ulong, 0644)`: `insmod premap.ko NAME=V`,
 /// and /sys/module/premap/parameters/NAME for root at run time). Rust in Linux 6.12 has no module

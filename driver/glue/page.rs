@@ -2,7 +2,10 @@
 
 //! Driver-owned pages: allocation with accounting, the page type, and the count of live pages.
 
-use super::*;
+use super::ffi::{c_ulong, PAGE_SIZE, PGTY_USER_RING};
+use core::ptr::NonNull;
+use kernel::bindings;
+use kernel::error::{code::ENOMEM, Result};
 
 /// Pages the driver holds now: incremented by [`OwnedPage::alloc`], decremented when one is freed. At
 /// module exit every buffer is gone (open files and mappings pin the module through their file), so

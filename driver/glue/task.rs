@@ -3,7 +3,15 @@
 //! Tasks and time: the generator's kthread, interruptible sleeps, signals, rescheduling, the
 //! current task's limits, capabilities and user.
 
-use super::*;
+use super::device::cond_resched;
+use super::ffi::{c_long, c_ulong, PAGE_SIZE};
+use core::ffi::{c_int, c_void};
+use core::ptr::NonNull;
+use kernel::bindings;
+use kernel::error::{code::ENOMEM, Result};
+// Mainline's `CStrExt` (`as_char_ptr`) comes with the prelude; 6.12's `CStr` has it inherently.
+#[allow(unused_imports)]
+use kernel::prelude::*;
 
 /// A kernel thread, stopped and joined on drop.
 ///

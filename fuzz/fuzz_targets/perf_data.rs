@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use premap_tools::perfdata::reader::{PerfFile, ReadError};
-use premap_tools::perfdata::tracing::TraceFormats;
-use premap_tools::render;
+use premap_perfdata::{PerfFile, ReadError};
+use premap_perfdata::tracing::TraceFormats;
+use premap_perfdata::render;
 
 fuzz_target!(|data: &[u8]| {
     let len = data.len() as u64;
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     // Every feature section decodes to text or to nothing, whatever its counts say.
     let mut formats = None;
     for (bit, _, bytes) in &file.features {
-        let _ = premap_tools::features::feature_text(*bit, bytes);
+        let _ = premap_perfdata::features::feature_text(*bit, bytes);
         if *bit == premap_abi::perf_file::HEADER_TRACING_DATA {
             formats = TraceFormats::parse(bytes).ok();
         }

@@ -6,7 +6,7 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use premap::synthetic::synthetic_ring;
-use premap::Mode;
+use premap::{Consume, Overwrite, Ring, RingMode};
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -18,8 +18,48 @@ struct Input {
 }
 
 fuzz_target!(|input: Input| {
-    let mode = if input.overwrite { Mode::Overwrite } else { Mode::Consume };
-    let Ok((mut producer, ring)) = synthetic_ring(1, mode, input.tail) else { return };
+    if input.overwrite {
+        fuzz::<Overwrite>(&input, |ring, size, _round| {
+            let Ok(mut batch) = ring.newest() else { return false };
+            let mut n = 0;
+            while let Some(r) = batch.next() {
+                n += 1;
+                assert!(n <= size / 8 + 1, "the reader did not terminate");
+                if r.is_err() {
+                    break;
+                }
+            }
+            true
+        });
+    } else {
+        fuzz::<Consume>(&input, |ring, size, round| {
+            let Ok(mut batch) = ring.batch() else { return false };
+            let mut n = 0;
+            if round == 1 {
+                let _ = batch.for_each(|rec| {
+                    n += 1;
+                    assert!(n <= size / 8 + 1, "the reader did not terminate");
+                    assert_eq!(rec.bytes.len(), usize::from(rec.header.size));
+                });
+                return true;
+            }
+            while let Some(r) = batch.next() {
+                n += 1;
+                assert!(n <= size / 8 + 1, "the reader did not terminate");
+                match r {
+                    Ok(rec) => assert_eq!(rec.bytes.len(), usize::from(rec.header.size)),
+                    Err(_) => break,
+                }
+            }
+            true
+        });
+    }
+});
+
+/// One run in mode `M`: producer traffic, the attacker's bytes and positions, then three reads
+/// (`read` returns false when the reader refused to start).
+fn fuzz<M: RingMode>(input: &Input, mut read: impl FnMut(&mut Ring<M>, usize, usize) -> bool) {
+    let Ok((mut producer, ring)) = synthetic_ring::<M>(1, input.tail) else { return };
     // Well-formed producer traffic first, then the attacker's scribbles and positions.
     for w in input.writes.iter().take(16) {
         let _ = producer.write(w);
@@ -39,43 +79,12 @@ fuzz_target!(|input: Input| {
     ctl.store_data_tail(input.tail);
     let Ok(mut ring) = producer.new_reader() else { return };
     let mut consumed = 0u64;
-    for _round in 0..3 {
-        match mode {
-            Mode::Consume if _round == 1 => {
-                let Ok(mut batch) = ring.batch() else { break };
-                let mut n = 0;
-                let _ = batch.for_each(|rec| {
-                    n += 1;
-                    assert!(n <= size / 8 + 1, "the reader did not terminate");
-                    assert_eq!(rec.bytes.len(), usize::from(rec.header.size));
-                });
-            }
-            Mode::Consume => {
-                let Ok(mut batch) = ring.batch() else { break };
-                let mut n = 0;
-                while let Some(r) = batch.next() {
-                    n += 1;
-                    assert!(n <= size / 8 + 1, "the reader did not terminate");
-                    match r {
-                        Ok(rec) => assert_eq!(rec.bytes.len(), usize::from(rec.header.size)),
-                        Err(_) => break,
-                    }
-                }
-            }
-            Mode::Overwrite => {
-                let Ok(mut batch) = ring.newest() else { break };
-                let mut n = 0;
-                while let Some(r) = batch.next() {
-                    n += 1;
-                    assert!(n <= size / 8 + 1, "the reader did not terminate");
-                    if r.is_err() {
-                        break;
-                    }
-                }
-            }
+    for round in 0..3 {
+        if !read(&mut ring, size, round) {
+            break;
         }
         let now = ring.stats().bytes;
         assert!(now >= consumed, "consumed position moved backwards");
         consumed = now;
     }
-});
+}

@@ -4,8 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use premap_tools::perfdata::tracing::parse_format;
-use premap_tools::tracefmt;
+use premap_perfdata::tracing::{self, parse_format};
 
 fuzz_target!(|data: &[u8]| {
     let cut = data.iter().position(|&b| b == 0).unwrap_or(data.len());
@@ -13,11 +12,11 @@ fuzz_target!(|data: &[u8]| {
     let raw = data.get(cut + 1..).unwrap_or_default();
     for long_size in [4, 8] {
         if let Some(ev) = parse_format("fuzz", &text, long_size) {
-            let line = tracefmt::text(&ev, raw);
+            let line = tracing::text(&ev, raw);
             // The printed line is bounded by the format and the data, not by what a count claims.
             assert!(line.len() <= 64 * (text.len() + raw.len()) + 4096);
-            let _ = tracefmt::fields(&ev, raw);
-            let _ = premap_tools::render::Trace::new(&ev, raw);
+            let _ = tracing::fields(&ev, raw);
+            let _ = premap_perfdata::render::Trace::new(&ev, raw);
         }
     }
 });

@@ -1,9 +1,5 @@
 //! `premap dump`: every record of a perf.data file (file or pipe mode) as text or JSON lines.
 
-use crate::features::feature_text;
-use crate::perfdata::reader::{read_string, PerfFile, ReadError};
-use crate::perfdata::tracing::TraceFormats;
-use crate::render::{self, Fields};
 use premap_abi::attr::SAMPLE_READ;
 use premap_abi::header::{
     RECORD_HEADER_FEATURE, RECORD_HEADER_TRACING_DATA, RECORD_LOST_SAMPLES, RECORD_SAMPLE,
@@ -12,6 +8,11 @@ use premap_abi::perf_file::*;
 use premap_abi::raw::{Cursor, RawData};
 use premap_abi::records::Record;
 use premap_abi::regs::RegArch;
+use premap_perfdata::features::feature_text;
+use premap_perfdata::records::read_string;
+use premap_perfdata::render::{self, Fields};
+use premap_perfdata::tracing::TraceFormats;
+use premap_perfdata::{PerfFile, ReadError};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::path::Path;

@@ -146,7 +146,7 @@ pub struct MachineSysfs;
 
 const PMU_DIR: &str = "/sys/bus/event_source/devices";
 /// Where tracefs is usually mounted.
-pub const TRACEFS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
+pub use premap::event::TRACEFS_ROOTS as TRACEFS;
 
 /// Where tracefs is, mounting it on /sys/kernel/tracing when it is nowhere (as perf does; needs root).
 pub fn tracefs() -> Option<&'static str> {
@@ -190,14 +190,12 @@ impl Sysfs for MachineSysfs {
         read_trim(&format!("{PMU_DIR}/{pmu}/events/{name}"))
     }
     fn tracepoint_id(&self, sys: &str, name: &str) -> Option<u64> {
-        if sys.contains('/') || name.contains('/') || sys.starts_with('.') || name.starts_with('.')
-        {
-            return None;
+        // Mounted here if it is not yet (as perf does); the id read as the library reads it.
+        tracefs()?;
+        match premap::Event::tracepoint(sys, name).ok()? {
+            premap::Event::Raw { config, .. } => Some(config),
+            _ => None,
         }
-        let root = tracefs()?;
-        read_trim(&format!("{root}/events/{sys}/{name}/id"))?
-            .parse()
-            .ok()
     }
 
     fn tracepoint_forbidden(&self, sys: &str, name: &str) -> Option<String> {

@@ -1,9 +1,11 @@
-//! premap-tools as a library: the perf.data reader and writer and the record renderer behind the
-//! `premap` binary, exposed so that fuzz targets and tests drive the same code.
+//! premap-tools: the `premap` command line (record, dump, check, list) as a library, so that tests
+//! and fuzz targets drive the same code. perf.data reading and writing is the `premap-perfdata`
+//! crate; this crate is the commands around it.
 
+pub mod check;
+pub mod cli;
 pub mod dump;
-pub mod features;
-pub mod perfdata;
-pub mod perfmem;
-pub mod render;
-pub mod tracefmt;
+pub mod events;
+pub mod list;
+pub mod record;
+mod synth;

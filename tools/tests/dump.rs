@@ -830,7 +830,7 @@ fn fuzz_regression_an_empty_compressed_record_inflates_to_the_records_around_it(
     let file = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fuzz/regressions/perf_data/crash-acdfdacf77b0233911aeda7029338ef48f165000");
     let bytes = std::fs::read(&file).unwrap();
-    let f = premap_tools::perfdata::reader::PerfFile::from_bytes(bytes.clone()).unwrap();
+    let f = premap_perfdata::PerfFile::from_bytes(bytes.clone()).unwrap();
     assert!(f.buffer_len() > bytes.len() as u64);
     let mut n = 0;
     for r in f.records() {

@@ -6,7 +6,7 @@
 //! sampling needs CAP_PERFMON or `perf_event_paranoid` <= 0)
 
 use premap::abi::attr::{SAMPLE_CPU, SAMPLE_TID, SAMPLE_TIME};
-use premap::abi::header::{EventHeader, RECORD_SAMPLE};
+use premap::abi::header::RECORD_SAMPLE;
 use premap::abi::sample::SampleLayout;
 use premap::{AsyncCpuRings, CpuRings, Event, EventBuilder};
 use std::collections::BTreeMap;
@@ -28,14 +28,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut per_cpu: BTreeMap<i32, u64> = BTreeMap::new();
     let (mut last_time, mut out_of_order) = (0u64, 0u64);
-    let mut take = |cpu: i32, bytes: &[u8]| {
-        // Records handed out in time order are copies: header (8 bytes), then the body.
-        let Some((head, body)) = bytes.split_first_chunk::<8>() else {
-            return;
-        };
-        if EventHeader::from_bytes(*head).r#type == RECORD_SAMPLE {
+    let mut take = |cpu: i32, r: premap::Record<'_>| {
+        if r.header.r#type == RECORD_SAMPLE {
             *per_cpu.entry(cpu).or_default() += 1;
-            let t = layout.time(body).unwrap_or(0);
+            let t = layout.time(r.body()).unwrap_or(0);
             out_of_order += u64::from(t < last_time);
             last_time = last_time.max(t);
         }

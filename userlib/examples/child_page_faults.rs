@@ -6,27 +6,28 @@
 use premap::abi::attr::{SAMPLE_IP, SAMPLE_TID};
 use premap::abi::header::RECORD_SAMPLE;
 use premap::abi::sample::SampleLayout;
-use premap::{CpuRings, Event, EventBuilder};
+use premap::{CpuRings, Event, EventBuilder, Workload};
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Duration;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (cmd, rest) = args
-        .split_first()
-        .ok_or("usage: child_page_faults COMMAND [ARGS...]")?;
-    // One event per CPU on this process, inherited by the child it forks and enabled when the child
-    // execs (this process never execs, so its own copies stay off). An inherited per-task event
-    // cannot be mapped; per-CPU ones can, and children write into them.
+    if args.is_empty() {
+        return Err("usage: child_page_faults COMMAND [ARGS...]".into());
+    }
+    // The command, forked and held before exec (perf's workload).
+    let mut child = Workload::spawn(&args)?;
+    // One event per CPU on the child, inherited by its children and enabled when it execs. An
+    // inherited per-task event cannot be mapped; per-CPU ones can, and children write into them.
     let b = EventBuilder::new(Event::PAGE_FAULTS)
+        .pid(child.pid())
         .sample_period(1)
         .sample_type(SAMPLE_IP | SAMPLE_TID)
         .exclude_kernel(true)
         .inherit(true)
         .enable_on_exec(true);
     let mut rings = CpuRings::open(&b, 64)?;
-    let mut child = Command::new(cmd).args(rest).spawn()?;
+    child.start()?;
     let layout = SampleLayout::new(b.attr().sample_type);
     let mut by_page: BTreeMap<u64, u64> = BTreeMap::new();
     let mut count = |_cpu: i32, r: premap::Record<'_>| {

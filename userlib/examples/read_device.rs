@@ -6,7 +6,7 @@
 //! premap.ko, or let `driver/vmtest` run the driver in a guest)
 
 use premap::abi::header::{RECORD_LOST, RECORD_SAMPLE};
-use premap::abi::ioctl::{CreateParams, GenerateParams, CREATE_TYPED_PAGES};
+use premap::abi::uapi::{CreateParams, GenerateParams, CREATE_TYPED_PAGES};
 use premap::{Device, Poller};
 use std::os::fd::AsFd;
 use std::time::Duration;

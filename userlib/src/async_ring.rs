@@ -58,19 +58,12 @@ fn register(fd: BorrowedFd<'_>) -> Result<AsyncFd<RingFd>> {
 
 impl AsyncRing {
     /// Wraps a consume-mode ring that was mapped from a descriptor (a perf event's or
-    /// `/dev/premap`'s): an overwrite-mode ring is refused with [`Error::WrongMode`], a ring without a
-    /// descriptor with [`Error::NoDescriptor`].
+    /// `/dev/premap`'s); a ring without a descriptor (a synthetic one) is [`Error::NoDescriptor`].
     ///
     /// # Panics
     ///
     /// Outside a tokio runtime with I/O enabled (as tokio's `AsyncFd` does).
     pub fn new(ring: Ring) -> Result<Self> {
-        if ring.mode() != crate::ring::Mode::Consume {
-            return Err(Error::WrongMode {
-                call: "AsyncRing::new",
-                mode: ring.mode(),
-            });
-        }
         let fd = register(ring.fd().ok_or(Error::NoDescriptor)?)?;
         Ok(Self { ring, fd })
     }

@@ -2,11 +2,12 @@
 //! start the in-kernel generator, read a page's memdesc, and map its ring (one consumer at a time).
 
 use crate::error::{Error, Result};
-use crate::ring::{Mode, Ring};
+use crate::ring::{Consume, Mode, Overwrite, Ring, RingMode};
 use crate::sys;
-use premap_abi::ioctl::{
-    BufferInfo, BufferStats, CreateParams, GenerateParams, PageInfo, DEVICE_PATH, IOC_CREATE,
-    IOC_GENERATE, IOC_INFO, IOC_PAGE_INFO, IOC_STATS, PERF_EVENT_IOC_PAUSE_OUTPUT,
+use premap_abi::ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT;
+use premap_abi::uapi::{
+    BufferInfo, BufferStats, CreateParams, GenerateParams, PageInfo, CREATE_OVERWRITE, DEVICE_PATH,
+    IOC_CREATE, IOC_GENERATE, IOC_INFO, IOC_PAGE_INFO, IOC_STATS,
 };
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
@@ -48,10 +49,7 @@ impl Device {
             source,
         })?;
         if !meta.file_type().is_char_device() {
-            return Err(Error::BadRingSize(format!(
-                "{} is not a character device",
-                path.display()
-            )));
+            return Err(Error::NotADevice(path.to_path_buf()));
         }
         // INVARIANT: a character device; the driver's requests carry its own type byte (0xDA), which
         // another driver answers with ENOTTY.
@@ -133,25 +131,32 @@ impl Device {
         })
     }
 
-    /// Maps the buffer's ring (its geometry from [`Device::info`]; consume or overwrite mode as
-    /// created). A ring has one consumer: [`Error::AlreadyMapped`] while the previous one lives.
-    pub fn ring(&self) -> Result<Ring> {
+    /// Maps the buffer's consume-mode ring (its geometry from [`Device::info`]); a buffer created
+    /// with `CREATE_OVERWRITE` is [`Error::WrongMode`] here: map it with [`Device::overwrite_ring`]. A
+    /// ring has one consumer: [`Error::AlreadyMapped`] while the previous one lives.
+    pub fn ring(&self) -> Result<Ring<Consume>> {
+        self.map_ring("Device::ring")
+    }
+
+    /// Maps the overwrite-mode ring of a buffer created with `CREATE_OVERWRITE`; otherwise
+    /// [`Error::WrongMode`]. Otherwise as [`Device::ring`].
+    pub fn overwrite_ring(&self) -> Result<Ring<Overwrite>> {
+        self.map_ring("Device::overwrite_ring")
+    }
+
+    fn map_ring<M: RingMode>(&self, call: &'static str) -> Result<Ring<M>> {
         let info = self.info()?;
-        let mode = if info.flags & premap_abi::ioctl::CREATE_OVERWRITE != 0 {
+        let mode = if info.flags & CREATE_OVERWRITE != 0 {
             Mode::Overwrite
         } else {
             Mode::Consume
         };
+        if mode != M::MODE {
+            return Err(Error::WrongMode { call, mode });
+        }
         // SAFETY: the fd is the driver's (type invariant), whose buffer cannot be truncated; every ring
         // of this value is mapped with its flag.
-        unsafe {
-            Ring::map_once(
-                self.fd.as_fd(),
-                info.data_pages as usize,
-                mode,
-                &self.ring_taken,
-            )
-        }
+        unsafe { Ring::map_once(self.fd.as_fd(), info.data_pages as usize, &self.ring_taken) }
     }
 }
 

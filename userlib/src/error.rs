@@ -35,6 +35,14 @@ pub enum Error {
         /// The pid.
         pid: i32,
     },
+    /// A [`crate::Workload`]'s command could not be run (exec failed, or the command line was empty or
+    /// held a NUL byte).
+    Exec {
+        /// `argv[0]`.
+        program: String,
+        /// Why.
+        source: io::Error,
+    },
     /// Any other system call failure.
     Sys {
         /// The call that failed.
@@ -44,15 +52,27 @@ pub enum Error {
     },
     /// The ring's shared memory holds something impossible (a corrupt or hostile producer).
     Corrupt(ParseError),
-    /// A ring was asked for with an invalid size.
-    BadRingSize(String),
-    /// A ring operation that needs the other mode: `batch`, `drain`, `discard` and `write_to` read a
-    /// consume-mode ring, `newest` an overwrite-mode one; per-CPU and async readers take consume-mode
-    /// rings only.
+    /// A ring was asked for with a data area that is not a power of two pages (1, 2, 4, ...) or does
+    /// not fit the address space.
+    RingSize {
+        /// The data pages asked for.
+        data_pages: usize,
+    },
+    /// A mapping too small to hold a control page (or a file offset mmap cannot take).
+    MappingTooSmall {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The path given as the premap device is not a character device.
+    NotADevice(std::path::PathBuf),
+    /// A ring of one mode was asked for where the buffer has the other: `PerfEvent::ring` on an
+    /// event opened with `write_backward` (use `overwrite_ring`), `Device::ring` on a buffer created
+    /// with `CREATE_OVERWRITE` (and the reverse). The reads themselves are checked at compile time:
+    /// `Ring<Consume>` has `batch`, `drain`, `discard` and `write_to`, `Ring<Overwrite>` has `newest`.
     WrongMode {
-        /// The operation refused.
+        /// The call refused.
         call: &'static str,
-        /// The mode the ring (or the event's attr) has.
+        /// The mode the buffer (or the event's attr) has.
         mode: Mode,
     },
     /// The ring has no descriptor to wait on (a synthetic ring).
@@ -117,18 +137,27 @@ impl fmt::Display for Error {
                  does not support"
             ),
             Error::NoSuchProcess { pid } => write!(f, "no process with pid {pid}"),
+            Error::Exec { program, source } => {
+                write!(f, "cannot run the command {program:?}: {source}")
+            }
             Error::Sys { call, source } => write!(f, "{call} failed: {source}"),
             Error::Corrupt(e) => write!(f, "corrupt ring: {e}"),
-            Error::BadRingSize(why) => write!(f, "invalid ring size: {why}"),
+            Error::RingSize { data_pages } => write!(
+                f,
+                "invalid ring size: {data_pages} data pages (a power of two: 1, 2, 4, ...)"
+            ),
+            Error::MappingTooSmall { len } => {
+                write!(f, "a mapping of {len} bytes cannot hold a ring")
+            }
+            Error::NotADevice(path) => {
+                write!(f, "{} is not a character device", path.display())
+            }
             Error::WrongMode { call, mode } => {
-                let (needs, hint) = match mode {
-                    Mode::Consume => ("an overwrite-mode", "open the event with write_backward"),
-                    Mode::Overwrite => (
-                        "a consume-mode",
-                        "read an overwrite ring with Ring::newest",
-                    ),
+                let hint = match mode {
+                    Mode::Consume => "map it with ring(); overwrite_ring() needs write_backward",
+                    Mode::Overwrite => "map it with overwrite_ring() and read it with newest()",
                 };
-                write!(f, "{call} needs {needs} ring, this one is {mode:?} ({hint})")
+                write!(f, "{call}: the buffer is in {mode:?} mode ({hint})")
             }
             Error::NoDescriptor => write!(f, "this ring has no descriptor to wait on"),
             Error::Redirected => write!(
@@ -159,6 +188,7 @@ impl std::error::Error for Error {
             | Error::EventNotSupported { source, .. }
             | Error::InvalidConfig { source, .. }
             | Error::Sys { source, .. }
+            | Error::Exec { source, .. }
             | Error::Write { source, .. } => Some(source),
             Error::Corrupt(e) => Some(e),
             _ => None,

@@ -2,7 +2,8 @@
 
 use crate::counts::Counts;
 use crate::error::{Error, Result};
-use crate::ring::{Mode, Ring};
+use crate::ring::{Consume, Mode, Overwrite, Ring, RingMode};
+use crate::sample_flags::SampleFlags;
 use crate::sys;
 use premap_abi::attr::*;
 use premap_abi::ioctl;
@@ -29,7 +30,63 @@ pub enum Event {
     },
 }
 
+/// Where tracefs is mounted, in the order perf looks (the debugfs path is the old one).
+pub const TRACEFS_ROOTS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
+
 impl Event {
+    /// The tracepoint `system:name` (`PERF_TYPE_TRACEPOINT`, its id from tracefs:
+    /// `events/<system>/<name>/id` under the first of [`TRACEFS_ROOTS`] that has an `events` folder).
+    /// Its samples carry the tracepoint's fields with `SAMPLE_RAW`.
+    ///
+    /// A name with `/` or starting with `.`, or a tracepoint this kernel does not have, is
+    /// [`Error::EventNotSupported`]; tracefs not mounted, or not readable by this user (it is root's
+    /// by default), is [`Error::Sys`] with the reason.
+    ///
+    /// ```no_run
+    /// use premap::{Event, EventBuilder, SampleFlags};
+    /// let switches = EventBuilder::new(Event::tracepoint("sched", "sched_switch")?)
+    ///     .sample_period(1)
+    ///     .sample_type(SampleFlags::TID | SampleFlags::TIME | SampleFlags::RAW)
+    ///     .open()?;
+    /// # Ok::<(), premap::Error>(())
+    /// ```
+    pub fn tracepoint(system: &str, name: &str) -> Result<Self> {
+        let event = format!("{system}:{name}");
+        let bad = |s: &str| s.is_empty() || s.contains('/') || s.starts_with('.');
+        if bad(system) || bad(name) {
+            return Err(Error::EventNotSupported {
+                event,
+                source: io::ErrorKind::InvalidInput.into(),
+            });
+        }
+        let root = TRACEFS_ROOTS
+            .into_iter()
+            .find(|r| std::path::Path::new(r).join("events").is_dir())
+            .ok_or_else(|| Error::Sys {
+                call: "finding tracefs (mount -t tracefs nodev /sys/kernel/tracing)",
+                source: io::ErrorKind::NotFound.into(),
+            })?;
+        let id = match std::fs::read_to_string(format!("{root}/events/{system}/{name}/id")) {
+            Ok(text) => text.trim().parse::<u64>().map_err(|_| Error::Sys {
+                call: "reading the tracepoint's id",
+                source: io::ErrorKind::InvalidData.into(),
+            })?,
+            Err(source) if source.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::EventNotSupported { event, source })
+            }
+            Err(source) => {
+                return Err(Error::Sys {
+                    call: "reading the tracepoint's id in tracefs",
+                    source,
+                })
+            }
+        };
+        Ok(Self::Raw {
+            r#type: TYPE_TRACEPOINT,
+            config: id,
+        })
+    }
+
     /// `cpu-clock`.
     pub const CPU_CLOCK: Self = Self::Software(COUNT_SW_CPU_CLOCK);
     /// `task-clock`.
@@ -206,9 +263,10 @@ impl EventBuilder {
         self
     }
 
-    /// Sets `sample_type` (`SAMPLE_*` bits).
-    pub fn sample_type(mut self, bits: u64) -> Self {
-        self.attr.sample_type = bits;
+    /// Sets `sample_type`: a [`SampleFlags`] set (`SampleFlags::IP | SampleFlags::TIME`), or the raw
+    /// `SAMPLE_*` bits of `premap::abi::attr`.
+    pub fn sample_type(mut self, flags: impl Into<SampleFlags>) -> Self {
+        self.attr.sample_type = flags.into().bits();
         self
     }
 
@@ -523,12 +581,23 @@ impl PerfEvent {
         }
     }
 
-    /// Maps a ring of `data_pages` pages (a power of two): consume mode unless the event was opened
-    /// with `write_backward`, in which case overwrite mode. A ring has one consumer: while the ring
-    /// returned lives, another call fails with [`Error::AlreadyMapped`]; on an event redirected with
-    /// [`PerfEvent::set_output`] it fails with [`Error::Redirected`] (older kernels would map the
-    /// target's buffer a second time).
-    pub fn ring(&self, data_pages: usize) -> Result<Ring> {
+    /// Maps a consume-mode ring of `data_pages` pages (a power of two). An event opened with
+    /// `write_backward` has an overwrite-mode ring: [`Error::WrongMode`] here, map it with
+    /// [`PerfEvent::overwrite_ring`]. A ring has one consumer: while the ring returned lives, another
+    /// call fails with [`Error::AlreadyMapped`]; on an event redirected with [`PerfEvent::set_output`]
+    /// it fails with [`Error::Redirected`] (older kernels would map the target's buffer a second time).
+    pub fn ring(&self, data_pages: usize) -> Result<Ring<Consume>> {
+        self.map_ring("PerfEvent::ring", data_pages)
+    }
+
+    /// Maps the overwrite-mode ring (read-only, newest records first through [`Ring::newest`]) of an
+    /// event opened with [`EventBuilder::write_backward`]; otherwise [`Error::WrongMode`]. Otherwise as
+    /// [`PerfEvent::ring`].
+    pub fn overwrite_ring(&self, data_pages: usize) -> Result<Ring<Overwrite>> {
+        self.map_ring("PerfEvent::overwrite_ring", data_pages)
+    }
+
+    fn map_ring<M: RingMode>(&self, call: &'static str, data_pages: usize) -> Result<Ring<M>> {
         use std::sync::atomic::Ordering;
         if self.redirected.load(Ordering::Acquire) {
             return Err(Error::Redirected);
@@ -545,9 +614,12 @@ impl PerfEvent {
         } else {
             Mode::Consume
         };
+        if mode != M::MODE {
+            return Err(Error::WrongMode { call, mode });
+        }
         // SAFETY: `fd` is a perf event (this value's own descriptor; sharing it elsewhere is the caller's
         // unsafe act), and every ring of this value is mapped with its flag, which set_output holds too.
-        let ring = unsafe { Ring::map_once(self.fd.as_fd(), data_pages, mode, &self.ring_taken) }?;
+        let ring = unsafe { Ring::map_once(self.fd.as_fd(), data_pages, &self.ring_taken) }?;
         // Checked again with the flag held: a set_output that finished before we took it is seen.
         if self.redirected.load(Ordering::Acquire) {
             return Err(Error::Redirected);

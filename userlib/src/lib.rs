@@ -9,6 +9,7 @@
 //! | [`poll`] | [`Poller`]: epoll over many rings |
 //! | [`percpu`] | [`CpuRings`]: an event and a ring on every CPU, read together or in time order |
 //! | [`device`] | [`Device`]: the typed API of `/dev/premap` |
+//! | [`workload`] | [`Workload`]: a command held before exec until its events are set up (perf's workload) |
 //! | `async_ring` (feature `tokio`) | `AsyncRing`, `AsyncCpuRings`: the same from async code |
 //! | [`synthetic`] | an in-memory ring with a kernel-protocol producer, for tests and benchmarks |
 //! | `sys` (private) | every system call and raw pointer the library makes |
@@ -16,11 +17,12 @@
 //! # Reading a ring
 //!
 //! ```
-//! use premap::{Mode, synthetic::{synthetic_ring, sample_record}};
+//! use premap::synthetic::{synthetic_ring, sample_record};
+//! use premap::Consume;
 //!
 //! // A synthetic ring behaves like a perf event's; with a real event use
 //! // `EventBuilder::new(Event::PAGE_FAULTS).open()?.ring(8)?`.
-//! let (mut producer, mut ring) = synthetic_ring(1, Mode::Consume, 0)?;
+//! let (mut producer, mut ring) = synthetic_ring::<Consume>(1, 0)?;
 //! for seq in 0..10 {
 //!     producer.write(&sample_record(64, seq));
 //! }
@@ -46,8 +48,10 @@ mod mode;
 pub mod percpu;
 pub mod poll;
 pub mod ring;
+mod sample_flags;
 pub mod synthetic;
 mod sys;
+pub mod workload;
 
 #[cfg(feature = "tokio")]
 pub use async_ring::{AsyncCpuRings, AsyncRing};
@@ -61,5 +65,9 @@ pub use poll::{Poller, Readiness};
 /// documented here with the crate.
 #[doc(inline)]
 pub use premap_abi as abi;
-pub use ring::{Batch, Mode, NewestBatch, Record, Ring, RingStats, WriteSummary};
+pub use ring::{
+    Batch, Consume, Mode, NewestBatch, Overwrite, Record, Ring, RingMode, RingStats, WriteSummary,
+};
+pub use sample_flags::SampleFlags;
 pub use sys::{page_size, set_time_slice};
+pub use workload::Workload;

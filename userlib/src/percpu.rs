@@ -59,6 +59,8 @@ pub struct CpuRings {
 struct Pending {
     time: u64,
     cpu: i32,
+    header: EventHeader,
+    position: u64,
     bytes: Vec<u8>,
 }
 
@@ -160,8 +162,9 @@ impl CpuRings {
     /// (perf's FINISHED_ROUND rule: a ring is read in order, so after a round over every ring,
     /// nothing older than what that round saw can appear). The rest wait for the next call or
     /// [`CpuRings::finish_ordered`]. Needs `SAMPLE_TIME` and `sample_id_all` for the order to mean
-    /// anything (records without a time sort first). Records are copied out of the rings.
-    pub fn drain_ordered(&mut self, mut f: impl FnMut(i32, &[u8])) -> Result<u64> {
+    /// anything (records without a time sort first). Records are copied out of the rings: each
+    /// [`Record`] borrows the copy, its `position` is the one it had in its CPU's ring.
+    pub fn drain_ordered(&mut self, mut f: impl FnMut(i32, Record<'_>)) -> Result<u64> {
         let layout = SampleLayout::new(self.format.sample_type);
         let format = self.format;
         let mut newest = self.flushed_up_to;
@@ -174,6 +177,8 @@ impl CpuRings {
                 pending.push(Pending {
                     time,
                     cpu,
+                    header: r.header,
+                    position: r.position,
                     bytes: r.bytes.to_vec(),
                 });
             })?;
@@ -185,16 +190,21 @@ impl CpuRings {
 
     /// Hands out every record [`CpuRings::drain_ordered`] still holds, in time order (at the end of
     /// a session, after disabling the events and a last `drain_ordered`).
-    pub fn finish_ordered(&mut self, mut f: impl FnMut(i32, &[u8])) -> u64 {
+    pub fn finish_ordered(&mut self, mut f: impl FnMut(i32, Record<'_>)) -> u64 {
         self.flush(u64::MAX, &mut f)
     }
 
-    fn flush(&mut self, up_to: u64, f: &mut impl FnMut(i32, &[u8])) -> u64 {
+    fn flush(&mut self, up_to: u64, f: &mut impl FnMut(i32, Record<'_>)) -> u64 {
         // Stable: records of one ring with equal times keep their ring order.
         self.pending.sort_by_key(|p| p.time);
         let cut = self.pending.partition_point(|p| p.time <= up_to);
         for p in self.pending.drain(..cut) {
-            f(p.cpu, &p.bytes);
+            let record = Record {
+                header: p.header,
+                bytes: &p.bytes,
+                position: p.position,
+            };
+            f(p.cpu, record);
         }
         cut as u64
     }

@@ -6,12 +6,13 @@
 //! data pages. The producer writes only through raw pointers and [`ControlMut`]'s atomics.
 
 use crate::error::{Error, Result};
-use crate::ring::{Mode, Pause, Pauser, Ring};
+use crate::ring::{Consume, Mode, Pause, Pauser, Ring, RingMode};
 use crate::sys::{self, Mapping};
 use premap_abi::control::{ControlMut, ControlPage};
 use premap_abi::header::EventHeader;
 use premap_abi::produce::DataArea;
 use premap_abi::ring::RingGeometry;
+use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,11 +24,11 @@ use std::sync::Arc;
 ///
 /// `ctl` points at the start of `map` (writable), whose data area is described by `geom`.
 #[derive(Debug)]
-pub struct Producer {
+pub struct Producer<M: RingMode = Consume> {
     map: Arc<Mapping>,
     ctl: ControlMut,
     geom: RingGeometry,
-    mode: Mode,
+    mode: PhantomData<M>,
     inner: premap_abi::produce::Producer,
     /// Set while a live [`Ring`] reads this producer's memory (one consumer).
     reader: Arc<AtomicBool>,
@@ -64,17 +65,33 @@ impl DataArea for MappedArea<'_> {
     }
 }
 
-/// Creates a synthetic ring of `data_pages` pages (a power of two), with its head and tail both at
-/// `start` (a free-running position, so tests can begin anywhere, including near `u64::MAX`).
-pub fn synthetic_ring(data_pages: usize, mode: Mode, start: u64) -> Result<(Producer, Ring)> {
+/// Creates a synthetic ring of `data_pages` pages (a power of two) in mode `M` ([`Consume`] or
+/// [`crate::ring::Overwrite`]), with its head and tail both at `start` (a free-running position, so
+/// tests can begin anywhere, including near `u64::MAX`).
+///
+/// ```
+/// use premap::ring::Overwrite;
+/// use premap::synthetic::{sample_record, synthetic_ring};
+///
+/// let (mut producer, mut ring) = synthetic_ring::<Overwrite>(1, 0)?;
+/// producer.write(&sample_record(64, 1));
+/// producer.write(&sample_record(64, 2));
+/// let mut newest = ring.newest()?;
+/// assert!(newest.next().is_some()); // the record of seq 2, then seq 1
+/// # Ok::<(), premap::Error>(())
+/// ```
+pub fn synthetic_ring<M: RingMode>(
+    data_pages: usize,
+    start: u64,
+) -> Result<(Producer<M>, Ring<M>)> {
     let page = sys::page_size();
     if data_pages == 0 || !data_pages.is_power_of_two() {
-        return Err(Error::BadRingSize(format!("{data_pages} data pages")));
+        return Err(Error::RingSize { data_pages });
     }
     let geom = RingGeometry::for_pages(data_pages as u64, page as u64)?;
     let map = Arc::new(Mapping::anonymous(geom.mmap_len() as usize)?);
     let base = NonNull::new(map.as_ptr().cast::<ControlPage>())
-        .ok_or_else(|| Error::BadRingSize("null mapping".into()))?;
+        .ok_or(Error::MappingTooSmall { len: 0 })?;
     // SAFETY: the anonymous mapping is page-aligned, larger than a control page, and kept alive by the
     // `Arc` shared by the producer and the ring.
     let ctl = unsafe { ControlMut::new(base) };
@@ -87,8 +104,8 @@ pub fn synthetic_ring(data_pages: usize, mode: Mode, start: u64) -> Result<(Prod
         map: Arc::clone(&map),
         ctl,
         geom,
-        mode,
-        inner: premap_abi::produce::Producer::new(geom, mode == Mode::Overwrite, start),
+        mode: PhantomData,
+        inner: premap_abi::produce::Producer::new(geom, M::MODE == Mode::Overwrite, start),
         reader: Arc::new(AtomicBool::new(false)),
         pause: Arc::default(),
     };
@@ -96,7 +113,7 @@ pub fn synthetic_ring(data_pages: usize, mode: Mode, start: u64) -> Result<(Prod
     Ok((producer, ring))
 }
 
-impl Producer {
+impl<M: RingMode> Producer<M> {
     /// The control page, as the producer (the kernel's side) sees it: tests use it to corrupt positions
     /// on purpose.
     ///
@@ -113,13 +130,13 @@ impl Producer {
     /// A new reader over the same memory, which takes its tail from the control page as it is now (as a
     /// fresh mapping of a perf event would). A ring has one consumer: [`Error::AlreadyMapped`] while the
     /// previous reader lives.
-    pub fn new_reader(&self) -> Result<Ring> {
+    pub fn new_reader(&self) -> Result<Ring<M>> {
         if self.reader.swap(true, Ordering::AcqRel) {
             return Err(Error::AlreadyMapped);
         }
         let pauser = Pauser::Shared(self.pause.clone());
         // SAFETY: the anonymous mapping is readable and writable whatever the mode.
-        match unsafe { Ring::from_mapping(Arc::clone(&self.map), self.mode, None, pauser) } {
+        match unsafe { Ring::from_mapping(Arc::clone(&self.map), None, pauser) } {
             Ok(mut r) => {
                 r.set_consumer(self.reader.clone());
                 Ok(r)
@@ -155,7 +172,7 @@ impl Producer {
             map: &self.map,
             geom: self.geom,
         };
-        if self.mode == Mode::Overwrite {
+        if M::MODE == Mode::Overwrite {
             // Paused by a reader of the newest records: dropped and counted, as the kernel does.
             if !self.pause.begin_write() {
                 self.inner.set_paused(true);

@@ -162,8 +162,7 @@ impl Mapping {
     /// `mmap(NULL, len, prot, MAP_SHARED, fd, offset)`.
     pub fn map_fd(fd: BorrowedFd<'_>, len: usize, writable: bool, offset: u64) -> Result<Self> {
         let prot = libc::PROT_READ | if writable { libc::PROT_WRITE } else { 0 };
-        let offset =
-            libc::off_t::try_from(offset).map_err(|_| Error::BadRingSize("offset".into()))?;
+        let offset = libc::off_t::try_from(offset).map_err(|_| Error::MappingTooSmall { len })?;
         // SAFETY: a fresh mapping at an address the kernel chooses cannot alias any Rust object.
         let p = unsafe {
             libc::mmap(
@@ -349,4 +348,140 @@ pub unsafe fn copy_shared(src: *const u8, dst: &mut [u8]) {
         dst[i] = unsafe { &*src.add(i).cast::<AtomicU8>() }.load(Ordering::Relaxed);
         i += 1;
     }
+}
+
+/// `pipe2(O_CLOEXEC)`: (read end, write end).
+pub fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 succeeded: both are fresh descriptors that nothing else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Forks a child held before exec, as perf's `evlist__prepare_workload`: the child closes the parent's
+/// ends (`go_w`, `err_r`), waits for the byte `g` on `go_r`, then `execvp(argv[0], argv)`; if exec
+/// fails it writes its errno (4 bytes) to `err_w`, and without the byte (the parent closed `go_w`) it
+/// does not exec. Either way it then `_exit(127)`s. Returns the child's pid.
+///
+/// All four descriptors are close-on-exec, so the program sees none of them, and the parent learns
+/// that exec succeeded from EOF on `err_r`.
+pub fn fork_held(
+    argv: &[std::ffi::CString],
+    go_r: &OwnedFd,
+    go_w: &OwnedFd,
+    err_r: &OwnedFd,
+    err_w: &OwnedFd,
+) -> io::Result<i32> {
+    // Everything the child touches is prepared before the fork: after it, only async-signal-safe calls.
+    let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    let prog = ptrs[0];
+    if prog.is_null() {
+        return Err(io::ErrorKind::InvalidInput.into());
+    }
+    let (go_r, go_w, err_r, err_w) = (
+        go_r.as_raw_fd(),
+        go_w.as_raw_fd(),
+        err_r.as_raw_fd(),
+        err_w.as_raw_fd(),
+    );
+    // SAFETY: fork in a possibly multi-threaded process: the child calls only async-signal-safe
+    // functions (close, read, execvp, write, _exit) on memory prepared before the fork (`ptrs` and
+    // the strings it points to live until this function returns, in both processes).
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: the child of the fork above: raw descriptors and pointers prepared before it, and
+        // `_exit` so that no destructor of the parent's runs here.
+        unsafe {
+            libc::close(go_w);
+            libc::close(err_r);
+            let mut b = 0u8;
+            let n = loop {
+                let n = libc::read(go_r, std::ptr::addr_of_mut!(b).cast(), 1);
+                if n >= 0 || *libc::__errno_location() != libc::EINTR {
+                    break n;
+                }
+            };
+            if n == 1 && b == b'g' {
+                libc::execvp(prog, ptrs.as_ptr());
+                let e = (*libc::__errno_location()).to_ne_bytes();
+                libc::write(err_w, e.as_ptr().cast(), e.len());
+            }
+            libc::_exit(127);
+        }
+    }
+    Ok(pid)
+}
+
+/// `waitpid(pid, &status, WNOHANG or 0)`, retried on EINTR: `Some(status)` once the child has ended
+/// (reaped), `None` while it runs (`nohang`).
+pub fn waitpid(pid: i32, nohang: bool) -> io::Result<Option<i32>> {
+    let mut status = 0;
+    loop {
+        // SAFETY: `status` is a valid place for the status word.
+        let r = unsafe { libc::waitpid(pid, &mut status, if nohang { libc::WNOHANG } else { 0 }) };
+        match r {
+            0 => return Ok(None),
+            r if r > 0 => return Ok(Some(status)),
+            _ => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// `kill(pid, sig)`.
+pub fn kill(pid: i32, sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: a plain system call on integers.
+    if unsafe { libc::kill(pid, sig) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Writes all of `buf` to `fd`, retrying short writes and EINTR.
+pub fn write_all(fd: &OwnedFd, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: `buf` is a live slice of `buf.len()` readable bytes.
+        let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        buf = buf.get(n as usize..).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// Reads into `buf` until it is full or EOF, retrying EINTR; returns the bytes read.
+pub fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &mut buf[done..];
+        // SAFETY: `rest` is a live slice of `rest.len()` writable bytes.
+        let n = unsafe { libc::read(fd.as_raw_fd(), rest.as_mut_ptr().cast(), rest.len()) };
+        match n {
+            0 => break,
+            n if n > 0 => done += n as usize,
+            _ => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(done)
 }

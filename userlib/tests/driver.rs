@@ -4,7 +4,8 @@
 
 use premap::abi::header::{RECORD_LOST, RECORD_SAMPLE};
 use premap::abi::ioctl::*;
-use premap::{Mode, Poller, Ring};
+use premap::abi::uapi::*;
+use premap::{Consume, Overwrite, Poller, Ring};
 use premap_test_support::as_nobody;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,9 +36,13 @@ fn ioc<T: zerocopy::IntoBytes + zerocopy::FromBytes>(
 }
 
 /// Maps the ring of a device file these tests created; each test maps each file's ring once.
-fn map_ring(fd: std::os::fd::BorrowedFd<'_>, pages: usize, mode: Mode) -> premap::Result<Ring> {
+fn map_ring<M: premap::RingMode>(
+    fd: std::os::fd::BorrowedFd<'_>,
+    pages: usize,
+    _mode: M,
+) -> premap::Result<Ring<M>> {
     // SAFETY: `fd` is a /dev/premap file with a buffer, and the tests read each buffer with one ring.
-    unsafe { Ring::map(fd, pages, mode) }
+    unsafe { Ring::map(fd, pages) }
 }
 
 fn device(data_pages: u32, overwrite: bool) -> premap::Device {
@@ -91,7 +96,7 @@ fn seq(r: &premap::Record<'_>) -> u64 {
 #[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
 fn poll_wakes_the_reader_and_every_generated_record_arrives_or_is_counted() {
     let fd = device(16, false);
-    let mut ring = map_ring(fd.as_fd(), 16, Mode::Consume).unwrap();
+    let mut ring = map_ring(fd.as_fd(), 16, Consume).unwrap();
     let mut poller = Poller::new().unwrap();
     poller.add(fd.as_fd(), 1).unwrap();
     const N: u64 = 100_000;
@@ -122,7 +127,7 @@ fn poll_wakes_the_reader_and_every_generated_record_arrives_or_is_counted() {
 #[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
 fn write_to_copies_the_driver_ring_into_a_file() {
     let fd = device(4, false);
-    let mut ring = map_ring(fd.as_fd(), 4, Mode::Consume).unwrap();
+    let mut ring = map_ring(fd.as_fd(), 4, Consume).unwrap();
     generate(&fd, 200, 48);
     std::thread::sleep(Duration::from_millis(200));
     let path = std::env::temp_dir().join("premap-driver-write-to");
@@ -142,7 +147,7 @@ fn write_to_copies_the_driver_ring_into_a_file() {
 #[ignore = "needs /dev/premap: run by driver/vmtest in the guest"]
 fn overwrite_ring_newest_records_come_first() {
     let fd = device(1, true);
-    let mut ring = map_ring(fd.as_fd(), 1, Mode::Overwrite).unwrap();
+    let mut ring = map_ring(fd.as_fd(), 1, Overwrite).unwrap();
     generate(&fd, 500, 64);
     std::thread::sleep(Duration::from_millis(300));
     let mut seqs = Vec::new();
@@ -184,7 +189,7 @@ fn stress_mapping(flags: u32) {
     {
         let (fd, stop) = (fd.clone(), stop.clone());
         threads.push(std::thread::spawn(move || {
-            let mut ring = map_ring(fd.as_fd(), 8, Mode::Consume).unwrap();
+            let mut ring = map_ring(fd.as_fd(), 8, Consume).unwrap();
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 ring.drain(|r| {
@@ -484,7 +489,7 @@ fn poll_follows_the_watermark_in_both_modes() {
     // Overwrite: readable once per watermark's worth written, not forever after the first record.
     let fd = open_device();
     create(&fd, 4, CREATE_OVERWRITE, 1024).unwrap();
-    let _ring = map_ring(fd.as_fd(), 4, Mode::Overwrite).unwrap();
+    let _ring = map_ring(fd.as_fd(), 4, Overwrite).unwrap();
     write_samples(&fd, 8); // 512 bytes
     assert!(
         !readable_now(&fd),
@@ -509,7 +514,7 @@ fn poll_follows_the_watermark_in_both_modes() {
     // believed.
     let fd = open_device();
     create(&fd, 4, 0, 1024).unwrap();
-    let ring = map_ring(fd.as_fd(), 4, Mode::Consume).unwrap();
+    let ring = map_ring(fd.as_fd(), 4, Consume).unwrap();
     // Forging data_head through the writable control page, as a hostile reader would.
     // SAFETY: the control page is mapped writable and live while `ring` is; data_head is at offset
     // 1024, 8-aligned; a volatile store of a plain u64 that the driver only ever stores too.
@@ -618,7 +623,7 @@ fn the_typed_device_api_creates_maps_once_and_counts() {
     assert_eq!(dev.stats().unwrap().records, 10);
     assert_eq!(
         dev.page_type(0).unwrap() >> 24,
-        u32::from(premap::abi::memdesc::PGTY_PREMAP_RING),
+        u32::from(premap::abi::memdesc::PGTY_USER_RING),
         "the control page's memdesc type byte"
     );
     drop(ring);

@@ -3,7 +3,7 @@
 //! control-page values.
 
 use premap::synthetic::{sample_record, synthetic_ring};
-use premap::{Mode, Ring};
+use premap::{Consume, Overwrite, Ring};
 use premap_abi::header::{EventHeader, RECORD_LOST};
 use premap_abi::ParseError;
 use proptest::prelude::*;
@@ -48,7 +48,7 @@ proptest! {
     ) {
         let start = if high { u64::MAX - 4096 * 3 + start_words * 8 + 1 } else { start_words * 8 };
         let start = start & !7;
-        let (mut p, mut ring) = synthetic_ring(1, Mode::Consume, start).unwrap();
+        let (mut p, mut ring) = synthetic_ring::<Consume>(1, start).unwrap();
         let mut produced = 0u64;
         let mut next = 0u64;
         for _ in 0..rounds {
@@ -86,7 +86,7 @@ proptest! {
         tail in any::<u64>(),
         junk in proptest::collection::vec(any::<u64>(), 0..600),
     ) {
-        let (p, ring) = synthetic_ring(1, Mode::Consume, 0).unwrap();
+        let (p, ring) = synthetic_ring::<Consume>(1, 0).unwrap();
         // SAFETY: `ctl` is used only while `p` lives, and the positions are stored between readers
         // (no batch is live when they change).
         let ctl = unsafe { p.control() };
@@ -130,7 +130,7 @@ proptest! {
 
 #[test]
 fn corrupt_records_are_typed_errors_and_the_ring_can_skip_them() {
-    let (mut p, mut ring) = synthetic_ring(1, Mode::Consume, 0).unwrap();
+    let (mut p, mut ring) = synthetic_ring::<Consume>(1, 0).unwrap();
     p.write(&sample_record(32, 0));
     let bad = EventHeader {
         r#type: 9,
@@ -155,7 +155,7 @@ fn corrupt_records_are_typed_errors_and_the_ring_can_skip_them() {
 
 #[test]
 fn a_record_claiming_more_than_head_is_past_end() {
-    let (mut p, mut ring) = synthetic_ring(1, Mode::Consume, 0).unwrap();
+    let (mut p, mut ring) = synthetic_ring::<Consume>(1, 0).unwrap();
     let mut rec = sample_record(64, 0);
     rec[6..8].copy_from_slice(&128u16.to_ne_bytes());
     // Write 64 bytes whose header claims 128.
@@ -172,7 +172,7 @@ fn a_record_claiming_more_than_head_is_past_end() {
 
 #[test]
 fn overwrite_mode_returns_the_newest_records_without_tearing() {
-    let (mut p, mut ring) = synthetic_ring(1, Mode::Overwrite, 0).unwrap();
+    let (mut p, mut ring) = synthetic_ring::<Overwrite>(1, 0).unwrap();
     // 4096-byte ring, 96-byte records: 1000 records overwrite it many times.
     for seq in 0..1000 {
         assert!(p.write(&sample_record(96, seq)));
@@ -205,7 +205,7 @@ fn overwrite_mode_returns_the_newest_records_without_tearing() {
 
 #[test]
 fn write_to_writes_exactly_the_window_across_the_wrap() {
-    let (mut p, mut ring) = synthetic_ring(1, Mode::Consume, 4096 - 40).unwrap();
+    let (mut p, mut ring) = synthetic_ring::<Consume>(1, 4096 - 40).unwrap();
     let mut expected = Vec::new();
     for seq in 0..20 {
         let r = sample_record(136, seq);
@@ -229,7 +229,7 @@ fn write_to_writes_exactly_the_window_across_the_wrap() {
 #[test]
 fn write_to_counts_samples_and_losses_and_stops_at_a_corrupt_record() {
     // Start 24 bytes before the end of the data area, so that records straddle it.
-    let (mut p, mut ring) = synthetic_ring(1, Mode::Consume, 4096 - 24).unwrap();
+    let (mut p, mut ring) = synthetic_ring::<Consume>(1, 4096 - 24).unwrap();
     let mut file = tempfile();
     let out = file.try_clone().unwrap();
     let fd = std::os::fd::AsFd::as_fd(&out);
@@ -292,7 +292,7 @@ fn write_to_counts_samples_and_losses_and_stops_at_a_corrupt_record() {
 
 #[test]
 fn write_to_a_full_device_reports_the_bytes_written_and_keeps_the_rest() {
-    let (mut p, mut ring) = synthetic_ring(1, Mode::Consume, 0).unwrap();
+    let (mut p, mut ring) = synthetic_ring::<Consume>(1, 0).unwrap();
     for seq in 0..10 {
         p.write(&sample_record(64, seq));
     }
@@ -328,7 +328,7 @@ fn tempfile() -> std::fs::File {
 
 #[test]
 fn reader_and_producer_on_two_threads_lose_nothing() {
-    let (mut p, mut ring) = synthetic_ring(2, Mode::Consume, 0).unwrap();
+    let (mut p, mut ring) = synthetic_ring::<Consume>(2, 0).unwrap();
     const N: u64 = if cfg!(miri) { 2_000 } else { 200_000 };
     let producer = std::thread::spawn(move || {
         let mut seq = 0;
@@ -418,7 +418,7 @@ fn poller_wait_survives_eintr_and_keeps_its_timeout() {
 
 #[test]
 fn a_ring_has_one_consumer() {
-    let (p, ring) = synthetic_ring(1, Mode::Consume, 0).unwrap();
+    let (p, ring) = synthetic_ring::<Consume>(1, 0).unwrap();
     assert!(
         matches!(p.new_reader(), Err(premap::Error::AlreadyMapped)),
         "a second reader of a live ring"
@@ -431,7 +431,7 @@ fn a_ring_has_one_consumer() {
 
 #[test]
 fn overwrite_reads_race_with_nothing_while_the_producer_runs_on_another_thread() {
-    let (mut p, mut ring) = synthetic_ring(1, Mode::Overwrite, 0).unwrap();
+    let (mut p, mut ring) = synthetic_ring::<Overwrite>(1, 0).unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let s2 = stop.clone();
     let producer = std::thread::spawn(move || {
@@ -458,20 +458,8 @@ fn overwrite_reads_race_with_nothing_while_the_producer_runs_on_another_thread()
 }
 
 #[test]
-fn discard_refuses_an_overwrite_ring_instead_of_storing_to_read_only_memory() {
-    let (_p, mut ring) = synthetic_ring(1, Mode::Overwrite, 0).unwrap();
-    assert!(matches!(
-        ring.discard(),
-        Err(premap::Error::WrongMode {
-            mode: Mode::Overwrite,
-            ..
-        })
-    ));
-}
-
-#[test]
 fn a_head_that_moves_backwards_is_reported_once_and_the_ring_reads_on() {
-    let (mut p, mut ring) = synthetic_ring(1, Mode::Consume, 1 << 20).unwrap();
+    let (mut p, mut ring) = synthetic_ring::<Consume>(1, 1 << 20).unwrap();
     for seq in 0..4 {
         assert!(p.write(&sample_record(64, seq)));
     }
@@ -549,7 +537,7 @@ fn poller_remove_forgets_the_descriptor_asked_and_a_sub_millisecond_wait_waits()
 
 /// A full ring that starts with `before` samples and whose producer has 3 dropped records to report.
 fn ring_with_a_loss(before: u64) -> (premap::synthetic::Producer, Ring) {
-    let (mut p, ring) = synthetic_ring(1, Mode::Consume, 0).unwrap();
+    let (mut p, ring) = synthetic_ring::<Consume>(1, 0).unwrap();
     for seq in 0..before {
         assert!(p.write(&sample_record(64, seq)));
     }
@@ -612,7 +600,7 @@ fn a_panic_in_drain_consumes_what_was_handed_out_and_counts_each_loss_once() {
 
 #[test]
 fn a_panic_with_batch_next_consumes_what_was_handed_out() {
-    let (mut p, mut ring) = synthetic_ring(1, Mode::Consume, 0).unwrap();
+    let (mut p, mut ring) = synthetic_ring::<Consume>(1, 0).unwrap();
     for seq in 0..5 {
         assert!(p.write(&sample_record(64, seq)));
     }
@@ -633,7 +621,7 @@ fn a_panic_with_batch_next_consumes_what_was_handed_out() {
 
 #[test]
 fn forgetting_a_newest_batch_leaves_the_ring_readable() {
-    let (mut p, mut ring) = synthetic_ring(1, Mode::Overwrite, 0).unwrap();
+    let (mut p, mut ring) = synthetic_ring::<Overwrite>(1, 0).unwrap();
     for seq in 0..3 {
         assert!(p.write(&sample_record(64, seq)));
     }
@@ -655,7 +643,7 @@ fn forgetting_a_newest_batch_leaves_the_ring_readable() {
 
 #[test]
 fn a_newest_batch_hands_out_a_copy_the_producer_cannot_change() {
-    let (mut p, mut ring) = synthetic_ring(1, Mode::Overwrite, 0).unwrap();
+    let (mut p, mut ring) = synthetic_ring::<Overwrite>(1, 0).unwrap();
     for seq in 0..10 {
         assert!(p.write(&sample_record(64, seq)));
     }
@@ -736,7 +724,7 @@ fn write_to_a_nonblocking_pipe_publishes_whole_records_and_resumes_the_cut_one()
         use std::io::Read;
         use std::os::fd::AsFd;
         // 8 pages of 104-byte records (not a divisor of the pipe's 4096 bytes: writes cut records).
-        let (mut p, mut ring) = synthetic_ring(8, Mode::Consume, 0).unwrap();
+        let (mut p, mut ring) = synthetic_ring::<Consume>(8, 0).unwrap();
         let mut produced = Vec::new();
         let mut seq = 0;
         while p.write(&sample_record(104, seq)) {

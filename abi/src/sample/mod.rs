@@ -31,6 +31,20 @@ pub struct SampleFormat {
     pub branch_sample_type: u64,
 }
 
+impl PerfEventAttr {
+    /// The [`SampleFormat`] that governs how this event's records are laid out.
+    pub const fn sample_format(&self) -> SampleFormat {
+        SampleFormat {
+            sample_type: self.sample_type,
+            read_format: self.read_format,
+            sample_id_all: self.has_flag(ATTR_FLAG_SAMPLE_ID_ALL),
+            sample_regs_user: self.sample_regs_user,
+            sample_regs_intr: self.sample_regs_intr,
+            branch_sample_type: self.branch_sample_type,
+        }
+    }
+}
+
 impl SampleFormat {
     /// A format with the given `sample_type`, no read format and no `sample_id_all`.
     pub const fn new(sample_type: u64) -> Self {

@@ -12,7 +12,7 @@
 //! the cost of that reader; bench/instructions.sh does the arithmetic.
 
 use premap::synthetic::{sample_record, synthetic_ring};
-use premap::{Mode, Ring};
+use premap::{Consume, Ring};
 use premap_abi::attr::SAMPLE_IP;
 use premap_abi::records::Record;
 use premap_abi::sample::{SampleFormat, SampleLayout};
@@ -29,7 +29,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let (mut producer, mut ring) = synthetic_ring(64, Mode::Consume, 0).expect("synthetic ring");
+    let (mut producer, mut ring) = synthetic_ring::<Consume>(64, 0).expect("synthetic ring");
     // 48-byte samples whose sample_type is IP only (the rest of the body is padding).
     let record = sample_record(48, 7);
     let per_fill = 64 * 4096 / 48;

@@ -2,10 +2,10 @@
 //! (`--device /dev/premap`, once per mapping strategy) or the kernel's own perf rings (`--perf`), one
 //! PASS/FAIL/N/A line per behaviour.
 //!
-//! The layout: [`probe`] holds every raw syscall the checks make (mmap, mprotect, mremap, madvise, fork,
+//! The layout: `probe` holds every raw syscall the checks make (mmap, mprotect, mremap, madvise, fork,
 //! vmsplice, process_vm_readv...), poking at a mapping the way a hostile or careless program would;
-//! [`source`] the two ring sources; [`mapping`], [`producer`] and [`pages`] the behaviours, plain Rust
-//! over the probes' results; [`BEHAVIOURS`] below is the table the runner walks.
+//! `source` the two ring sources; `mapping`, `producer` and `pages` the behaviours, plain Rust
+//! over the probes' results; `BEHAVIOURS` below is the table the runner walks.
 
 mod mapping;
 mod pages;
@@ -14,7 +14,7 @@ mod producer;
 mod source;
 
 use nix::errno::Errno;
-use premap::abi::ioctl::{CREATE_OVERWRITE, CREATE_TYPED_PAGES};
+use premap::abi::uapi::{CREATE_OVERWRITE, CREATE_TYPED_PAGES};
 use std::path::PathBuf;
 
 /// What to check.

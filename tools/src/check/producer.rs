@@ -10,15 +10,15 @@ use super::{ensure, fail, na, ok, tryv, Notes, Target, Verdict};
 use nix::errno::Errno;
 use premap::abi::control::ControlPage;
 use premap::abi::header::{RECORD_LOST, RECORD_SAMPLE};
-use premap::abi::ioctl::*;
-use premap::{Mode, Ring};
+use premap::abi::uapi::*;
+use premap::{Consume, Overwrite, Ring};
 use std::time::{Duration, Instant};
 
 pub(super) fn protocol(s: &Target, _: &mut Notes) -> Verdict {
     // Full ring: drops are reported by a LOST record with the right count once there is room.
     let src = tryv!(Source::open(s, 1, false));
     // SAFETY: the source's fd is a fresh perf event or device buffer, and this ring is its only reader.
-    let mut ring = tryv!(unsafe { Ring::map(src.fd(), 1, Mode::Consume) });
+    let mut ring = tryv!(unsafe { Ring::<Consume>::map(src.fd(), 1) });
     src.produce(if src.perf { 2000 } else { 100 }, 0);
     let mut samples = 0u64;
     let mut lost = 0u64;
@@ -55,7 +55,7 @@ pub(super) fn protocol(s: &Target, _: &mut Notes) -> Verdict {
     // Overwrite: pause, read from data_head, resume.
     let src = tryv!(Source::open(s, 1, true));
     // SAFETY: the source's fd is a fresh perf event or device buffer, and this ring is its only reader.
-    let mut ring = tryv!(unsafe { Ring::map(src.fd(), 1, Mode::Overwrite) });
+    let mut ring = tryv!(unsafe { Ring::<Overwrite>::map(src.fd(), 1) });
     src.produce(if src.perf { 2000 } else { 200 }, 0);
     let mut seqs = Vec::new();
     {
@@ -94,7 +94,7 @@ pub(super) fn concurrent(s: &Target, _: &mut Notes) -> Verdict {
     }
     let src = tryv!(Source::open(s, 8, false));
     // SAFETY: the source's fd is a fresh perf event or device buffer, and this ring is its only reader.
-    let mut ring = tryv!(unsafe { Ring::map(src.fd(), 8, Mode::Consume) });
+    let mut ring = tryv!(unsafe { Ring::<Consume>::map(src.fd(), 8) });
     const N: u64 = 200_000;
     let g = GenerateParams {
         count: N,

@@ -7,7 +7,7 @@ use nix::errno::Errno;
 use premap::abi::attr::*;
 use premap::abi::control::ControlPage;
 use premap::abi::header::{EventHeader, RECORD_SAMPLE};
-use premap::abi::ioctl::*;
+use premap::abi::uapi::*;
 use premap::{Event, EventBuilder};
 use std::os::fd::{AsFd, BorrowedFd};
 

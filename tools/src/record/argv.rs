@@ -220,7 +220,7 @@ mod tests {
     use clap::CommandFactory;
 
     fn record_cmd() -> Command {
-        crate::Cli::command()
+        crate::cli::Cli::command()
             .find_subcommand("record")
             .expect("record")
             .clone()

@@ -3,8 +3,43 @@
 
 use super::{write_error, Output, RecordError, Totals};
 use premap::abi::header::{EventHeader, RECORD_FINISHED_ROUND};
-use premap::{Error, Ring};
-use premap_tools::perfdata::writer::Writer;
+use premap::{Error, Overwrite, Ring};
+use premap_perfdata::writer::Writer;
+use std::os::fd::BorrowedFd;
+
+/// One slot's ring, in the mode the recording chose (`--overwrite`): the type of each says which reads
+/// it has.
+#[derive(Debug)]
+pub enum SlotRing {
+    /// Consume mode: drained while recording.
+    Consume(Ring),
+    /// Overwrite mode: the newest records, read once at the end.
+    Overwrite(Ring<Overwrite>),
+}
+
+impl SlotRing {
+    /// The descriptor to poll.
+    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
+        match self {
+            SlotRing::Consume(r) => r.fd(),
+            SlotRing::Overwrite(r) => r.fd(),
+        }
+    }
+
+    fn consume(&mut self) -> Option<&mut Ring> {
+        match self {
+            SlotRing::Consume(r) => Some(r),
+            SlotRing::Overwrite(_) => None,
+        }
+    }
+
+    fn overwrite(&mut self) -> Option<&mut Ring<Overwrite>> {
+        match self {
+            SlotRing::Consume(_) => None,
+            SlotRing::Overwrite(r) => Some(r),
+        }
+    }
+}
 
 /// `-z`: the compressor, and the scan for build ids and sample times that the data, compressed, can
 /// no longer be read back for.
@@ -97,7 +132,7 @@ pub fn finished_round() -> [u8; 8] {
 /// One pass over every ring: writes what each holds straight from the mapping, then FINISHED_ROUND
 /// at the end of a burst. Returns the most bytes one ring held.
 pub fn drain_all(
-    rings: &mut [Ring],
+    rings: &mut [SlotRing],
     writer: &mut Writer,
     totals: &mut Totals,
     path: &Output,
@@ -106,7 +141,7 @@ pub fn drain_all(
 ) -> Result<u64, RecordError> {
     let mut most = 0u64;
     let mut written = 0u64;
-    for ring in rings.iter_mut() {
+    for ring in rings.iter_mut().filter_map(SlotRing::consume) {
         if let Some(z) = z.as_deref_mut() {
             let n = z.drain_ring(ring, writer, totals, path)?;
             written += n;
@@ -149,7 +184,7 @@ pub fn drain_all(
 /// Everything the rings still hold, at the end of a file: until they are empty (consume mode), or the
 /// newest records (overwrite mode).
 pub fn drain_rest(
-    rings: &mut [Ring],
+    rings: &mut [SlotRing],
     writer: &mut Writer,
     totals: &mut Totals,
     opts: &super::Options,
@@ -164,14 +199,14 @@ pub fn drain_rest(
 
 /// Overwrite mode: the newest records of every ring, read once at the end.
 pub fn read_newest(
-    rings: &mut [Ring],
+    rings: &mut [SlotRing],
     writer: &mut Writer,
     totals: &mut Totals,
     path: &Output,
     z: Option<&mut Zstd<'_>>,
 ) -> Result<(), RecordError> {
     let mut buf = Vec::new();
-    for ring in rings.iter_mut() {
+    for ring in rings.iter_mut().filter_map(SlotRing::overwrite) {
         let mut batch = ring.newest()?;
         while let Some(r) = batch.next() {
             let Ok(r) = r else { break };

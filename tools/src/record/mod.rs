@@ -1,14 +1,15 @@
 //! `premap record`: opens perf events, drains their rings straight into a perf.data file with
 //! `write()` from the mapping, and finishes the file so that Linux `perf` reads it.
 //!
-//! The phases follow perf's builtin-record.c: [`check_options`] (record__parse_opts), [`open_events`]
+//! The phases follow perf's builtin-record.c: `check_options` (record__parse_opts), `open_events`
 //! (record__open, with perf's fallback to user space only where perf_event_paranoid forbids the
-//! kernel), [`synthesize`] (kernel, module and process side-band), the drain loop
-//! ([`drain::drain_all`], record__mmap_read_all), and [`Finish::write`] (record__finish_output: the
+//! kernel), `synthesize` (kernel, module and process side-band), the drain loop
+//! (`drain::drain_all`, record__mmap_read_all), and `Finish::write` (record__finish_output: the
 //! build ids and sample times of what was recorded, then the header). The output side (creating the
 //! writer, its header facts, rotation and switched-out files) is in `output.rs`, the options in
 //! `options.rs`.
 
+pub mod args;
 pub mod argv;
 pub mod buildid;
 mod compress;
@@ -24,12 +25,13 @@ pub use options::{CallGraph, Options, Output, Switch, Target};
 use crate::synth;
 pub use open::parse_regs;
 use open::{open_events, slots, watermark, Opened};
-use premap::{PerfEvent, Poller, Ring};
-use premap_tools::perfdata::writer::Writer;
+use premap::Workload;
+use premap::{PerfEvent, Poller};
+use premap_perfdata::writer::Writer;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
-use workload::{Status, Workload};
+use workload::{spawn, Status};
 
 /// Set by SIGUSR2 under `--switch-output`.
 static SWITCH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -307,15 +309,16 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
     }
 
     let workload = match (&opts.target, &opts.duration) {
-        (Target::Command(argv) | Target::AllCpus(Some(argv)), _) => Some(Workload::spawn(argv)?),
+        (Target::Command(argv) | Target::AllCpus(Some(argv)), _) => Some(spawn(argv)?),
         // -p/-t with a command: it runs (unrecorded) for as long as the recording lasts.
-        (Target::Pids(_) | Target::Tids(_), Some(argv)) => Some(Workload::spawn(argv)?),
+        (Target::Pids(_) | Target::Tids(_), Some(argv)) => Some(spawn(argv)?),
         _ => None,
     };
     // A short time slice (EEVDF, Linux >= 6.12): woken by a ring, the recorder preempts the workload
     // it may share a CPU with (BENCHMARKS.md). Set after the fork, so the workload keeps the default.
     let _ = premap::set_time_slice(100_000);
-    let opened = slots(opts, workload.as_ref().map(|w| w.pid)).and_then(|s| open_events(opts, &s));
+    let opened =
+        slots(opts, workload.as_ref().map(Workload::pid)).and_then(|s| open_events(opts, &s));
     let Opened {
         descs,
         events,
@@ -323,9 +326,8 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
     } = match opened {
         Ok(v) => v,
         Err(e) => {
-            if let Some(w) = workload {
-                w.abort();
-            }
+            // Dropped unstarted: the held child exits without running anything.
+            drop(workload);
             return Err(e);
         }
     };
@@ -338,9 +340,8 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
     let mut writer = match create_output(opts, descs, &facts) {
         Ok(w) => w,
         Err(e) => {
-            if let Some(w) = workload {
-                w.abort();
-            }
+            // Dropped unstarted: the held child exits without running anything.
+            drop(workload);
             return Err(e);
         }
     };
@@ -368,10 +369,11 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
     if !matches!(opts.target, Target::Command(_)) {
         enable_all(&events)?;
     }
-    let child = match workload {
-        Some(w) => Some(w.start()?),
-        None => None,
-    };
+    let mut child = workload;
+    if let Some(w) = child.as_mut() {
+        w.start()
+            .map_err(|e| RecordError::Workload(format!("cannot run the workload: {e}")))?;
+    }
     if let (Some(ms), Target::Command(_)) = (opts.delay_ms, &opts.target) {
         std::thread::sleep(Duration::from_millis(ms));
         enable_all(&events)?;
@@ -399,7 +401,7 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
             &mut poller,
             &mut writer,
             &mut out,
-            child,
+            child.as_mut(),
             zstd.as_mut(),
         );
         let (Ok(true), Output::File(path)) = (&r, &opts.output) else {
@@ -437,8 +439,8 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
     for e in events.iter().flatten() {
         let _ = e.disable();
     }
-    if let (Some(pid), None) = (child, out.workload) {
-        out.workload = workload::terminate(pid);
+    if let (Some(w), None) = (child.as_mut(), out.workload) {
+        out.workload = w.terminate().ok().map(Status::from);
     }
     loop_result?;
     drain::drain_rest(
@@ -472,11 +474,11 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
 /// The drain loop: until the workload ends, the -p targets are gone, or a signal.
 fn run_loop(
     opts: &Options,
-    rings: &mut [Ring],
+    rings: &mut [drain::SlotRing],
     poller: &mut Poller,
     writer: &mut Writer,
     out: &mut Outcome,
-    child: Option<i32>,
+    mut child: Option<&mut Workload>,
     mut zstd: Option<&mut drain::Zstd<'_>>,
 ) -> Result<bool, RecordError> {
     let file_started = Instant::now();
@@ -517,8 +519,12 @@ fn run_loop(
                 zstd.as_deref_mut(),
             )? >= busy_at;
         }
-        if let (Some(pid), None, false) = (child, out.workload, busy) {
-            out.workload = workload::poll_exit(pid);
+        if let (Some(w), None, false) = (child.as_deref_mut(), out.workload, busy) {
+            out.workload = match w.try_wait() {
+                Ok(s) => s.map(Status::from),
+                // Not our child any more (cannot happen): treat it as ended.
+                Err(_) => Some(Status::Exited(0)),
+            };
         }
         let target_gone = match &opts.target {
             Target::Pids(p) | Target::Tids(p) => {

@@ -2,11 +2,12 @@
 //! instance's records sent into the slot's one ring, and perf's fallback to user space only where
 //! perf_event_paranoid forbids the kernel.
 
+use super::drain::SlotRing;
 use super::{CallGraph, Options, RecordError, Target};
 use crate::events::EventSpec;
 use premap::abi::attr::*;
-use premap::{Event, EventBuilder, PerfEvent, Ring};
-use premap_tools::perfdata::features::EventDesc;
+use premap::{Event, EventBuilder, PerfEvent};
+use premap_perfdata::features::EventDesc;
 
 /// x86_64's user registers as perf names them (`--user-regs`), bit = index.
 pub const X86_64_REGS: [&str; 24] = [
@@ -199,7 +200,7 @@ pub(super) fn slots(
 pub(super) struct Opened {
     pub(super) descs: Vec<EventDesc>,
     pub(super) events: Vec<Vec<PerfEvent>>,
-    pub(super) rings: Vec<Ring>,
+    pub(super) rings: Vec<super::drain::SlotRing>,
 }
 
 /// An open failure and the event (as written on the command line) it was for.
@@ -249,14 +250,22 @@ fn open_one(
             let e = b.clone().pid(pid).cpu(cpu).open_in_group(leader)?;
             ids.push(e.id()?);
             if i == 0 {
-                // Consume or overwrite mode follows the event's write_backward.
-                rings.push(e.ring(o.pages)?);
+                // Consume or overwrite mode follows the event's write_backward (--overwrite).
+                rings.push(if o.overwrite {
+                    SlotRing::Overwrite(e.overwrite_ring(o.pages)?)
+                } else {
+                    SlotRing::Consume(e.ring(o.pages)?)
+                });
             } else if let Some(first) = events.first().and_then(|v| v.get(slot)) {
                 e.set_output(first)?;
             }
             if let (Some(f), TYPE_TRACEPOINT) = (&o.filter, spec.r#type) {
-                let f = std::ffi::CString::new(f.as_bytes())
-                    .map_err(|_| premap::Error::BadRingSize("the filter contains NUL".into()))?;
+                let f = std::ffi::CString::new(f.as_bytes()).map_err(|_| {
+                    premap::Error::InvalidConfig {
+                        what: "the event filter (it contains a NUL byte)".into(),
+                        source: std::io::ErrorKind::InvalidInput.into(),
+                    }
+                })?;
                 e.set_filter(&f)?;
             }
             evs.push(e);
@@ -304,7 +313,7 @@ pub(super) fn open_events(o: &Options, slots: &[(i32, i32)]) -> Result<Opened, R
             // perf names a fallen-back event from its attr (`cycles:u` becomes `cpu-clock:uH`).
             for i in fell {
                 if let Some(d) = opened.descs.get_mut(i) {
-                    d.name = premap_tools::perfdata::reader::default_name(&d.attr);
+                    d.name = premap_perfdata::default_name(&d.attr);
                 }
             }
             Ok(opened)

@@ -3,8 +3,8 @@
 
 use super::{buildid, output_error, tracing, write_error, Options, Output, RecordError};
 use premap::abi::attr::TYPE_TRACEPOINT;
-use premap_tools::perfdata::features::{EventDesc, Facts};
-use premap_tools::perfdata::writer::Writer;
+use premap_perfdata::features::{EventDesc, Facts};
+use premap_perfdata::writer::Writer;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 

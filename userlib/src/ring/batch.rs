@@ -1,7 +1,7 @@
 //! Reading a mapped ring: [`Batch`] (consume mode), [`NewestBatch`] (overwrite mode) and the
 //! [`Record`]s they hand out, with the drain loop's fast path and the checked path beside it.
 
-use super::{Ring, RingStats, View};
+use super::{Overwrite, Ring, RingStats, View};
 use crate::error::Result;
 use premap_abi::header::{
     EventHeader, EVENT_HEADER_SIZE, RECORD_LOST, RECORD_LOST_SAMPLES, RECORD_SAMPLE,
@@ -226,7 +226,7 @@ impl Drop for Batch<'_> {
 /// mapping).
 #[derive(Debug)]
 pub struct NewestBatch<'r> {
-    pub(super) ring: &'r mut Ring,
+    pub(super) ring: &'r mut Ring<Overwrite>,
     /// `data_head` when the copy was made: the ring position of the copy's first byte.
     pub(super) head: u64,
     /// Offsets into the ring's snapshot.

@@ -1,6 +1,5 @@
 //! [`Control`]: a ring's control page, borrowed from the ring.
 
-use super::Ring;
 use premap_abi::control::{ControlPage, ControlPtr};
 
 /// A ring's control page, borrowed from the ring: its fields can be read for as long as the ring lives
@@ -8,7 +7,7 @@ use premap_abi::control::{ControlPage, ControlPtr};
 ///
 /// ```compile_fail,E0505
 /// // The control page cannot outlive its ring (it would read unmapped memory).
-/// let (_p, ring) = premap::synthetic::synthetic_ring(1, premap::Mode::Consume, 0).unwrap();
+/// let (_p, ring) = premap::synthetic::synthetic_ring::<Consume>(1, 0).unwrap();
 /// let ctl = ring.control();
 /// drop(ring);
 /// ctl.data_head();
@@ -16,7 +15,7 @@ use premap_abi::control::{ControlPage, ControlPtr};
 ///
 /// ```compile_fail,E0502
 /// // Nor be held across a batch, whose records it could otherwise let the producer overwrite.
-/// let (_p, mut ring) = premap::synthetic::synthetic_ring(1, premap::Mode::Consume, 0).unwrap();
+/// let (_p, mut ring) = premap::synthetic::synthetic_ring::<Consume>(1, 0).unwrap();
 /// let ctl = ring.control();
 /// let batch = ring.batch().unwrap();
 /// ctl.data_head();
@@ -25,7 +24,7 @@ use premap_abi::control::{ControlPage, ControlPtr};
 #[derive(Clone, Copy, Debug)]
 pub struct Control<'r> {
     pub(super) ctl: ControlPtr,
-    pub(super) _ring: std::marker::PhantomData<&'r Ring>,
+    pub(super) _ring: std::marker::PhantomData<&'r ()>,
 }
 
 impl Control<'_> {

@@ -28,7 +28,8 @@ pub use batch::{Batch, NewestBatch, Record};
 pub use control::Control;
 pub(crate) use pause::{Pause, Pauser};
 
-pub use crate::mode::Mode;
+pub use crate::mode::{Consume, Mode, Overwrite, RingMode};
+use std::marker::PhantomData;
 
 /// Counters a ring keeps about what it has read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -88,7 +89,27 @@ pub struct WriteSummary {
     pub corrupt: Option<ParseError>,
 }
 
-/// A mapped ring: one control page and `2^n` data pages.
+/// A mapped ring: one control page and `2^n` data pages, in mode `M`.
+///
+/// The mode is part of the type. `Ring<Consume>` (plain `Ring`) is read with [`Ring::batch`],
+/// [`Ring::drain`], [`Ring::discard`] and [`Ring::write_to`], which publish `data_tail`;
+/// `Ring<Overwrite>` (from [`crate::PerfEvent::overwrite_ring`] or [`crate::Device::overwrite_ring`])
+/// with [`Ring::newest`] only, over a read-only mapping. Asking one for the other's reads does not
+/// compile:
+///
+/// ```compile_fail
+/// # use premap::{synthetic::synthetic_ring, Overwrite};
+/// let (_producer, mut ring) = synthetic_ring::<Overwrite>(1, 0)?;
+/// ring.discard()?; // an overwrite ring's mapping is read-only: there is no tail to store
+/// # Ok::<(), premap::Error>(())
+/// ```
+///
+/// ```compile_fail
+/// # use premap::{synthetic::synthetic_ring, Consume};
+/// let (_producer, mut ring) = synthetic_ring::<Consume>(1, 0)?;
+/// let _ = ring.newest()?; // consume mode has no backward records to read
+/// # Ok::<(), premap::Error>(())
+/// ```
 ///
 /// `tail` is the consumer position last published (consume mode); `prev_head` the head at the previous
 /// overwrite-mode read.
@@ -98,10 +119,10 @@ pub struct WriteSummary {
 /// `tail_ctl` is `Some` exactly in consume mode, and then points at the control page of a writable
 /// mapping.
 #[derive(Debug)]
-pub struct Ring {
+pub struct Ring<M: RingMode = Consume> {
     view: View,
     tail_ctl: Option<ControlMut>,
-    mode: Mode,
+    mode: PhantomData<M>,
     fd: Option<OwnedFd>,
     /// Set while this ring is its buffer's one consumer (released on drop); `None` for a ring mapped
     /// with [`Ring::map`], whose caller promised it.
@@ -119,7 +140,7 @@ pub struct Ring {
     stats: RingStats,
 }
 
-impl Ring {
+impl<M: RingMode> Ring<M> {
     /// Maps `1 + data_pages` pages of `fd` (a perf event or the premap driver's device) in `mode` and
     /// validates the geometry the control page publishes. `data_pages` must be a power of two.
     ///
@@ -133,24 +154,22 @@ impl Ring {
     /// could be truncated under the mapping), and the returned ring is the only consumer of its buffer
     /// while it lives: no other `Ring` (in this process or another) reads it and nothing else stores its
     /// `data_tail`. A second consumer would let the producer overwrite records this ring is reading.
-    pub unsafe fn map(fd: BorrowedFd<'_>, data_pages: usize, mode: Mode) -> Result<Self> {
+    pub unsafe fn map(fd: BorrowedFd<'_>, data_pages: usize) -> Result<Self> {
         if data_pages == 0 || !data_pages.is_power_of_two() {
-            return Err(Error::BadRingSize(format!(
-                "{data_pages} data pages: must be a power of two (1, 2, 4, ...)"
-            )));
+            return Err(Error::RingSize { data_pages });
         }
         let page = sys::page_size();
         let len = data_pages
             .checked_add(1)
             .and_then(|n| n.checked_mul(page))
-            .ok_or_else(|| Error::BadRingSize(format!("{data_pages} pages overflow")))?;
-        let map = Mapping::map_fd(fd, len, mode == Mode::Consume, 0)?;
+            .ok_or(Error::RingSize { data_pages })?;
+        let map = Mapping::map_fd(fd, len, M::MODE == Mode::Consume, 0)?;
         let own = fd.try_clone_to_owned().map_err(|source| Error::Sys {
             call: "dup",
             source,
         })?;
         // SAFETY: a consume-mode ring was just mapped PROT_READ | PROT_WRITE.
-        unsafe { Self::from_mapping(Arc::new(map), mode, Some(own), Pauser::Ioctl) }
+        unsafe { Self::from_mapping(Arc::new(map), Some(own), Pauser::Ioctl) }
     }
 
     /// A ring over an existing mapping whose first page is a control page (used by the synthetic ring).
@@ -160,20 +179,19 @@ impl Ring {
     /// In [`Mode::Consume`], the mapping is writable.
     pub(crate) unsafe fn from_mapping(
         map: Arc<Mapping>,
-        mode: Mode,
         fd: Option<OwnedFd>,
         pauser: Pauser,
     ) -> Result<Self> {
         let page = sys::page_size();
         if map.len() < page {
-            return Err(Error::BadRingSize("mapping smaller than a page".into()));
+            return Err(Error::MappingTooSmall { len: map.len() });
         }
         let base = NonNull::new(map.as_ptr().cast::<ControlPage>())
-            .ok_or_else(|| Error::BadRingSize("null mapping".into()))?;
+            .ok_or(Error::MappingTooSmall { len: 0 })?;
         // SAFETY: the mapping is page-aligned, at least one page (>= 1088 bytes) long, and kept alive by
         // the `Arc` this ring holds for as long as `ctl` is used.
         let ctl = unsafe { ControlPtr::new(base) };
-        let tail_ctl = match mode {
+        let tail_ctl = match M::MODE {
             // SAFETY: as above, and a consume-mode mapping is writable (the caller's promise).
             Mode::Consume => Some(unsafe { ControlMut::new(base) }),
             Mode::Overwrite => None,
@@ -191,16 +209,16 @@ impl Ring {
         Ok(Self {
             view: View { map, ctl, geom },
             tail_ctl,
-            mode,
+            mode: PhantomData,
             fd,
             consumer: None,
-            pauser: match mode {
+            pauser: match M::MODE {
                 Mode::Consume => Pauser::None,
                 Mode::Overwrite => pauser,
             },
             tail,
             written_ahead: 0,
-            prev_head: if mode == Mode::Overwrite {
+            prev_head: if M::MODE == Mode::Overwrite {
                 prev_head
             } else {
                 0
@@ -218,7 +236,7 @@ impl Ring {
 
     /// The mode the ring was mapped in.
     pub fn mode(&self) -> Mode {
-        self.mode
+        M::MODE
     }
 
     /// What the ring has read so far.
@@ -250,7 +268,6 @@ impl Ring {
     pub(crate) unsafe fn map_once(
         fd: BorrowedFd<'_>,
         data_pages: usize,
-        mode: Mode,
         taken: &Arc<std::sync::atomic::AtomicBool>,
     ) -> Result<Self> {
         use std::sync::atomic::Ordering;
@@ -258,7 +275,7 @@ impl Ring {
             return Err(Error::AlreadyMapped);
         }
         // SAFETY: the caller's promise about `fd`; the flag just taken makes this the one consumer.
-        match unsafe { Ring::map(fd, data_pages, mode) } {
+        match unsafe { Self::map(fd, data_pages) } {
             Ok(mut r) => {
                 r.set_consumer(taken.clone());
                 Ok(r)
@@ -267,18 +284,6 @@ impl Ring {
                 taken.store(false, Ordering::Release);
                 Err(e)
             }
-        }
-    }
-
-    /// Fails with [`Error::WrongMode`] unless the ring was mapped in `mode`.
-    fn require(&self, mode: Mode, call: &'static str) -> Result<()> {
-        if self.mode == mode {
-            Ok(())
-        } else {
-            Err(Error::WrongMode {
-                call,
-                mode: self.mode,
-            })
         }
     }
 
@@ -297,12 +302,13 @@ impl Ring {
     pub fn readable(&self) -> Result<u64> {
         Ok(self.view.geom.readable(self.load_head(), self.tail)?)
     }
+}
 
+impl Ring<Consume> {
     /// Starts a consume-mode batch: loads `data_head` once (Acquire) and hands out the records up to it.
     /// The tail is published (Release) when the batch is dropped, so records cannot outlive it.
     #[inline]
     pub fn batch(&mut self) -> Result<Batch<'_>> {
-        self.require(Mode::Consume, "batch()")?;
         let head = self.load_head();
         if let Err(e) = self.view.geom.readable(head, self.tail) {
             // An impossible head (behind the tail, or more than a ring ahead): reported once, then the
@@ -336,9 +342,8 @@ impl Ring {
     }
 
     /// Drops everything currently readable without reading it (for example after a corrupt record).
-    /// Consume mode only: an overwrite-mode mapping is read-only ([`Error::WrongMode`]).
+    /// (Consume mode: an overwrite-mode mapping is read-only.)
     pub fn discard(&mut self) -> Result<u64> {
-        self.require(Mode::Consume, "discard()")?;
         let head = self.load_head();
         let n = self.view.geom.readable(head, self.tail)?;
         self.publish_tail(head);
@@ -382,9 +387,8 @@ impl Ring {
     /// [`Error::Write`] reports the bytes this call wrote; the records they complete are consumed and
     /// counted, and a record the failure cut stays in the ring: the next `write_to` writes its remaining
     /// bytes first, so the output holds every record exactly once. Impossible ring positions are
-    /// [`Error::Corrupt`], with nothing written. Consume mode only ([`Error::WrongMode`]).
+    /// [`Error::Corrupt`], with nothing written..
     pub fn write_to(&mut self, out: BorrowedFd<'_>) -> Result<WriteSummary> {
-        self.require(Mode::Consume, "write_to()")?;
         let start = self.tail;
         // The window as a batch sees it (an impossible head is reported and resynchronised there).
         let head = self.batch()?.head;
@@ -428,8 +432,10 @@ impl Ring {
             corrupt,
         })
     }
+}
 
-    /// Overwrite mode: hands out the records written since the previous call, newest first, as perf's
+impl Ring<Overwrite> {
+    /// Hands out the records written since the previous call, newest first, as perf's
     /// `perf_mmap__read_init` does for a `write_backward` ring. When more was written than the ring
     /// holds, only the whole records within one ring's worth from `data_head` are returned and
     /// [`RingStats::overruns`] counts it.
@@ -439,13 +445,12 @@ impl Ring {
     /// writer may have rewritten meanwhile (a writer already inside a record when the pause came, as
     /// the kernel allows) are left out. The batch reads the copy: nothing the caller does while it
     /// lives, resuming output included, can change what it hands out, and dropping or forgetting it
-    /// leaves the ring as ready as ever. Overwrite mode only ([`Error::WrongMode`]).
+    /// leaves the ring as ready as ever..
     ///
     /// One case no reader can see: a writer that passed the kernel's pause check before the pause and
     /// publishes after the second read of `data_head` can tear the oldest record of a read that spans
     /// the whole ring. Such a record is still a copy; at worst the batch reports it as corrupt.
     pub fn newest(&mut self) -> Result<NewestBatch<'_>> {
-        self.require(Mode::Overwrite, "newest()")?;
         self.pauser.set(self.fd.as_ref(), true)?;
         let copied = self.copy_newest();
         // Resumed whatever the copy gave; a failure to resume is reported and nothing is consumed.
@@ -614,7 +619,7 @@ impl View {
     }
 }
 
-impl Drop for Ring {
+impl<M: RingMode> Drop for Ring<M> {
     fn drop(&mut self) {
         if let Some(c) = &self.consumer {
             c.store(false, std::sync::atomic::Ordering::Release);

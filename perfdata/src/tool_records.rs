@@ -3,7 +3,7 @@
 //! EVENT_UPDATE, TIME_CONV, STAT_CONFIG, STAT, STAT_ROUND, HEADER_BUILD_ID, AUXTRACE_INFO, AUXTRACE,
 //! AUXTRACE_ERROR. Every read is bounds-checked; lists are cut at [`MAX_LISTED`] entries with a count.
 
-use crate::render::{Fields, Value};
+use crate::render::value::{Fields, Value};
 use premap_abi::header::*;
 use premap_abi::raw::{Cursor, RawData};
 use std::fmt::Write as _;

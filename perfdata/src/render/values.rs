@@ -1,7 +1,7 @@
 //! The compound sample values (read-format blocks, registers, user stacks, branch stacks) written
 //! as text or JSON.
 
-use super::{put_hex, put_u64};
+use super::scalar::{put_hex, put_u64};
 use premap_abi::regs::RegArch;
 use premap_abi::sample::{ReadValues, Regs, UserStack};
 use std::io::Write;

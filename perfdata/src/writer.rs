@@ -11,7 +11,7 @@
 //! Pipe mode (`-o -`, perf's `perf record -o -`): a 16-byte header, the attrs as HEADER_ATTR records,
 //! the machine's features as HEADER_FEATURE records, FINISHED_INIT, then the data records.
 
-use super::features::{EventDesc, Facts};
+use crate::features::{EventDesc, Facts};
 use premap_abi::perf_file::*;
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};

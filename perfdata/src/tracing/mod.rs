@@ -1,115 +1,20 @@
-//! Tracepoint samples decoded field by field from their format ([`EventFormat`]), and printed as
-//! `perf script` prints them: through the event's `print fmt` when every argument is a plain field
-//! (`REC->pid`, `__get_str(name)`, casts of them), otherwise as `name=value` for each field (what
-//! libtraceevent prints when it cannot evaluate a format).
+//! Tracepoint formats and samples: the TRACING_DATA section's format files ([`mod@format`]), each
+//! field's value in a sample ([`field`]), and the sample printed as `perf script` prints it: through
+//! the event's `print fmt` when every argument is one it can evaluate ([`print`], [`expr`]),
+//! otherwise as `name=value` for each field (what libtraceevent prints when it cannot evaluate a
+//! format).
 
-use crate::perfdata::tracing::{EventFormat, Field, FieldKind};
 use std::fmt::Write as _;
 
 pub mod expr;
+pub mod field;
+pub mod format;
 mod kallsyms;
 mod print;
 
+pub use field::{field_value, Field, FieldKind, TraceValue};
+pub use format::{parse_format, EventFormat, TraceFormats, TracingError, MAX_FIELDS, MAX_FORMATS};
 pub use print::Print;
-
-/// A field's value in a sample's raw data.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TraceValue<'a> {
-    /// A signed integer.
-    Int(i64),
-    /// An unsigned integer.
-    UInt(u64),
-    /// A pointer or `unsigned long`, shown in hex.
-    Hex(u64),
-    /// A string (up to its NUL).
-    Str(&'a [u8]),
-    /// A fixed or dynamic array of integers.
-    Array(Vec<u64>),
-    /// Dynamic data that is not a string, or an array whose elements are not 1, 2, 4 or 8 bytes.
-    Bytes(&'a [u8]),
-}
-
-impl std::fmt::Display for TraceValue<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TraceValue::Int(v) => write!(f, "{v}"),
-            TraceValue::UInt(v) => write!(f, "{v}"),
-            TraceValue::Hex(v) => write!(f, "{v:#x}"),
-            TraceValue::Str(s) => f.write_str(&String::from_utf8_lossy(s)),
-            TraceValue::Array(v) => {
-                f.write_str("[")?;
-                for (i, x) in v.iter().enumerate() {
-                    write!(f, "{}{x:#x}", if i > 0 { "," } else { "" })?;
-                }
-                f.write_str("]")
-            }
-            TraceValue::Bytes(b) => {
-                for x in *b {
-                    write!(f, "{x:02x}")?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-fn uint(b: &[u8]) -> Option<u64> {
-    Some(match *b {
-        [a] => a.into(),
-        [a, b] => u16::from_ne_bytes([a, b]).into(),
-        [a, b, c, d] => u32::from_ne_bytes([a, b, c, d]).into(),
-        [a, b, c, d, e, f, g, h] => u64::from_ne_bytes([a, b, c, d, e, f, g, h]),
-        _ => return None,
-    })
-}
-
-pub(crate) fn sign_extend(v: u64, size: usize) -> i64 {
-    let shift = 64 - 8 * size.clamp(1, 8) as u32;
-    ((v << shift) as i64) >> shift
-}
-
-fn until_nul(b: &[u8]) -> &[u8] {
-    b.split(|&c| c == 0).next().unwrap_or_default()
-}
-
-/// The value of `field` in `raw`; `None` when the raw data is too short for it.
-pub fn field_value<'a>(field: &Field, raw: &'a [u8]) -> Option<TraceValue<'a>> {
-    let bytes = raw.get(field.offset..field.offset.checked_add(field.size)?)?;
-    Some(match field.kind {
-        FieldKind::Int => {
-            let v = uint(bytes)?;
-            if field.signed {
-                TraceValue::Int(sign_extend(v, field.size))
-            } else {
-                TraceValue::UInt(v)
-            }
-        }
-        FieldKind::Hex => TraceValue::Hex(uint(bytes)?),
-        FieldKind::CharArray => TraceValue::Str(until_nul(bytes)),
-        FieldKind::Array { count } => {
-            let each = field.size / count;
-            match bytes.chunks_exact(each.max(1)).map(uint).collect() {
-                Some(v) if each > 0 => TraceValue::Array(v),
-                _ => TraceValue::Bytes(bytes),
-            }
-        }
-        FieldKind::DataLoc { string, relative } => {
-            let loc = u32::try_from(uint(bytes)?).ok()?;
-            let (off, len) = ((loc & 0xffff) as usize, (loc >> 16) as usize);
-            let base = if relative {
-                field.offset + field.size
-            } else {
-                0
-            };
-            let data = raw.get(base + off..base + off + len)?;
-            if string {
-                TraceValue::Str(until_nul(data))
-            } else {
-                TraceValue::Bytes(data)
-            }
-        }
-    })
-}
 
 /// The event's own (non-common) fields with their values, in format order.
 pub fn fields<'f, 'a>(ev: &'f EventFormat, raw: &'a [u8]) -> Vec<(&'f str, TraceValue<'a>)> {
@@ -136,7 +41,6 @@ pub fn text(ev: &EventFormat, raw: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::perfdata::tracing::parse_format;
 
     const WAKEUP: &str = "name: sched_wakeup\nID: 374\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\tfield:char comm[16];\toffset:8;\tsize:16;\tsigned:0;\n\tfield:pid_t pid;\toffset:24;\tsize:4;\tsigned:1;\n\tfield:int prio;\toffset:28;\tsize:4;\tsigned:1;\n\tfield:int target_cpu;\toffset:32;\tsize:4;\tsigned:1;\n\nprint fmt: \"comm=%s pid=%d prio=%d target_cpu=%03d\", REC->comm, REC->pid, REC->prio, REC->target_cpu\n";
     const EXEC: &str = "name: sched_process_exec\nID: 365\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\n\tfield:__data_loc char[] filename;\toffset:8;\tsize:4;\tsigned:0;\n\tfield:pid_t pid;\toffset:12;\tsize:4;\tsigned:1;\n\tfield:pid_t old_pid;\toffset:16;\tsize:4;\tsigned:1;\n\nprint fmt: \"filename=%s pid=%d old_pid=%d\", __get_str(filename), REC->pid, REC->old_pid\n";

@@ -13,6 +13,8 @@
 //! Only the format files are kept; everything is bounds-checked and the counts are capped, so a
 //! section that lies about its sizes gives an error, never a panic or a long loop.
 
+use super::field::{Field, FieldKind};
+use super::print::Print;
 use premap_abi::raw::{Cursor, RawData};
 use std::collections::HashMap;
 use std::fmt;
@@ -55,54 +57,6 @@ impl fmt::Display for TracingError {
 
 impl std::error::Error for TracingError {}
 
-/// How a field's bytes are laid out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FieldKind {
-    /// An integer of the field's size (1, 2, 4 or 8 bytes).
-    Int,
-    /// A pointer-sized integer shown in hex (`void *`, `unsigned long`).
-    Hex,
-    /// A fixed `char name[N]` array: a NUL-terminated string.
-    CharArray,
-    /// Another fixed array of `count` elements of `size / count` bytes.
-    Array {
-        /// Number of elements.
-        count: usize,
-    },
-    /// `__data_loc`: a u32 with the offset (low 16 bits) and length (high 16) of dynamic data;
-    /// `string` when the element type is `char`.
-    DataLoc {
-        /// Whether the data is a string.
-        string: bool,
-        /// `__rel_loc`: the offset counts from the end of this field.
-        relative: bool,
-    },
-}
-
-/// One field of a tracepoint's format.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Field {
-    /// The field's name.
-    pub name: String,
-    /// Its C type as the format file spells it (`char[16]`, `pid_t`, `__data_loc char[]`).
-    pub c_type: String,
-    /// Offset in the raw data.
-    pub offset: usize,
-    /// Size in bytes.
-    pub size: usize,
-    /// Whether it is signed.
-    pub signed: bool,
-    /// How its bytes are laid out.
-    pub kind: FieldKind,
-}
-
-impl Field {
-    /// Whether this is one of the `common_*` fields every tracepoint starts with.
-    pub fn is_common(&self) -> bool {
-        self.name.starts_with("common_")
-    }
-}
-
 /// One tracepoint's format file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventFormat {
@@ -118,7 +72,7 @@ pub struct EventFormat {
     pub print_fmt: Option<String>,
     /// The print format compiled against the fields, when every argument is one perf's printer
     /// would print plainly (`REC->field`, `__get_str(field)`, casts of them).
-    pub print: Option<crate::tracefmt::Print>,
+    pub print: Option<Print>,
 }
 
 /// The format files of a TRACING_DATA section, by tracepoint id.
@@ -281,7 +235,7 @@ pub fn parse_format(system: &str, text: &str, long_size: u8) -> Option<EventForm
     }
     let print = print_fmt
         .as_deref()
-        .and_then(|p| crate::tracefmt::Print::compile(p, &fields));
+        .and_then(|p| Print::compile(p, &fields));
     Some(EventFormat {
         system: system.to_string(),
         name: name?,

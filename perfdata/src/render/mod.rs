@@ -1,83 +1,19 @@
 //! Rendering parsed records as text lines or JSON lines, from one description of their fields.
 
 use premap_abi::header::record_type_name;
-use premap_abi::raw::{RawData, U64Array};
 use premap_abi::records::{Mmap2FileId, ParsedRecord, Record, SampleId};
 use premap_abi::regs::RegArch;
-use premap_abi::sample::{context_name, ReadValues, Regs, Sample, UserStack};
+use premap_abi::sample::{context_name, Sample};
 use std::io::{self, Write};
 
+pub mod data_src;
+mod scalar;
+pub(crate) mod value;
 mod values;
+pub use scalar::json_string;
+use scalar::{put_hex, put_json_str, put_u64};
+pub use value::{Fields, Trace, Value};
 use values::{put_branches, put_read, put_regs, put_stack};
-
-/// A field value.
-#[derive(Clone, Debug)]
-pub enum Value<'a> {
-    /// A decimal number.
-    U(u64),
-    /// A number shown in hex (addresses).
-    X(u64),
-    /// A string (file names, comms).
-    S(RawData<'a>),
-    /// Raw bytes shown in hex.
-    B(RawData<'a>),
-    /// A list of words shown in hex (registers).
-    L(U64Array<'a>),
-    /// A callchain: addresses in hex, `PERF_CONTEXT_*` markers by name (`kernel`, `user`, ...).
-    Chain(U64Array<'a>),
-    /// A read-format block: the times and every value with its id and lost count.
-    Read(ReadValues<'a>),
-    /// Sampled registers, by name when the file's architecture is known.
-    Regs(Regs<'a>, Option<RegArch>),
-    /// A user stack dump: its size and the part the kernel says is used (`dyn_size`).
-    Stack(UserStack<'a>),
-    /// A branch stack: each entry's source, target and flags.
-    Branches(premap_abi::branch::BranchStack<'a>),
-    /// Text made while rendering (decoded feature sections).
-    Text(String),
-    /// A tracepoint's data decoded with its format: text mode prints `trace: <as perf script>`,
-    /// JSON an object with the printed line and each field.
-    Trace(Box<Trace>),
-}
-
-/// A tracepoint sample's raw data, decoded (see [`crate::tracefmt`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Trace {
-    /// `system:name`.
-    pub event: String,
-    /// The line `perf script` prints for it.
-    pub print: String,
-    /// Each of the event's own fields: name, then its value as a JSON value.
-    pub fields: Vec<(String, String)>,
-}
-
-impl Trace {
-    /// Decodes `raw` with its format.
-    pub fn new(ev: &crate::perfdata::tracing::EventFormat, raw: &[u8]) -> Self {
-        use crate::tracefmt::TraceValue;
-        let fields = crate::tracefmt::fields(ev, raw)
-            .into_iter()
-            .map(|(name, v)| {
-                let mut j = Vec::new();
-                match v {
-                    TraceValue::Int(x) => j.extend_from_slice(x.to_string().as_bytes()),
-                    TraceValue::UInt(x) => put_u64(&mut j, x),
-                    TraceValue::Str(t) => put_json_str(&mut j, t.iter().copied()),
-                    other => put_json_str(&mut j, other.to_string().bytes()),
-                }
-                (name.to_string(), String::from_utf8_lossy(&j).into_owned())
-            })
-            .collect();
-        Trace {
-            event: format!("{}:{}", ev.system, ev.name),
-            print: crate::tracefmt::text(ev, raw),
-            fields,
-        }
-    }
-}
-
-/// Fields of a record, reused across records to avoid allocating per record.
-pub type Fields<'a> = Vec<(&'static str, Value<'a>)>;
 
 /// A transaction word as flag names and the abort code: `TRANSACTION|SYNC abort=0x3` (`none`).
 fn txn_text(t: u64) -> String {
@@ -131,7 +67,7 @@ fn sample_fields<'a>(s: &Sample<'a>, arch: Option<RegArch>, sample_type: u64, f:
     }
     if let Some(d) = s.data_src {
         f.push(("data_src", Value::X(d)));
-        f.push(("mem", Value::Text(crate::perfmem::data_src_text(d))));
+        f.push(("mem", Value::Text(data_src::data_src_text(d))));
     }
     if let Some(t) = s.transaction {
         f.push(("transaction", Value::X(t)));
@@ -281,9 +217,9 @@ pub fn fields_for<'a>(
         ]),
         Record::FinishedRound | Record::FinishedInit => {}
         Record::Raw { r#type, body } => {
-            let decoded = body.as_single().is_some_and(|b| {
-                crate::perfdata::tool_records::fields(r#type, rec.header.misc, b, f)
-            });
+            let decoded = body
+                .as_single()
+                .is_some_and(|b| crate::tool_records::fields(r#type, rec.header.misc, b, f));
             if !decoded {
                 f.push(("body_size", U(body.len() as u64)));
             }
@@ -346,48 +282,6 @@ pub fn type_name(ty: u32) -> std::borrow::Cow<'static, str> {
         Some(n) => n.into(),
         None => format!("UNKNOWN({ty})").into(),
     }
-}
-
-pub(super) fn put_u64(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-}
-
-pub(super) fn put_hex(out: &mut Vec<u8>, v: u64) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = [0u8; 18];
-    let mut i = buf.len();
-    let mut x = v;
-    loop {
-        i -= 1;
-        buf[i] = DIGITS[(x & 15) as usize];
-        x >>= 4;
-        if x == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(b"0x");
-    out.extend_from_slice(&buf[i..]);
-}
-
-/// Appends `s` as a JSON string (escaped; invalid UTF-8 replaced).
-pub fn json_string(out: &mut Vec<u8>, s: &str) {
-    put_json_str(out, s.bytes());
-}
-
-fn put_json_str(out: &mut Vec<u8>, s: impl Iterator<Item = u8> + Clone) {
-    // Fast path: plain ASCII needs no escaping and no UTF-8 decoding.
-    if s.clone()
-        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
-    {
-        out.push(b'"');
-        out.extend(s);
-        out.push(b'"');
-        return;
-    }
-    // Anything else: serde_json escapes it (invalid UTF-8 becomes U+FFFD first, so the line stays
-    // valid JSON whatever the bytes were).
-    let utf8: Vec<u8> = s.collect();
-    serde_json::to_writer(&mut *out, &*String::from_utf8_lossy(&utf8)).ok();
 }
 
 /// Appends a text line: `OFFSET TYPE [size] misc=M event: key=value ...`.

@@ -2,7 +2,7 @@
 //! shows, one line per section. Every reader is bounds-checked; a section that does not parse is
 //! shown by size only (the caller gets `None`).
 
-use crate::perfdata::reader::read_string;
+use crate::records::read_string;
 use premap_abi::perf_file::*;
 use premap_abi::raw::{Cursor, RawData};
 
@@ -266,7 +266,7 @@ fn build_ids_text(bytes: &[u8]) -> Option<String> {
 
 /// TRACING_DATA: its version and the tracepoints whose formats it holds (or why it cannot be read).
 fn tracing_text(bytes: &[u8]) -> String {
-    match crate::perfdata::tracing::TraceFormats::parse(bytes) {
+    match crate::tracing::TraceFormats::parse(bytes) {
         Ok(t) => {
             let mut names: Vec<_> = t
                 .events

@@ -4,7 +4,8 @@
 //! in the middle of one. [`inflate`] rebuilds the data section with the records they hold, so that
 //! every reader sees plain records.
 
-use super::reader::{ReadError, Records};
+use crate::error::{corrupt, ReadError};
+use crate::records::Records;
 use premap_abi::header::{RECORD_COMPRESSED, RECORD_COMPRESSED2};
 use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
 
@@ -13,13 +14,6 @@ use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
 const MAX_RECORD_OUT: usize = 256 << 20;
 /// The most a whole file may inflate to.
 const MAX_TOTAL_OUT: usize = 4 << 30;
-
-fn corrupt(offset: u64, what: impl std::fmt::Display) -> ReadError {
-    ReadError::Corrupt {
-        offset,
-        what: what.to_string(),
-    }
-}
 
 /// The data section with every compressed record replaced by the records it holds; `None` when the
 /// section has no compressed record. A frame that does not decode is an error naming its record's

@@ -4,8 +4,7 @@
 //! Anything else (helper calls such as `__print_hex` or `__get_dynamic_array`) is not compiled, and the
 //! caller falls back to printing every field.
 
-use super::{field_value, TraceValue};
-use crate::perfdata::tracing::Field;
+use super::field::{field_value, Field, TraceValue};
 
 /// The deepest nesting compiled, counted per parser call (guards the recursive parser against
 /// hostile format files; the kernel's gfp flag tables nest about 30 parentheses, 3 calls each).

@@ -2,8 +2,7 @@
 //! each conversion with its argument compiled to an [`Expr`], then printed per sample.
 
 use super::expr::{self, Expr, Val};
-use super::sign_extend;
-use crate::perfdata::tracing::Field;
+use super::field::{sign_extend, Field};
 
 /// One printf conversion: `%[flags][width][.precision][length]conv`.
 #[derive(Clone, Debug, PartialEq, Eq)]
