@@ -12,7 +12,7 @@ use premap_perfdata::features::feature_text;
 use premap_perfdata::records::read_string;
 use premap_perfdata::render::{self, Fields};
 use premap_perfdata::tracing::TraceFormats;
-use premap_perfdata::{PerfFile, ReadError};
+use premap_perfdata::{Attrs, FileRecord, PerfFile, ReadError};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::path::Path;
@@ -140,6 +140,136 @@ fn header_lines(file: &PerfFile, path: &Path, out: &mut Vec<u8>) {
     }
 }
 
+/// What the walk over a file's records carries from one record to the next: the events (pipe mode
+/// adds and names them as records), the architecture and tracepoint formats (a section in file mode, a
+/// record in pipe mode), and the count of each record type.
+struct Walk {
+    attrs: Attrs,
+    arch: Option<RegArch>,
+    formats: Option<TraceFormats>,
+    counts: [u64; 128],
+    other: BTreeMap<u32, u64>,
+}
+
+impl Walk {
+    fn new(file: &PerfFile) -> Self {
+        let section = |want| {
+            file.features
+                .iter()
+                .find(|(bit, ..)| *bit == want)
+                .map(|(_, _, bytes)| bytes.as_slice())
+        };
+        Walk {
+            attrs: file.attrs.clone(),
+            // The architecture names sampled registers.
+            arch: section(HEADER_ARCH).and_then(arch_of),
+            formats: section(HEADER_TRACING_DATA).and_then(|b| TraceFormats::parse(b).ok()),
+            counts: [0; 128],
+            other: BTreeMap::new(),
+        }
+    }
+
+    /// Counts `rec`, writes its line to `out`, and takes what it says about the file.
+    fn record<'a>(
+        &mut self,
+        rec: &FileRecord<'a>,
+        fields: &mut Fields<'a>,
+        format: Format,
+        out: &mut Vec<u8>,
+    ) -> Result<(), DumpError> {
+        let ty = rec.header.r#type;
+        match self.counts.get_mut(ty as usize) {
+            Some(c) => *c += 1,
+            None => *self.other.entry(ty).or_default() += 1,
+        }
+        let event = self.attrs.event_of(&rec.header, rec.body);
+        let sample_format = event.map(|e| e.attr.sample_format()).unwrap_or_default();
+        fields.clear();
+        // Plain samples (the common case) are read field by field without the full parse.
+        let fast = ty == RECORD_SAMPLE
+            && render::layout_sample_fields(sample_format.sample_type, rec.body, fields);
+        if !fast {
+            let p = rec.parse(&sample_format)?;
+            render::fields_for(&p, self.arch, sample_format.sample_type, fields);
+            if let (Record::Sample(s), Some(formats)) = (&p.record, &self.formats) {
+                // A file's records are contiguous: the raw data is one slice.
+                let raw = s.raw.and_then(|r| r.as_single());
+                if let Some((ev, raw)) = raw.and_then(|r| Some((formats.of_raw(r)?, r))) {
+                    let trace = render::Trace::new(ev, raw);
+                    fields.push(("trace", render::Value::Trace(Box::new(trace))));
+                }
+            }
+        }
+        if ty == RECORD_HEADER_TRACING_DATA {
+            match TraceFormats::parse(rec.payload) {
+                Ok(t) => self.formats = Some(t),
+                Err(e) => fields.push((
+                    "tracing_data",
+                    render::Value::Text(format!("not decoded: {e}")),
+                )),
+            }
+        }
+        if ty == RECORD_HEADER_FEATURE {
+            feature_record_fields(rec.body, fields);
+            if let Some((id, data)) = rec.body.split_first_chunk::<8>() {
+                if u64::from_ne_bytes(*id) == u64::from(HEADER_ARCH) {
+                    self.arch = arch_of(data).or(self.arch);
+                }
+            }
+        }
+        if !rec.payload.is_empty() {
+            fields.push(("payload_size", render::Value::U(rec.payload.len() as u64)));
+        }
+        let name = event
+            .filter(|_| ty == RECORD_SAMPLE)
+            .map(|e| e.name.as_str());
+        match format {
+            Format::Text => render::text_line(out, rec.offset, &rec.header, name, fields),
+            Format::Json => render::json_line(out, rec.offset, &rec.header, name, fields),
+        }
+        // Pipe mode: the events arrive (and get their names) as records.
+        self.attrs.observe(rec)?;
+        Ok(())
+    }
+
+    /// The records counted by type name, with the COMPRESSED containers whose records were inflated
+    /// in their place (counted as perf report --stats counts them).
+    fn by_type(&self, containers: &BTreeMap<u32, u64>) -> BTreeMap<String, u64> {
+        let mut by_type = BTreeMap::new();
+        let counted = self.counts.iter().enumerate().map(|(t, n)| (t as u32, *n));
+        for (ty, n) in counted.chain(self.other.iter().map(|(t, n)| (*t, *n))) {
+            if n > 0 {
+                by_type.insert(render::type_name(ty).into_owned(), n);
+            }
+        }
+        for (&ty, &n) in containers {
+            *by_type
+                .entry(render::type_name(ty).into_owned())
+                .or_default() += n;
+        }
+        by_type
+    }
+}
+
+/// The summary after the records: `# records: N` and one line per type, or one JSON object.
+fn summary_lines(summary: &Summary, format: Format, out: &mut Vec<u8>) {
+    match format {
+        Format::Text => {
+            writeln!(out, "# records: {}", summary.records).ok();
+            for (t, n) in &summary.by_type {
+                writeln!(out, "# {t}: {n}").ok();
+            }
+        }
+        Format::Json => {
+            write!(out, "{{\"summary\":{{\"records\":{}", summary.records).ok();
+            for (t, n) in &summary.by_type {
+                write!(out, ",\"{t}\":{n}").ok();
+            }
+            out.extend_from_slice(b"}}\n");
+        }
+    }
+}
+
 /// Dumps `path` to `w`. On a corrupt file, everything before the bad record has been written when the
 /// error is returned.
 ///
@@ -154,95 +284,23 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
         Format::Text => header_lines(&file, path, &mut out),
         Format::Json => json_header_lines(&file, &mut out),
     }
-    let mut attrs = file.attrs.clone();
-    // The architecture names sampled registers: from the ARCH feature (a section in file mode, a
-    // FEATURE record in pipe mode).
-    let mut arch = file
-        .features
-        .iter()
-        .find(|(bit, ..)| *bit == HEADER_ARCH)
-        .and_then(|(_, _, bytes)| arch_of(bytes));
-    // Tracepoint formats: the TRACING_DATA section in file mode, a record's payload in pipe mode.
-    let mut formats = file
-        .features
-        .iter()
-        .find(|(bit, ..)| *bit == HEADER_TRACING_DATA)
-        .and_then(|(_, _, bytes)| TraceFormats::parse(bytes).ok());
+    let mut walk = Walk::new(&file);
+    let mut fields: Fields<'_> = Vec::with_capacity(32);
+    let mut walked = Ok(());
+    for rec in file.records() {
+        walked = rec
+            .map_err(DumpError::from)
+            .and_then(|rec| walk.record(&rec, &mut fields, format, &mut out))
+            .and_then(|()| Ok(render::flush_if_full(w, &mut out, 1 << 16)?));
+        if walked.is_err() {
+            break;
+        }
+    }
     let mut summary = Summary {
         warnings: file.warnings.clone(),
         ..Summary::default()
     };
-    let mut fields: Fields<'_> = Vec::with_capacity(32);
-    let mut counts = [0u64; 128];
-    let mut other: BTreeMap<u32, u64> = BTreeMap::new();
-    let result = (|| -> Result<(), DumpError> {
-        for rec in file.records() {
-            let rec = rec?;
-            let ty = rec.header.r#type;
-            match counts.get_mut(ty as usize) {
-                Some(c) => *c += 1,
-                None => *other.entry(ty).or_default() += 1,
-            }
-            let event = attrs.event_of(&rec.header, rec.body);
-            let sample_format = event.map(|e| e.attr.sample_format()).unwrap_or_default();
-            fields.clear();
-            // Plain samples (the common case) are read field by field without the full parse.
-            let fast = ty == RECORD_SAMPLE
-                && render::layout_sample_fields(sample_format.sample_type, rec.body, &mut fields);
-            let parsed = if fast {
-                None
-            } else {
-                Some(rec.parse(&sample_format)?)
-            };
-            if let Some(p) = &parsed {
-                render::fields_for(p, arch, sample_format.sample_type, &mut fields);
-                if let (Record::Sample(s), Some(formats)) = (&p.record, &formats) {
-                    // A file's records are contiguous: the raw data is one slice.
-                    let raw = s.raw.and_then(|r| r.as_single());
-                    if let Some((ev, raw)) = raw.and_then(|r| Some((formats.of_raw(r)?, r))) {
-                        fields.push((
-                            "trace",
-                            render::Value::Trace(Box::new(render::Trace::new(ev, raw))),
-                        ));
-                    }
-                }
-            }
-            if ty == RECORD_HEADER_TRACING_DATA {
-                match TraceFormats::parse(rec.payload) {
-                    Ok(t) => formats = Some(t),
-                    Err(e) => fields.push((
-                        "tracing_data",
-                        render::Value::Text(format!("not decoded: {e}")),
-                    )),
-                }
-            }
-            if ty == RECORD_HEADER_FEATURE {
-                feature_record_fields(rec.body, &mut fields);
-                if let Some((id, data)) = rec.body.split_first_chunk::<8>() {
-                    if u64::from_ne_bytes(*id) == u64::from(HEADER_ARCH) {
-                        arch = arch_of(data).or(arch);
-                    }
-                }
-            }
-            if !rec.payload.is_empty() {
-                fields.push(("payload_size", render::Value::U(rec.payload.len() as u64)));
-            }
-            let ev = if ty == RECORD_SAMPLE {
-                event.map(|e| e.name.as_str())
-            } else {
-                None
-            };
-            match format {
-                Format::Text => render::text_line(&mut out, rec.offset, &rec.header, ev, &fields),
-                Format::Json => render::json_line(&mut out, rec.offset, &rec.header, ev, &fields),
-            }
-            // Pipe mode: the events arrive (and get their names) as records.
-            attrs.observe(&rec)?;
-            render::flush_if_full(w, &mut out, 1 << 16)?;
-        }
-        Ok(())
-    })();
-    let result = match result {
+    let result = match walked {
         Err(DumpError::Read(e)) if e.is_truncation() => {
             summary.warnings.push(e.to_string());
             Ok(())
@@ -250,42 +308,11 @@ pub fn dump(path: &Path, format: Format, w: &mut impl Write) -> Result<Summary, 
         other => other,
     }
     .and_then(|()| damage.map_or(Ok(()), |e| Err(e.into())));
-    for (ty, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
-        summary
-            .by_type
-            .insert(render::type_name(ty as u32).into_owned(), *n);
-    }
-    for (ty, n) in other {
-        summary
-            .by_type
-            .insert(render::type_name(ty).into_owned(), n);
-    }
-    // The COMPRESSED containers whose records were inflated in their place: counted as perf
-    // report --stats counts them.
-    for (&ty, &n) in &file.containers {
-        *summary
-            .by_type
-            .entry(render::type_name(ty).into_owned())
-            .or_default() += n;
-    }
+    summary.by_type = walk.by_type(&file.containers);
     summary.records = summary.by_type.values().sum();
     summary.samples = summary.by_type.get("SAMPLE").copied().unwrap_or(0);
     if result.is_ok() {
-        match format {
-            Format::Text => {
-                writeln!(out, "# records: {}", summary.records).ok();
-                for (t, n) in &summary.by_type {
-                    writeln!(out, "# {t}: {n}").ok();
-                }
-            }
-            Format::Json => {
-                write!(out, "{{\"summary\":{{\"records\":{}", summary.records).ok();
-                for (t, n) in &summary.by_type {
-                    write!(out, ",\"{t}\":{n}").ok();
-                }
-                out.extend_from_slice(b"}}\n");
-            }
-        }
+        summary_lines(&summary, format, &mut out);
     }
     w.write_all(&out)?;
     w.flush()?;

@@ -1,7 +1,7 @@
 //! Rendering parsed records as text lines or JSON lines, from one description of their fields.
 
 use premap_abi::header::record_type_name;
-use premap_abi::records::{Mmap2FileId, ParsedRecord, Record, SampleId};
+use premap_abi::records::{Mmap2FileId, Mmap2Record, ParsedRecord, Record, SampleId};
 use premap_abi::regs::RegArch;
 use premap_abi::sample::{context_name, Sample};
 use std::io::{self, Write};
@@ -115,28 +115,7 @@ pub fn fields_for<'a>(
             ("pgoff", X(m.pgoff)),
             ("filename", S(m.filename)),
         ]),
-        Record::Mmap2(m) => {
-            f.extend([
-                ("pid", U(m.pid.into())),
-                ("tid", U(m.tid.into())),
-                ("addr", X(m.addr)),
-                ("len", X(m.len)),
-                ("pgoff", X(m.pgoff)),
-            ]);
-            match m.file_id {
-                Mmap2FileId::Inode { maj, min, ino, .. } => f.extend([
-                    ("maj", U(maj.into())),
-                    ("min", U(min.into())),
-                    ("ino", U(ino)),
-                ]),
-                Mmap2FileId::BuildId { size, .. } => f.push(("build_id_size", U(size.into()))),
-            }
-            f.extend([
-                ("prot", U(m.prot.into())),
-                ("flags", X(m.flags.into())),
-                ("filename", S(m.filename)),
-            ]);
-        }
+        Record::Mmap2(m) => mmap2_fields(&m, f),
         Record::Comm(c) => f.extend([
             ("pid", U(c.pid.into())),
             ("tid", U(c.tid.into())),
@@ -229,6 +208,30 @@ pub fn fields_for<'a>(
     if let Some(id) = rec.sample_id {
         sample_id_fields(&id, f);
     }
+}
+
+fn mmap2_fields<'a>(m: &Mmap2Record<'a>, f: &mut Fields<'a>) {
+    use Value::*;
+    f.extend([
+        ("pid", U(m.pid.into())),
+        ("tid", U(m.tid.into())),
+        ("addr", X(m.addr)),
+        ("len", X(m.len)),
+        ("pgoff", X(m.pgoff)),
+    ]);
+    match m.file_id {
+        Mmap2FileId::Inode { maj, min, ino, .. } => f.extend([
+            ("maj", U(maj.into())),
+            ("min", U(min.into())),
+            ("ino", U(ino)),
+        ]),
+        Mmap2FileId::BuildId { size, .. } => f.push(("build_id_size", U(size.into()))),
+    }
+    f.extend([
+        ("prot", U(m.prot.into())),
+        ("flags", X(m.flags.into())),
+        ("filename", S(m.filename)),
+    ]);
 }
 
 fn sample_id_fields(s: &SampleId, f: &mut Fields<'_>) {

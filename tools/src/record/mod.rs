@@ -27,8 +27,10 @@ pub use open::parse_regs;
 use open::{open_events, slots, watermark, Opened};
 use premap::Workload;
 use premap::{PerfEvent, Poller};
+use premap_perfdata::features::{EventDesc, Facts};
 use premap_perfdata::writer::Writer;
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 use workload::{spawn, Status};
@@ -307,8 +309,9 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
     if opts.switch_output == Some(Switch::Signal) {
         install_switch_handler();
     }
-
-    let workload = match (&opts.target, &opts.duration) {
+    // Phase 1: the workload forked and held, the events opened on it, the file started. An error
+    // drops the held workload, which then exits without running anything.
+    let mut child = match (&opts.target, &opts.duration) {
         (Target::Command(argv) | Target::AllCpus(Some(argv)), _) => Some(spawn(argv)?),
         // -p/-t with a command: it runs (unrecorded) for as long as the recording lasts.
         (Target::Pids(_) | Target::Tids(_), Some(argv)) => Some(spawn(argv)?),
@@ -317,83 +320,41 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
     // A short time slice (EEVDF, Linux >= 6.12): woken by a ring, the recorder preempts the workload
     // it may share a CPU with (BENCHMARKS.md). Set after the fork, so the workload keeps the default.
     let _ = premap::set_time_slice(100_000);
-    let opened =
-        slots(opts, workload.as_ref().map(Workload::pid)).and_then(|s| open_events(opts, &s));
     let Opened {
         descs,
         events,
         mut rings,
-    } = match opened {
-        Ok(v) => v,
-        Err(e) => {
-            // Dropped unstarted: the held child exits without running anything.
-            drop(workload);
-            return Err(e);
-        }
-    };
+    } = slots(opts, child.as_ref().map(Workload::pid)).and_then(|s| open_events(opts, &s))?;
     let trailer = descs
         .first()
         .map_or(0, |d| d.attr.sample_format().sample_id_size());
-    let first_sample_type = descs.first().map_or(0, |d| d.attr.sample_type);
-    let facts = machine_facts(opts);
-    let descs_again = descs.clone();
-    let mut writer = match create_output(opts, descs, &facts) {
-        Ok(w) => w,
-        Err(e) => {
-            // Dropped unstarted: the held child exits without running anything.
-            drop(workload);
-            return Err(e);
-        }
-    };
-    let mut out = Outcome::default();
     let (side, modules) = synthesize(opts, trailer);
+    let parts = FileParts {
+        first_sample_type: descs.first().map_or(0, |d| d.attr.sample_type),
+        facts: machine_facts(opts),
+        descs,
+        side,
+        modules,
+        mmap_len: (opts.pages + 1) * premap::page_size(),
+    };
+    let mut writer = create_output(opts, parts.descs.clone(), &parts.facts)?;
+    let mut out = Outcome::default();
     out.totals.records +=
-        premap::abi::ring::RecordIter::new(premap::abi::RawData::Single(&side)).count() as u64;
+        premap::abi::ring::RecordIter::new(premap::abi::RawData::Single(&parts.side)).count()
+            as u64;
     writer
-        .write_records(&side)
+        .write_records(&parts.side)
         .map_err(|e| write_error(&opts.output, e))?;
-
     let mut poller = Poller::new()?;
     for (i, ring) in rings.iter().enumerate() {
         if let Some(fd) = ring.fd() {
             poller.add(fd, i as u64)?;
         }
     }
-    let enable_all = |events: &[Vec<PerfEvent>]| -> Result<(), RecordError> {
-        for e in events.iter().flatten() {
-            e.enable()?;
-        }
-        Ok(())
-    };
-    // A command's events enable themselves at exec (unless -D); the others are enabled here.
-    if !matches!(opts.target, Target::Command(_)) {
-        enable_all(&events)?;
-    }
-    let mut child = workload;
-    if let Some(w) = child.as_mut() {
-        w.start()
-            .map_err(|e| RecordError::Workload(format!("cannot run the workload: {e}")))?;
-    }
-    if let (Some(ms), Target::Command(_)) = (opts.delay_ms, &opts.target) {
-        std::thread::sleep(Duration::from_millis(ms));
-        enable_all(&events)?;
-        if !opts.quiet {
-            eprintln!("premap record: events enabled after a {ms} ms delay");
-        }
-    }
-    let mmap_len = (opts.pages + 1) * premap::page_size();
-    let new_zstd = || -> Result<Option<drain::Zstd<'_>>, RecordError> {
-        opts.compress
-            .map(|level| {
-                Ok(drain::Zstd::new(
-                    compress::Compressor::new(level as i32, mmap_len)
-                        .map_err(RecordError::Compress)?,
-                    buildid::Scanner::new(first_sample_type, &modules),
-                ))
-            })
-            .transpose()
-    };
-    let mut zstd = new_zstd()?;
+    // Phase 2: the events enabled and the workload started.
+    start(opts, &events, child.as_mut())?;
+    // Phase 3: the drain loop, each --switch-output closing a file and opening the next.
+    let mut zstd = parts.zstd(opts)?;
     let loop_result = loop {
         let r = run_loop(
             opts,
@@ -407,8 +368,6 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         let (Ok(true), Output::File(path)) = (&r, &opts.output) else {
             break r.map(|_| ());
         };
-        // --switch-output: drain (the flight recorder: its newest records), close this file as
-        // FILE.TIMESTAMP, go on in a fresh FILE.
         drain::drain_rest(
             &mut rings,
             &mut writer,
@@ -416,26 +375,17 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
             opts,
             zstd.as_mut(),
         )?;
+        // --switch-output: this file closed as FILE.TIMESTAMP, the next one started at FILE.
         let stamped = timestamped(path);
-        std::fs::rename(path, &stamped)
-            .map_err(|e| output_error("renaming", &path.display().to_string(), e))?;
-        let mut next = Writer::create(path, descs_again.clone())
-            .map_err(|e| output_error("creating", &path.display().to_string(), e))?;
-        next.write_records(&side)
-            .map_err(|e| write_error(&opts.output, e))?;
+        let next = parts.next_file(opts, path, &stamped)?;
         let old = std::mem::replace(&mut writer, next);
-        let old_z = std::mem::replace(&mut zstd, new_zstd()?).map(|z| z.close(opts, mmap_len));
-        let done = Finish {
-            facts: facts.clone(),
-            sample_type: first_sample_type,
-            modules: &modules,
-            build_ids: !opts.no_buildid,
-        };
-        done.write(old, &Output::File(stamped.clone()), old_z)?;
+        let old_z = std::mem::replace(&mut zstd, parts.zstd(opts)?);
+        parts.close(opts, old, old_z, &Output::File(stamped.clone()))?;
         if !opts.quiet {
             eprintln!("[ premap record: dump data: {} ]", stamped.display());
         }
     };
+    // Phase 4: the events stopped, the workload ended, the rings emptied, the file finished.
     for e in events.iter().flatten() {
         let _ = e.disable();
     }
@@ -451,14 +401,7 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         zstd.as_mut(),
     )?;
     out.totals.bytes = writer.data_size();
-    let z = zstd.map(|z| z.close(opts, mmap_len));
-    let done = Finish {
-        facts,
-        sample_type: first_sample_type,
-        modules: &modules,
-        build_ids: !opts.no_buildid,
-    };
-    done.write(writer, &opts.output, z)?;
+    parts.close(opts, writer, zstd, &opts.output)?;
     if let (Some(_), Output::File(path)) = (opts.switch_output, &opts.output) {
         // As perf: with --switch-output the last file gets its timestamp too.
         let stamped = timestamped(path);
@@ -469,6 +412,97 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
     let sig = STOP.load(Ordering::Relaxed);
     out.signal = (sig != 0).then_some(sig);
     Ok(out)
+}
+
+/// Enables the events (a command's enable themselves at its exec, unless -D delays them) and starts
+/// the workload.
+fn start(
+    opts: &Options,
+    events: &[Vec<PerfEvent>],
+    child: Option<&mut Workload>,
+) -> Result<(), RecordError> {
+    let enable_all = || -> Result<(), RecordError> {
+        for e in events.iter().flatten() {
+            e.enable()?;
+        }
+        Ok(())
+    };
+    if !matches!(opts.target, Target::Command(_)) {
+        enable_all()?;
+    }
+    if let Some(w) = child {
+        w.start()
+            .map_err(|e| RecordError::Workload(format!("cannot run the workload: {e}")))?;
+    }
+    if let (Some(ms), Target::Command(_)) = (opts.delay_ms, &opts.target) {
+        std::thread::sleep(Duration::from_millis(ms));
+        enable_all()?;
+        if !opts.quiet {
+            eprintln!("premap record: events enabled after a {ms} ms delay");
+        }
+    }
+    Ok(())
+}
+
+/// What every file of a session starts and ends with: the events, the side band synthesized at the
+/// start (COMM, MMAP of every task and of the kernel), the header's facts.
+struct FileParts {
+    descs: Vec<EventDesc>,
+    side: Vec<u8>,
+    modules: Vec<buildid::ModuleRange>,
+    facts: Facts,
+    first_sample_type: u64,
+    mmap_len: usize,
+}
+
+impl FileParts {
+    /// The zstd stream of a file (`-z`), or none.
+    fn zstd(&self, opts: &Options) -> Result<Option<drain::Zstd<'_>>, RecordError> {
+        opts.compress
+            .map(|level| {
+                Ok(drain::Zstd::new(
+                    compress::Compressor::new(level as i32, self.mmap_len)
+                        .map_err(RecordError::Compress)?,
+                    buildid::Scanner::new(self.first_sample_type, &self.modules),
+                ))
+            })
+            .transpose()
+    }
+
+    /// --switch-output: moves the file at `path` aside as `stamped` (its writer still open) and
+    /// starts the next one at `path` with the same events and side band.
+    fn next_file(
+        &self,
+        opts: &Options,
+        path: &Path,
+        stamped: &Path,
+    ) -> Result<Writer, RecordError> {
+        std::fs::rename(path, stamped)
+            .map_err(|e| output_error("renaming", &path.display().to_string(), e))?;
+        let mut next = Writer::create(path, self.descs.clone())
+            .map_err(|e| output_error("creating", &path.display().to_string(), e))?;
+        next.write_records(&self.side)
+            .map_err(|e| write_error(&opts.output, e))?;
+        Ok(next)
+    }
+
+    /// Finishes the file `writer` writes, now at `output`: build ids and sample times of what was
+    /// recorded, then the header.
+    fn close(
+        &self,
+        opts: &Options,
+        writer: Writer,
+        zstd: Option<drain::Zstd<'_>>,
+        output: &Output,
+    ) -> Result<(), RecordError> {
+        let done = Finish {
+            facts: self.facts.clone(),
+            sample_type: self.first_sample_type,
+            modules: &self.modules,
+            build_ids: !opts.no_buildid,
+        };
+        done.write(writer, output, zstd.map(|z| z.close(opts, self.mmap_len)))
+    }
 }
 
 /// The drain loop: until the workload ends, the -p targets are gone, or a signal.
