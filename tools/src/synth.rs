@@ -241,9 +241,46 @@ pub fn all_pids() -> Vec<u32> {
         .collect()
 }
 
+/// `root` and every process that descends from it, from each process's parent in `/proc/PID/stat`
+/// (field 4, after the parenthesised comm, which may itself hold spaces and parentheses).
+pub fn with_descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = all_pids()
+        .into_iter()
+        .filter_map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+            let after = &stat[stat.rfind(')')? + 1..];
+            Some((p, after.split_whitespace().nth(1)?.parse().ok()?))
+        })
+        .collect();
+    let mut out = vec![root];
+    let mut i = 0;
+    while let Some(&p) = out.get(i) {
+        out.extend(parents.iter().filter(|&&(_, pp)| pp == p).map(|&(c, _)| c));
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn descendants_are_found_through_proc() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 5 & wait"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let me = std::process::id();
+        let family = with_descendants(me);
+        assert_eq!(family[0], me);
+        assert!(family.contains(&child.id()), "{family:?}");
+        // The shell's own child (sleep) too.
+        assert!(family.len() >= 3, "{family:?}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
 
     #[test]
     fn maps_lines_parse_like_the_kernel_prints_them() {

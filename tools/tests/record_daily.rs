@@ -179,11 +179,25 @@ fn build_ids_sample_times_and_machine_facts_are_in_the_header() {
         "# CPU cache info:",
         "cpu list :",
         "# cmdline :",
+        "# pmu mappings: ",
     ] {
         assert!(
             h.contains(want),
             "perf report --header lacks {want:?}:\n{h}"
         );
+    }
+    // Every PMU this machine has, with its type, as perf lists them.
+    let pmus = h
+        .lines()
+        .find_map(|l| l.strip_prefix("# pmu mappings: "))
+        .unwrap_or_default();
+    for d in std::fs::read_dir("/sys/bus/event_source/devices")
+        .unwrap()
+        .flatten()
+    {
+        let ty = std::fs::read_to_string(d.path().join("type")).unwrap();
+        let want = format!("{} = {}", d.file_name().to_string_lossy(), ty.trim());
+        assert!(pmus.split(", ").any(|p| p == want), "{want} not in {pmus}");
     }
 }
 
@@ -215,6 +229,26 @@ fn perfs_event_syntax() {
             "{spec}: {ev}"
         );
     }
+    // A group is one in perf's eyes (GROUP_DESC): perf evlist -g prints it in braces, perf report
+    // reports the group, and events outside it stay apart.
+    let out = record_touch(
+        premap(),
+        &["-q", "-e", "{cpu-clock,page-faults}", "-e", "task-clock"],
+        &f,
+        "300",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ev = text(&run(perf().args(["evlist", "-g", "-i"]).arg(&f)).stdout);
+    assert_eq!(
+        ev.lines().collect::<Vec<_>>(),
+        ["{cpu-clock,page-faults}", "task-clock"],
+        "{ev}"
+    );
+    let header = text(&run(perf().args(["report", "--header-only", "-i"]).arg(&f)).stdout);
+    assert!(
+        header.contains("# group: {cpu-clock,page-faults}"),
+        "{header}"
+    );
     // Tracepoints, decoded by perf script from the file's TRACING_DATA.
     let out = record_touch(
         premap(),
@@ -504,8 +538,37 @@ fn compressed_recordings_are_read_by_perf_with_every_sample() {
     assert!(hdr.contains("# compressed : Zstd"), "{hdr}");
     let ids = text(&run(perf().args(["buildid-list", "-i"]).arg(&z)).stdout);
     assert!(ids.contains("[kernel.kallsyms]"), "{ids}");
-    let out = run(premap().args(["record", "-z", "-o", "-", "true"]));
-    assert_eq!(out.status.code(), Some(1), "-z with -o - is refused");
+    // A compressed pipe (`-z -o -`, as perf 6.1 writes them): perf script reads every sample of it
+    // from standard input, and premap dump counts the COMPRESSED records perf counts.
+    let out = record_touch(
+        premap(),
+        &["-q", "-z", "-e", "page-faults", "-c", "1"],
+        Path::new("-"),
+        "3000",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let pipe = dir.join("pipe.data");
+    std::fs::write(&pipe, &out.stdout).unwrap();
+    let script = run(perf()
+        .args(["script", "-F", "event", "-i", "-"])
+        .stdin(std::fs::File::open(&pipe).unwrap()));
+    let samples = text(&script.stdout)
+        .lines()
+        .filter(|l| l.contains("page-faults"))
+        .count();
+    assert!(
+        samples >= 3000,
+        "perf script read {samples} samples: {}",
+        text(&script.stderr)
+    );
+    let stats = text(&run(premap().args(["dump", "--stats"]).arg(&pipe)).stdout);
+    assert!(stats.contains("COMPRESSED events"), "{stats}");
+    assert!(
+        stats
+            .lines()
+            .any(|l| l.trim_start().starts_with("SAMPLE events:")),
+        "{stats}"
+    );
 }
 
 #[test]
@@ -559,14 +622,23 @@ fn switch_output_closes_timestamped_files_perf_reads() {
     let mut total = 0;
     for p in &files {
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        // perf's fetch_current_timestamp: seconds, then centiseconds (16 digits).
         assert_eq!(
             name.len(),
-            "perf.data.".len() + 17,
-            "perf.data.YYYYmmddHHMMSSsss: {name}"
+            "perf.data.".len() + 16,
+            "perf.data.YYYYmmddHHMMSScc: {name}"
         );
         let (n, err) = perf_sample_count(p);
         assert_eq!(err.trim(), "", "{name}: perf complained");
         total += n;
+        // Each file stands alone: the workload's COMM and MMAPs are written again at its head (as
+        // perf does at a switch), so no sample's command is perf's `:PID` for an unknown task.
+        let comms = text(&run(perf().args(["script", "-F", "comm", "-i"]).arg(p)).stdout);
+        let unknown = comms
+            .lines()
+            .filter(|l| l.trim_start().starts_with(':'))
+            .count();
+        assert_eq!(unknown, 0, "{name}: {unknown} samples of unknown tasks");
     }
     assert!(
         total + lost >= 20000,

@@ -11,6 +11,47 @@ pub fn put_string(out: &mut Vec<u8>, s: &str) {
     out.resize(out.len() + len - s.len(), 0);
 }
 
+/// GROUP_DESC's body as perf writes it (`write_group_desc`): the number of groups, then for each group
+/// of more than one event its name (perf's `{anon_group}` for an unnamed one), its leader's index
+/// among the file's events and its member count. `groups` is `(name, leader index, members)`.
+pub fn group_desc(groups: &[(&str, u32, u32)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&(groups.len() as u32).to_ne_bytes());
+    for (name, leader, members) in groups {
+        put_string(&mut out, name);
+        out.extend_from_slice(&leader.to_ne_bytes());
+        out.extend_from_slice(&members.to_ne_bytes());
+    }
+    out
+}
+
+/// PMU_MAPPINGS as perf writes it (`write_pmu_mappings`): the number of PMUs, then each one's type
+/// number (`/sys/bus/event_source/devices/NAME/type`) and name, by name. `None` without sysfs.
+fn pmu_mappings() -> Option<Vec<u8>> {
+    let mut pmus: Vec<(String, u32)> = std::fs::read_dir("/sys/bus/event_source/devices")
+        .ok()?
+        .flatten()
+        .filter_map(|d| {
+            let ty = std::fs::read_to_string(d.path().join("type")).ok()?;
+            Some((
+                d.file_name().to_string_lossy().into_owned(),
+                ty.trim().parse().ok()?,
+            ))
+        })
+        .collect();
+    if pmus.is_empty() {
+        return None;
+    }
+    pmus.sort();
+    let mut out = Vec::new();
+    out.extend_from_slice(&(pmus.len() as u32).to_ne_bytes());
+    for (name, ty) in &pmus {
+        out.extend_from_slice(&ty.to_ne_bytes());
+        put_string(&mut out, name);
+    }
+    Some(out)
+}
+
 /// One event as EVENT_DESC describes it.
 #[derive(Clone, Debug)]
 pub struct EventDesc {
@@ -51,6 +92,8 @@ pub struct Facts {
     pub numa: Option<Vec<u8>>,
     /// CACHE's body (each distinct cache: level, line size, sets, ways, type, size, CPUs).
     pub caches: Option<Vec<u8>>,
+    /// PMU_MAPPINGS's body (each PMU's type number and name), when sysfs tells.
+    pub pmu_mappings: Option<Vec<u8>>,
     /// Sections computed from the recording itself (BUILD_ID, SAMPLE_TIME), in bit order with the rest.
     pub extra: Vec<(u32, Vec<u8>)>,
 }
@@ -235,6 +278,7 @@ impl Facts {
             cpu_topology: cpu_topology(possible),
             numa: numa_topology(),
             caches: caches(online),
+            pmu_mappings: pmu_mappings(),
             extra: Vec::new(),
             hostname: field(|u| u.nodename()),
             osrelease: field(|u| u.release()),
@@ -299,6 +343,9 @@ impl Facts {
         }
         if let Some(c) = &self.caches {
             out.push((HEADER_CACHE, c.clone()));
+        }
+        if let Some(p) = &self.pmu_mappings {
+            out.push((HEADER_PMU_MAPPINGS, p.clone()));
         }
         out.extend(self.extra.iter().cloned());
         out.sort_by_key(|(bit, _)| *bit);

@@ -4,5 +4,5 @@
 pub mod machine;
 pub mod text;
 
-pub use machine::{put_string, EventDesc, Facts};
+pub use machine::{group_desc, put_string, EventDesc, Facts};
 pub use text::feature_text;

@@ -90,14 +90,19 @@ impl Compressor {
         Ok(())
     }
 
-    /// The COMPRESSED feature: version 0, type 1 (zstd), level, ratio, mmap length.
+    /// The COMPRESSED feature with this stream's ratio.
     pub fn feature(&self, level: u32, mmap_len: u32) -> Vec<u8> {
         let ratio = (self.bytes_in / self.bytes_out.max(1)).clamp(1, u64::from(u32::MAX)) as u32;
-        [0u32, 1, level, ratio, mmap_len]
-            .iter()
-            .flat_map(|v| v.to_ne_bytes())
-            .collect()
+        feature(level, ratio, mmap_len)
     }
+}
+
+/// The COMPRESSED feature: version 0, type 1 (zstd), level, ratio, mmap length.
+pub fn feature(level: u32, ratio: u32, mmap_len: u32) -> Vec<u8> {
+    [0u32, 1, level, ratio, mmap_len]
+        .iter()
+        .flat_map(|v| v.to_ne_bytes())
+        .collect()
 }
 
 #[cfg(test)]

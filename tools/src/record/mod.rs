@@ -211,11 +211,6 @@ pub fn check_options(o: &mut Options) -> Result<(), RecordError> {
             "--switch-output writes files: it cannot be combined with -o - (pipe mode)".into(),
         ));
     }
-    if o.compress.is_some() && matches!(o.output, Output::Stdout) {
-        return Err(RecordError::Options(
-            "-z writes a file: it cannot be combined with -o - (pipe mode)".into(),
-        ));
-    }
     if o.compress.is_some_and(|l| !(1..=22).contains(&l)) {
         return Err(RecordError::Options("-z: the zstd level is 1 to 22".into()));
     }
@@ -329,13 +324,24 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         .first()
         .map_or(0, |d| d.attr.sample_format().sample_id_size());
     let (side, modules) = synthesize(opts, trailer);
+    let mmap_len = (opts.pages + 1) * premap::page_size();
+    let mut facts = machine_facts(opts);
+    if let (Some(level), Output::Stdout) = (opts.compress, &opts.output) {
+        // A compressed pipe (`-z -o -`): its header, and so the COMPRESSED feature, goes out first,
+        // before any ratio is known (perf writes it the same way).
+        facts.extra.push((
+            premap::abi::perf_file::HEADER_COMPRESSED,
+            compress::feature(level, 1, mmap_len as u32),
+        ));
+    }
     let parts = FileParts {
+        trailer,
         first_sample_type: descs.first().map_or(0, |d| d.attr.sample_type),
-        facts: machine_facts(opts),
+        facts,
         descs,
         side,
         modules,
-        mmap_len: (opts.pages + 1) * premap::page_size(),
+        mmap_len,
     };
     let mut writer = create_output(opts, parts.descs.clone(), &parts.facts)?;
     let mut out = Outcome::default();
@@ -377,7 +383,7 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         )?;
         // --switch-output: this file closed as FILE.TIMESTAMP, the next one started at FILE.
         let stamped = timestamped(path);
-        let next = parts.next_file(opts, path, &stamped)?;
+        let next = parts.next_file(opts, path, &stamped, child.as_ref().map(Workload::pid))?;
         let old = std::mem::replace(&mut writer, next);
         let old_z = std::mem::replace(&mut zstd, parts.zstd(opts)?);
         parts.close(opts, old, old_z, &Output::File(stamped.clone()))?;
@@ -447,6 +453,8 @@ fn start(
 /// What every file of a session starts and ends with: the events, the side band synthesized at the
 /// start (COMM, MMAP of every task and of the kernel), the header's facts.
 struct FileParts {
+    /// The `sample_id` trailer's size, for the side band synthesized at each new file.
+    trailer: usize,
     descs: Vec<EventDesc>,
     side: Vec<u8>,
     modules: Vec<buildid::ModuleRange>,
@@ -470,18 +478,27 @@ impl FileParts {
     }
 
     /// --switch-output: moves the file at `path` aside as `stamped` (its writer still open) and
-    /// starts the next one at `path` with the same events and side band.
+    /// starts the next one at `path` with the same events, and the side band as perf writes it at a
+    /// switch: the kernel, the modules and every task recorded as they are now (the workload and its
+    /// descendants included), so that each file stands alone.
     fn next_file(
         &self,
         opts: &Options,
         path: &Path,
         stamped: &Path,
+        workload: Option<i32>,
     ) -> Result<Writer, RecordError> {
         std::fs::rename(path, stamped)
             .map_err(|e| output_error("renaming", &path.display().to_string(), e))?;
         let mut next = Writer::create(path, self.descs.clone())
             .map_err(|e| output_error("creating", &path.display().to_string(), e))?;
-        next.write_records(&self.side)
+        let (mut side, _) = synthesize(opts, self.trailer);
+        if let (Target::Command(_), Some(pid)) = (&opts.target, workload) {
+            for p in synth::with_descendants(pid as u32) {
+                synth::process(&mut side, p, self.trailer);
+            }
+        }
+        next.write_records(&side)
             .map_err(|e| write_error(&opts.output, e))?;
         Ok(next)
     }

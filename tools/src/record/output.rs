@@ -8,8 +8,21 @@ use premap_perfdata::writer::Writer;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 
-/// `FILE.YYYYmmddHHMMSSsss`, perf's name for a switched-out file.
+/// `FILE.YYYYmmddHHMMSScc` (centiseconds: perf's `fetch_current_timestamp`), perf's name for a
+/// switched-out file.
 pub(super) fn timestamped(path: &std::path::Path) -> PathBuf {
+    // Two switches within one centisecond would name the same file: the second waits for the next
+    // centisecond rather than overwrite the first.
+    loop {
+        let name = timestamp_name(path);
+        if !name.exists() {
+            return name;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+fn timestamp_name(path: &std::path::Path) -> PathBuf {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -22,14 +35,14 @@ pub(super) fn timestamped(path: &std::path::Path) -> PathBuf {
     };
     let mut name = path.as_os_str().to_owned();
     name.push(format!(
-        ".{:04}{:02}{:02}{:02}{:02}{:02}{:03}",
+        ".{:04}{:02}{:02}{:02}{:02}{:02}{:02}",
         tm.tm_year + 1900,
         tm.tm_mon + 1,
         tm.tm_mday,
         tm.tm_hour,
         tm.tm_min,
         tm.tm_sec,
-        now.subsec_millis()
+        now.subsec_millis() / 10
     ));
     PathBuf::from(name)
 }
@@ -123,6 +136,24 @@ pub(super) fn machine_facts(opts: &Options) -> Facts {
                 .extra
                 .push((premap::abi::perf_file::HEADER_TRACING_DATA, t));
         }
+    }
+    // Groups of more than one event (`-e '{a,b}'`): perf report and perf evlist show them as groups.
+    let groups: Vec<(&str, u32, u32)> = opts
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.leader)
+        .map(|(i, e)| {
+            let members = opts.events.iter().filter(|m| m.group == e.group).count();
+            ("{anon_group}", i as u32, members as u32)
+        })
+        .filter(|&(_, _, members)| members > 1)
+        .collect();
+    if !groups.is_empty() {
+        facts.extra.push((
+            premap::abi::perf_file::HEADER_GROUP_DESC,
+            premap_perfdata::features::group_desc(&groups),
+        ));
     }
     facts
 }
