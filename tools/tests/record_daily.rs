@@ -904,6 +904,50 @@ fn the_progress_line_stays_out_of_the_workload_s_terminal_and_tells_the_truth() 
 
 /// Options a daily perf user reaches for, each recorded by premap and by perf 6.1 with the same
 /// command: the attr fields the option sets are the same in `perf evlist -v` of both files.
+/// `-b` and `-j` ask for branch stacks as perf does; an event that cannot sample them (a software
+/// event; this machine has no branch-record hardware) is refused in perf's words, as perf refuses it.
+#[test]
+fn branch_stacks_are_asked_for_and_refused_as_perf_refuses_them() {
+    let dir = scratch("branch");
+    let f = dir.join("b.data");
+    for args in [&["-b"][..], &["-j", "any_call,u"], &["-j", "u"]] {
+        let out = run(premap()
+            .arg("record")
+            .args(args)
+            .args(["-e", "cpu-clock", "-o"])
+            .arg(&f)
+            .arg("true"));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(
+                "cpu-clock: PMU Hardware or event type doesn't support branch stack sampling."
+            ),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let perf_out = run(perf()
+            .arg("record")
+            .args(args)
+            .args(["-e", "cpu-clock", "-o"])
+            .arg(dir.join("p.data"))
+            .arg("true"));
+        assert!(
+            !perf_out.status.success(),
+            "perf took {args:?} on cpu-clock"
+        );
+    }
+    let out = run(premap()
+        .args(["record", "-j", "sideways", "-o"])
+        .arg(&f)
+        .arg("true"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("unknown branch filter \"sideways\""),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn everyday_options_set_the_attrs_perf_sets() {
     let dir = scratch("everyday");

@@ -183,11 +183,28 @@ impl Event {
         Self::NAMES.iter().find(|(_, e)| e == self).map(|(n, _)| *n)
     }
 
-    fn type_config(self) -> (u32, u64) {
+    /// The event's `(attr.type, attr.config)`.
+    pub fn type_config(self) -> (u32, u64) {
         match self {
             Self::Software(c) => (TYPE_SOFTWARE, c),
             Self::Hardware(c) => (TYPE_HARDWARE, c),
             Self::Raw { r#type, config } => (r#type, config),
+        }
+    }
+}
+
+impl std::fmt::Display for Event {
+    /// perf's name for the event (`cpu-clock`, `cycles`), whatever variant spells it; otherwise its
+    /// type and config (`tracepoint 316`, `type 8, config 0x1c2`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (ty, config) = self.type_config();
+        match Self::NAMES
+            .iter()
+            .find(|(_, e)| e.type_config() == (ty, config))
+        {
+            Some((name, _)) => f.write_str(name),
+            None if ty == TYPE_TRACEPOINT => write!(f, "tracepoint {config}"),
+            None => write!(f, "type {ty}, config {config:#x}"),
         }
     }
 }
@@ -396,10 +413,7 @@ impl EventBuilder {
     }
 
     fn explain(&self, source: io::Error) -> Error {
-        let what = match self.event.name() {
-            Some(n) => n.to_string(),
-            None => format!("{:?}", self.event),
-        };
+        let what = self.event.to_string();
         match source.raw_os_error() {
             Some(libc::EACCES | libc::EPERM) => Error::PermissionDenied {
                 paranoid: std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
@@ -668,6 +682,26 @@ pub fn parse_cpu_list(s: &str) -> Option<Vec<i32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_print_perf_s_names_whatever_variant_spells_them() {
+        assert_eq!(Event::CPU_CLOCK.to_string(), "cpu-clock");
+        let raw = Event::Raw {
+            r#type: TYPE_SOFTWARE,
+            config: COUNT_SW_CPU_CLOCK,
+        };
+        assert_eq!(raw.to_string(), "cpu-clock");
+        let tp = Event::Raw {
+            r#type: TYPE_TRACEPOINT,
+            config: 316,
+        };
+        assert_eq!(tp.to_string(), "tracepoint 316");
+        let r = Event::Raw {
+            r#type: TYPE_RAW,
+            config: 0x1c2,
+        };
+        assert_eq!(r.to_string(), "type 4, config 0x1c2");
+    }
 
     #[test]
     fn cpu_lists_parse_like_the_kernel_prints_them() {

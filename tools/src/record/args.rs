@@ -27,6 +27,14 @@ pub struct RecordArgs {
     /// Sample the weight (PERF_SAMPLE_WEIGHT_STRUCT, as perf 6.1 on x86).
     #[arg(short = 'W', long = "weight")]
     weight: bool,
+    /// Sample any taken branch (a branch stack in every sample: -j any).
+    #[arg(short = 'b', long = "branch-any")]
+    branch_any: bool,
+    /// Sample the branches of these kinds: a comma list of any, any_call, any_ret, ind_call,
+    /// ind_jmp, call, cond, abort_tx, in_tx, no_tx, call_stack, save_type, no_flags, no_cycles,
+    /// hw_index, priv, and the privilege levels u, k, hv.
+    #[arg(short = 'j', long = "branch-filter")]
+    branch_filter: Option<String>,
     /// Record the sample period (PERF_SAMPLE_PERIOD) also with -c.
     #[arg(short = 'P', long = "period")]
     sample_period: bool,
@@ -147,6 +155,50 @@ fn parse_freq(s: &str) -> Result<u64, String> {
 }
 
 /// `-k`: perf's clock names (and their short forms) or a number.
+/// `PERF_SAMPLE_BRANCH_ANY`.
+const BRANCH_ANY: u64 = 1 << 3;
+
+/// `-j`'s names (perf's branch_modes in util/parse-branch-options.c) and their
+/// `PERF_SAMPLE_BRANCH_*` bits.
+const BRANCH_MODES: [(&str, u64); 19] = [
+    ("u", 1 << 0),
+    ("k", 1 << 1),
+    ("hv", 1 << 2),
+    ("any", BRANCH_ANY),
+    ("any_call", 1 << 4),
+    ("any_ret", 1 << 5),
+    ("ind_call", 1 << 6),
+    ("abort_tx", 1 << 7),
+    ("in_tx", 1 << 8),
+    ("no_tx", 1 << 9),
+    ("cond", 1 << 10),
+    ("call_stack", 1 << 11),
+    ("ind_jmp", 1 << 12),
+    ("call", 1 << 13),
+    ("no_flags", 1 << 14),
+    ("no_cycles", 1 << 15),
+    ("save_type", 1 << 16),
+    ("hw_index", 1 << 17),
+    ("priv", 1 << 18),
+];
+
+/// `-j LIST`: perf's rule: the privilege levels alone (or nothing) mean `any` at those levels.
+fn parse_branch_filter(list: &str) -> Result<u64, String> {
+    let mut bits = 0;
+    for name in list.split(',').map(str::trim) {
+        let bit = BRANCH_MODES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| *b)
+            .ok_or_else(|| format!("-j {list}: unknown branch filter {name:?}"))?;
+        bits |= bit;
+    }
+    if bits & !0b111 == 0 {
+        bits |= BRANCH_ANY;
+    }
+    Ok(bits)
+}
+
 fn parse_clockid(s: &str) -> Result<i32, String> {
     let named = [
         ("monotonic", 1),
@@ -222,6 +274,11 @@ pub fn options(a: RecordArgs) -> Result<record::Options, String> {
         freq: a.freq.as_deref().map(parse_freq).transpose()?,
         sample_cpu: a.sample_cpu,
         weight: a.weight,
+        branch: match (a.branch_any, a.branch_filter.as_deref()) {
+            (_, Some(f)) => Some(parse_branch_filter(f)?),
+            (true, None) => Some(BRANCH_ANY),
+            (false, None) => None,
+        },
         sample_period: a.sample_period,
         all_user: a.all_user,
         all_kernel: a.all_kernel,
@@ -300,5 +357,24 @@ pub fn run(a: RecordArgs) -> ExitCode {
             eprintln!("premap record: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_filters_follow_perf() {
+        assert_eq!(parse_branch_filter("any"), Ok(1 << 3));
+        // Privilege levels alone mean any branch at those levels.
+        assert_eq!(parse_branch_filter("u"), Ok(1 | 1 << 3));
+        assert_eq!(parse_branch_filter("u,k"), Ok(1 | 2 | 1 << 3));
+        assert_eq!(parse_branch_filter("any_call,u"), Ok(1 << 4 | 1));
+        assert_eq!(
+            parse_branch_filter("call,cond,hw_index"),
+            Ok(1 << 13 | 1 << 10 | 1 << 17)
+        );
+        assert!(parse_branch_filter("any,bogus").is_err());
     }
 }

@@ -137,6 +137,12 @@ pub enum RecordError {
         #[source]
         source: premap::Error,
     },
+    /// `-b`/`-j` on an event that cannot sample branch stacks.
+    #[error("{name}: PMU Hardware or event type doesn't support branch stack sampling.")]
+    BranchStack {
+        /// The event as named on the command line.
+        name: String,
+    },
     /// Creating, renaming, writing or reading back the output failed.
     #[error("{action} {path}: {source}")]
     Output {

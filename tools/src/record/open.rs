@@ -67,6 +67,9 @@ fn sample_type(o: &Options) -> u64 {
     if o.weight {
         st |= SAMPLE_WEIGHT_STRUCT;
     }
+    if o.branch.is_some() {
+        st |= SAMPLE_BRANCH_STACK;
+    }
     if o.sample_period {
         st |= SAMPLE_PERIOD;
     }
@@ -104,6 +107,7 @@ fn builder(o: &Options, spec: &EventSpec, tracking: bool, user_only: bool) -> Ev
         _ => b.disabled(true),
     };
     let a = b.attr_mut();
+    a.branch_sample_type = o.branch.unwrap_or(0);
     a.config1 = spec.config1;
     a.config2 = spec.config2;
     spec.mods.apply(a);
@@ -323,7 +327,14 @@ pub(super) fn open_events(o: &Options, slots: &[(i32, i32)]) -> Result<Opened, R
 }
 
 fn open_events_as_given(o: &Options, slots: &[(i32, i32)]) -> Result<Opened, RecordError> {
-    let named = |OpenError(source, name): OpenError| RecordError::Event { name, source };
+    let named = |OpenError(source, name): OpenError| match source {
+        // A branch stack the event cannot sample (a software event, or no LBR-like hardware): perf's
+        // words.
+        premap::Error::EventNotSupported { .. } if o.branch.is_some() => {
+            RecordError::BranchStack { name }
+        }
+        source => RecordError::Event { name, source },
+    };
     match open_with(o, slots, false) {
         Ok(v) => Ok(v),
         // Not for an event that asked for the kernel alone (`:k`): as perf (evsel__fallback), that

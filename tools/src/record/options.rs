@@ -60,6 +60,8 @@ pub struct Options {
     pub sample_cpu: bool,
     /// `-W`: the sample weight.
     pub weight: bool,
+    /// `-b` / `-j`: PERF_SAMPLE_BRANCH_STACK with this `branch_sample_type`.
+    pub branch: Option<u64>,
     /// `-P`: PERF_SAMPLE_PERIOD also with a fixed period.
     pub sample_period: bool,
     /// `--all-user`: exclude_kernel on every event.
