@@ -948,6 +948,67 @@ fn branch_stacks_are_asked_for_and_refused_as_perf_refuses_them() {
     );
 }
 
+/// `-u USER` records the processes the user owns (by name or uid) while the command runs, and no
+/// other.
+#[test]
+fn u_records_a_user_s_processes() {
+    use std::os::unix::process::CommandExt;
+    let dir = scratch("uid");
+    let f = dir.join("u.data");
+    // Two busy shells as nobody (uid 65534), running for the whole recording.
+    let busy = || {
+        std::process::Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 3000000 ]; do i=$((i+1)); done"])
+            .uid(65534)
+            .gid(65534)
+            .spawn()
+            .unwrap()
+    };
+    let mut shells = [busy(), busy()];
+    let pids: Vec<String> = shells.iter().map(|c| c.id().to_string()).collect();
+    for user in ["nobody", "65534"] {
+        let out = run(premap()
+            .args(["record", "-q", "-u", user, "-e", "cpu-clock", "-o"])
+            .arg(&f)
+            .args(["sleep", "0.5"]));
+        assert!(out.status.success(), "{user}: {}", text(&out.stderr));
+        let seen = text(&run(perf().args(["script", "-F", "pid", "-i"]).arg(&f)).stdout);
+        let seen: BTreeSet<&str> = seen.split_whitespace().collect();
+        assert!(
+            pids.iter().any(|p| seen.contains(p.as_str())),
+            "-u {user}: no sample of the busy shells {pids:?}: {seen:?}"
+        );
+        // Any other pid sampled is nobody's too (a daemon of this machine), never root's.
+        for p in seen.iter().filter(|p| !pids.iter().any(|q| q == *p)) {
+            if let Ok(st) = std::fs::read_to_string(format!("/proc/{p}/status")) {
+                let uid = st
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Uid:"))
+                    .unwrap_or("");
+                assert_eq!(
+                    uid.split_whitespace().next(),
+                    Some("65534"),
+                    "-u {user}: pid {p}"
+                );
+            }
+        }
+    }
+    for c in &mut shells {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let out = run(premap()
+        .args(["record", "-u", "premap-no-such-user", "-o"])
+        .arg(&f)
+        .arg("true"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no such user"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn everyday_options_set_the_attrs_perf_sets() {
     let dir = scratch("everyday");

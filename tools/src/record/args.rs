@@ -79,6 +79,9 @@ pub struct RecordArgs {
     /// Record existing processes (comma-separated pids) until they exit or Ctrl-C.
     #[arg(short = 'p', long = "pid", conflicts_with = "tid")]
     pid: Option<String>,
+    /// Record the processes a user owns (a name or a uid), as they are when recording starts.
+    #[arg(short = 'u', long = "uid", conflicts_with_all = ["pid", "tid"])]
+    uid: Option<String>,
     /// Record existing threads (comma-separated tids).
     #[arg(short = 't', long = "tid")]
     tid: Option<String>,
@@ -155,6 +158,50 @@ fn parse_freq(s: &str) -> Result<u64, String> {
 }
 
 /// `-k`: perf's clock names (and their short forms) or a number.
+/// `-u USER`: the uid of a name (from /etc/passwd) or a number.
+fn uid_of(user: &str) -> Result<u32, String> {
+    if let Ok(uid) = user.parse() {
+        return Ok(uid);
+    }
+    std::fs::read_to_string("/etc/passwd")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            (f.next()? == user).then(|| f.nth(1)?.parse().ok())?
+        })
+        .ok_or_else(|| format!("-u {user}: no such user"))
+}
+
+/// The processes whose real uid is `user`'s (the first uid of `/proc/PID/status`), as perf's
+/// `thread_map__new_by_uid` finds them.
+fn pids_of_user(user: &str) -> Result<Vec<i32>, String> {
+    let uid = uid_of(user)?;
+    let mut pids: Vec<i32> = std::fs::read_dir("/proc")
+        .map_err(|e| format!("-u {user}: /proc: {e}"))?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|pid: &i32| {
+            std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|st| {
+                    st.lines()
+                        .find_map(|l| l.strip_prefix("Uid:"))?
+                        .split_whitespace()
+                        .next()?
+                        .parse::<u32>()
+                        .ok()
+                })
+                == Some(uid)
+        })
+        .collect();
+    if pids.is_empty() {
+        return Err(format!("-u {user}: the user has no processes"));
+    }
+    pids.sort_unstable();
+    Ok(pids)
+}
+
 /// `PERF_SAMPLE_BRANCH_ANY`.
 const BRANCH_ANY: u64 = 1 << 3;
 
@@ -236,6 +283,9 @@ pub fn options(a: RecordArgs) -> Result<record::Options, String> {
     } else if let Some(t) = &a.tid {
         duration = (!command.is_empty()).then_some(command);
         record::Target::Tids(id_list(t, "tid")?)
+    } else if let Some(u) = &a.uid {
+        duration = (!command.is_empty()).then_some(command);
+        record::Target::Pids(pids_of_user(u)?)
     } else if a.all_cpus || a.cpu.is_some() || command.is_empty() {
         record::Target::AllCpus((!command.is_empty()).then_some(command))
     } else {
@@ -363,6 +413,18 @@ pub fn run(a: RecordArgs) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_by_name_or_number() {
+        assert_eq!(uid_of("root"), Ok(0));
+        assert_eq!(uid_of("65534"), Ok(65534));
+        assert!(uid_of("premap-no-such-user").is_err());
+        let mine = pids_of_user("root").unwrap();
+        assert!(
+            mine.contains(&(std::process::id() as i32)),
+            "the tests run as root"
+        );
+    }
 
     #[test]
     fn branch_filters_follow_perf() {
