@@ -180,12 +180,36 @@ fn build_ids_sample_times_and_machine_facts_are_in_the_header() {
         "cpu list :",
         "# cmdline :",
         "# pmu mappings: ",
+        "# memory nodes (nr ",
     ] {
         assert!(
             h.contains(want),
             "perf report --header lacks {want:?}:\n{h}"
         );
     }
+    // The memory topology as perf's own recording on this machine describes it.
+    let theirs = dir.join("perf-own.data");
+    assert!(run(perf()
+        .args(["record", "-q", "-e", "cpu-clock", "-o"])
+        .arg(&theirs)
+        .arg("true"))
+    .status
+    .success());
+    let their_h = text(
+        &run(perf()
+            .args(["report", "--header-only", "-I", "-i"])
+            .arg(&theirs))
+        .stdout,
+    );
+    let nodes = |h: &str| -> Vec<String> {
+        h.lines()
+            .skip_while(|l| !l.starts_with("# memory nodes"))
+            .take_while(|l| l.starts_with("# memory nodes") || l.starts_with("#    "))
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(!nodes(&their_h).is_empty(), "{their_h}");
+    assert_eq!(nodes(h.as_str()), nodes(&their_h));
     // Every PMU this machine has, with its type, as perf lists them.
     let pmus = h
         .lines()

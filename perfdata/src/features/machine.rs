@@ -52,6 +52,58 @@ fn pmu_mappings() -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The most memory blocks one node may claim (a 1 TiB node of 128 MiB blocks has 8,192).
+const MAX_MEMORY_BLOCKS: u64 = 1 << 24;
+
+/// MEM_TOPOLOGY as perf writes it (`write_mem_topology`): version 1, the memory block size
+/// (`/sys/devices/system/memory/block_size_bytes`, hex), the number of nodes, then for each node (by
+/// number) its number, the size of its block bitmap (the highest `memoryN` under the node plus one)
+/// and the bitmap (its size again, then u64 words). `None` without sysfs.
+fn mem_topology() -> Option<Vec<u8>> {
+    let block = u64::from_str_radix(
+        sys_read("/sys/devices/system/memory/block_size_bytes")?.trim(),
+        16,
+    )
+    .ok()?;
+    let mut nodes: Vec<(u64, Vec<u64>)> = std::fs::read_dir("/sys/devices/system/node")
+        .ok()?
+        .flatten()
+        .filter_map(|d| {
+            let node = d.file_name().to_str()?.strip_prefix("node")?.parse().ok()?;
+            let blocks = std::fs::read_dir(d.path())
+                .ok()?
+                .flatten()
+                .filter_map(|m| m.file_name().to_str()?.strip_prefix("memory")?.parse().ok())
+                .filter(|&b: &u64| b < MAX_MEMORY_BLOCKS)
+                .collect();
+            Some((node, blocks))
+        })
+        .collect();
+    if nodes.is_empty() {
+        return None;
+    }
+    nodes.sort();
+    let mut out = Vec::new();
+    for v in [1, block, nodes.len() as u64] {
+        out.extend_from_slice(&v.to_ne_bytes());
+    }
+    for (node, blocks) in &nodes {
+        let bits = blocks.iter().max().map_or(1, |m| m + 1);
+        let mut words = vec![0u64; bits.div_ceil(64) as usize];
+        for b in blocks {
+            words[(b / 64) as usize] |= 1 << (b % 64);
+        }
+        // The node's size in blocks, then the bitmap as do_write_bitmap writes it: its size, its words.
+        for v in [*node, bits, bits] {
+            out.extend_from_slice(&v.to_ne_bytes());
+        }
+        for w in words {
+            out.extend_from_slice(&w.to_ne_bytes());
+        }
+    }
+    Some(out)
+}
+
 /// One event as EVENT_DESC describes it.
 #[derive(Clone, Debug)]
 pub struct EventDesc {
@@ -94,6 +146,8 @@ pub struct Facts {
     pub caches: Option<Vec<u8>>,
     /// PMU_MAPPINGS's body (each PMU's type number and name), when sysfs tells.
     pub pmu_mappings: Option<Vec<u8>>,
+    /// MEM_TOPOLOGY's body (each NUMA node's memory blocks), when sysfs tells.
+    pub mem_topology: Option<Vec<u8>>,
     /// Sections computed from the recording itself (BUILD_ID, SAMPLE_TIME), in bit order with the rest.
     pub extra: Vec<(u32, Vec<u8>)>,
 }
@@ -279,6 +333,7 @@ impl Facts {
             numa: numa_topology(),
             caches: caches(online),
             pmu_mappings: pmu_mappings(),
+            mem_topology: mem_topology(),
             extra: Vec::new(),
             hostname: field(|u| u.nodename()),
             osrelease: field(|u| u.release()),
@@ -346,6 +401,9 @@ impl Facts {
         }
         if let Some(p) = &self.pmu_mappings {
             out.push((HEADER_PMU_MAPPINGS, p.clone()));
+        }
+        if let Some(m) = &self.mem_topology {
+            out.push((HEADER_MEM_TOPOLOGY, m.clone()));
         }
         out.extend(self.extra.iter().cloned());
         out.sort_by_key(|(bit, _)| *bit);
