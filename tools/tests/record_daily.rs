@@ -1033,6 +1033,40 @@ fn u_records_a_user_s_processes() {
     );
 }
 
+/// Samples in the vDSO put `[vdso]` in the BUILD_ID feature with the id perf records for it.
+#[test]
+fn the_vdso_s_build_id_is_recorded_as_perf_records_it() {
+    let dir = scratch("vdso");
+    let src = dir.join("vd.c");
+    std::fs::write(
+        &src,
+        "#include <time.h>\nint main(void){struct timespec t;for(long i=0;i<20000000;i++)\
+         clock_gettime(CLOCK_MONOTONIC,&t);return 0;}\n",
+    )
+    .unwrap();
+    let exe = dir.join("vd");
+    assert!(run(std::process::Command::new("cc")
+        .args(["-O1", "-o"])
+        .arg(&exe)
+        .arg(&src))
+    .status
+    .success());
+    let vdso = |tool: std::process::Command, f: &Path| -> Option<String> {
+        let mut tool = tool;
+        let out = run(tool
+            .args(["record", "-q", "-e", "cpu-clock", "-o"])
+            .arg(f)
+            .arg(&exe));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let ids = text(&run(perf().args(["buildid-list", "-i"]).arg(f)).stdout);
+        ids.lines()
+            .find(|l| l.ends_with(" [vdso]"))
+            .map(str::to_string)
+    };
+    let theirs = vdso(perf(), &dir.join("perf.data")).expect("perf records [vdso]");
+    assert_eq!(vdso(premap(), &dir.join("premap.data")), Some(theirs));
+}
+
 #[test]
 fn everyday_options_set_the_attrs_perf_sets() {
     let dir = scratch("everyday");

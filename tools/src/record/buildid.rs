@@ -35,8 +35,28 @@ pub fn build_id_in_notes(notes: &[u8]) -> Option<Vec<u8>> {
 /// The build id of an ELF file (64-bit little-endian, the note segments), without reading it whole.
 pub fn build_id_of_file(path: &str) -> Option<Vec<u8>> {
     let f = std::fs::File::open(path).ok()?;
+    build_id_of_elf(|buf, off| f.read_exact_at(buf, off))
+}
+
+/// The build id of the vDSO, the `[vdso]` of every 64-bit process on this kernel: this process's own
+/// image, read through /proc/self/mem where /proc/self/maps shows it (perf records it the same way).
+pub fn build_id_of_vdso() -> Option<Vec<u8>> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let line = maps.lines().find(|l| l.trim_end().ends_with("[vdso]"))?;
+    let start = u64::from_str_radix(line.split('-').next()?, 16).ok()?;
+    let mem = std::fs::File::open("/proc/self/mem").ok()?;
+    build_id_of_elf(|buf, off| {
+        let at = start
+            .checked_add(off)
+            .ok_or(std::io::ErrorKind::InvalidInput)?;
+        mem.read_exact_at(buf, at)
+    })
+}
+
+/// The build id of a 64-bit little-endian ELF image that `read_at(buf, offset)` reads from.
+fn build_id_of_elf(read_at: impl Fn(&mut [u8], u64) -> std::io::Result<()>) -> Option<Vec<u8>> {
     let mut eh = [0u8; 64];
-    f.read_exact_at(&mut eh, 0).ok()?;
+    read_at(&mut eh, 0).ok()?;
     if &eh[..4] != b"\x7fELF" || eh[4] != 2 || eh[5] != 1 {
         return None;
     }
@@ -50,7 +70,7 @@ pub fn build_id_of_file(path: &str) -> Option<Vec<u8>> {
         return None;
     }
     let mut ph = vec![0u8; (phentsize * phnum) as usize];
-    f.read_exact_at(&mut ph, phoff).ok()?;
+    read_at(&mut ph, phoff).ok()?;
     for i in 0..phnum as usize {
         let p = &ph[i * phentsize as usize..];
         if u32_at(p, 0) != 4 {
@@ -61,7 +81,7 @@ pub fn build_id_of_file(path: &str) -> Option<Vec<u8>> {
             continue;
         }
         let mut notes = vec![0u8; size as usize];
-        if f.read_exact_at(&mut notes, off).is_ok() {
+        if read_at(&mut notes, off).is_ok() {
             if let Some(id) = build_id_in_notes(&notes) {
                 return Some(id);
             }
@@ -155,7 +175,8 @@ impl<'m> Scanner<'m> {
         };
         let name = body.get(name_at..).unwrap_or(&[]);
         let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
-        if header.misc & 7 == RECORD_MISC_USER && name.first() == Some(&b'/') {
+        if header.misc & 7 == RECORD_MISC_USER && (name.first() == Some(&b'/') || name == b"[vdso]")
+        {
             self.last = None;
             self.maps.entry(pid).or_default().push((
                 start,
@@ -250,7 +271,12 @@ pub fn feature(hits: &Hits) -> Vec<u8> {
         }
     }
     for d in &hits.dsos {
-        if let Some(id) = build_id_of_file(d) {
+        let id = if d == "[vdso]" {
+            build_id_of_vdso()
+        } else {
+            build_id_of_file(d)
+        };
+        if let Some(id) = id {
             push_entry(&mut out, false, &id, d);
         }
     }
@@ -281,6 +307,8 @@ mod tests {
             }
         }
         assert!(build_id_of_file("/etc/hostname").is_none());
+        // The vDSO has one (the kernel builds it with --build-id).
+        assert_eq!(build_id_of_vdso().map(|id| id.len()), Some(20));
         assert!(build_id_in_notes(&[1, 2, 3]).is_none());
         let notes = std::fs::read("/sys/kernel/notes").unwrap();
         assert!(
