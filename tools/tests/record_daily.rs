@@ -1067,6 +1067,77 @@ fn the_vdso_s_build_id_is_recorded_as_perf_records_it() {
     assert_eq!(vdso(premap(), &dir.join("premap.data")), Some(theirs));
 }
 
+/// `-a -G NAME` records only the tasks of cgroup NAME, as perf does; without -a or -C it is perf's
+/// error. The cgroup is made for the test (a cgroup2 hierarchy mounted in its scratch folder when
+/// none with perf_event is mounted), holding one busy shell.
+#[test]
+fn g_records_only_the_tasks_of_a_cgroup() {
+    let dir = scratch("cgroup");
+    let f = dir.join("cg.data");
+    // Where perf and premap look: a v1 perf_event hierarchy, else cgroup2.
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let find = |want: &dyn Fn(&str, &str) -> bool| {
+        mountinfo.lines().find_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            let mut r = right.split_whitespace();
+            let (t, o) = (r.next()?, r.nth(1).unwrap_or(""));
+            want(t, o).then(|| std::path::PathBuf::from(left.split_whitespace().nth(4).unwrap()))
+        })
+    };
+    let existing = find(&|t, o| t == "cgroup" && o.split(',').any(|x| x == "perf_event"))
+        .or_else(|| find(&|t, _| t == "cgroup2"));
+    let mounted = dir.join("mnt");
+    let root = existing.unwrap_or_else(|| {
+        std::fs::create_dir_all(&mounted).unwrap();
+        let ok = run(std::process::Command::new("mount")
+            .args(["-t", "cgroup2", "none"])
+            .arg(&mounted))
+        .status
+        .success();
+        assert!(ok, "mounting cgroup2 (the tests run as root)");
+        mounted.clone()
+    });
+    let name = format!("premap-test-{}", std::process::id());
+    let cg = root.join(&name);
+    std::fs::create_dir(&cg).unwrap();
+    let mut busy = std::process::Command::new("sh")
+        .args(["-c", "i=0; while [ $i -lt 5000000 ]; do i=$((i+1)); done"])
+        .spawn()
+        .unwrap();
+    let pid = busy.id().to_string();
+    std::fs::write(cg.join("cgroup.procs"), &pid).unwrap();
+    let sampled = |tool: std::process::Command, f: &Path| -> BTreeSet<String> {
+        let mut tool = tool;
+        let out = run(tool
+            .args(["record", "-q", "-a", "-e", "cpu-clock", "-G", &name, "-o"])
+            .arg(f)
+            .args(["sleep", "0.5"]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let pids = text(&run(perf().args(["script", "-F", "pid", "-i"]).arg(f)).stdout);
+        pids.split_whitespace().map(str::to_string).collect()
+    };
+    let theirs = sampled(perf(), &dir.join("perf.data"));
+    let ours = sampled(premap(), &f);
+    let _ = busy.kill();
+    let _ = busy.wait();
+    let _ = std::fs::remove_dir(&cg);
+    if root == mounted {
+        let _ = run(std::process::Command::new("umount").arg(&mounted));
+    }
+    assert_eq!(theirs, BTreeSet::from([pid.clone()]), "perf's own -G");
+    assert_eq!(ours, theirs);
+    let out = run(premap()
+        .args(["record", "-G", &name, "-o"])
+        .arg(&f)
+        .arg("true"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("cgroup monitoring only available in system-wide mode"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn everyday_options_set_the_attrs_perf_sets() {
     let dir = scratch("everyday");

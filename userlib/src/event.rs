@@ -220,6 +220,8 @@ pub struct EventBuilder {
     size: u32,
     pid: i32,
     cpu: i32,
+    /// The cgroup directory whose tasks are monitored ([`EventBuilder::cgroup`]).
+    cgroup: Option<std::sync::Arc<OwnedFd>>,
 }
 
 impl EventBuilder {
@@ -241,6 +243,7 @@ impl EventBuilder {
             size: ATTR_SIZE_VER7,
             pid: 0,
             cpu: -1,
+            cgroup: None,
         }
     }
 
@@ -254,10 +257,30 @@ impl EventBuilder {
         self
     }
 
-    /// Monitors process (or thread) `pid` (0 = the caller, -1 = every process on `cpu`).
+    /// Monitors process (or thread) `pid` (0 = the caller, -1 = every process on `cpu`). Clears
+    /// [`EventBuilder::cgroup`].
     pub fn pid(mut self, pid: i32) -> Self {
         self.pid = pid;
+        self.cgroup = None;
         self
+    }
+
+    /// Monitors the tasks of the cgroup whose directory is `dir` (a cgroup2 directory, or one of a
+    /// cgroup v1 `perf_event` hierarchy), on the CPU given with [`EventBuilder::cpu`], which the
+    /// kernel requires (`perf record -a -G NAME`). The directory is opened here: an error names it.
+    pub fn cgroup(mut self, dir: &std::path::Path) -> Result<Self> {
+        let f = std::fs::File::open(dir).map_err(|source| Error::Sys {
+            call: "opening the cgroup directory",
+            source,
+        })?;
+        if !f.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(Error::Sys {
+                call: "opening the cgroup directory",
+                source: io::ErrorKind::NotADirectory.into(),
+            });
+        }
+        self.cgroup = Some(std::sync::Arc::new(OwnedFd::from(f)));
+        Ok(self)
     }
 
     /// Monitors on `cpu` only (-1 = any CPU the task runs on).
@@ -394,7 +417,11 @@ impl EventBuilder {
         let group = leader.map_or(-1, |l| l.fd.as_raw_fd());
         let mut attr = self.attr;
         attr.size = self.size;
-        let fd = sys::perf_event_open(&attr, self.size, self.pid, self.cpu, group).map_err(
+        let (pid, flags) = match &self.cgroup {
+            Some(dir) => (dir.as_raw_fd(), sys::PERF_FLAG_PID_CGROUP),
+            None => (self.pid, 0),
+        };
+        let fd = sys::perf_event_open(&attr, self.size, pid, self.cpu, group, flags).map_err(
             |e| match e.kernel_size {
                 Some(kernel) => Error::AttrSize {
                     sent: self.size,

@@ -23,18 +23,23 @@ pub struct OpenError {
     pub kernel_size: Option<u32>,
 }
 
-/// `perf_event_open(attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC)`, with `attr.size` set to `size`.
+/// `perf_event_open(attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC | flags)`, with `attr.size` set to
+/// `size` (`flags`: [`PERF_FLAG_PID_CGROUP`] when `pid` is a cgroup directory's descriptor).
 ///
 /// The kernel reads `size` bytes (it refuses more than a page) and, on E2BIG, writes its own size back
 /// into `attr.size`. So the attr goes in a zeroed, writable buffer of this library's own, a page long
 /// (at least 4096 bytes): whatever `size` says, the kernel reads only that buffer (the bytes past the
 /// attr are zero, which it accepts as fields it knows and we do not) and writes only into it.
+/// `PERF_FLAG_PID_CGROUP`: perf_event_open's `pid` is a cgroup directory's descriptor.
+pub const PERF_FLAG_PID_CGROUP: libc::c_ulong = 4;
+
 pub fn perf_event_open(
     attr: &PerfEventAttr,
     size: u32,
     pid: i32,
     cpu: i32,
     group_fd: i32,
+    flags: libc::c_ulong,
 ) -> Result<OwnedFd, OpenError> {
     const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
     const SIZE_OFFSET: usize = 4;
@@ -60,7 +65,7 @@ pub fn perf_event_open(
             pid,
             cpu,
             group_fd,
-            PERF_FLAG_FD_CLOEXEC,
+            PERF_FLAG_FD_CLOEXEC | flags,
         )
     };
     if fd < 0 {

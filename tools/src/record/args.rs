@@ -35,6 +35,10 @@ pub struct RecordArgs {
     /// hw_index, priv, and the privilege levels u, k, hv.
     #[arg(short = 'j', long = "branch-filter")]
     branch_filter: Option<String>,
+    /// Record only the tasks of cgroup NAME (relative to the perf_event cgroup mount, or the cgroup2
+    /// one); system-wide mode only (-a or -C).
+    #[arg(short = 'G', long = "cgroup")]
+    cgroup: Option<String>,
     /// Record the sample period (PERF_SAMPLE_PERIOD) also with -c.
     #[arg(short = 'P', long = "period")]
     sample_period: bool,
@@ -158,6 +162,41 @@ fn parse_freq(s: &str) -> Result<u64, String> {
 }
 
 /// `-k`: perf's clock names (and their short forms) or a number.
+/// Where cgroups are, as perf's `cgroupfs_find_mountpoint` finds them: the first mount of a cgroup v1
+/// hierarchy with the `perf_event` controller, else the first cgroup2 mount (from
+/// `/proc/self/mountinfo`: field 5 the mount point, after ` - ` the type and the super options).
+fn cgroup_mount(mountinfo: &str) -> Option<std::path::PathBuf> {
+    let mounts: Vec<(&str, &str, &str)> = mountinfo
+        .lines()
+        .filter_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            let point = left.split_whitespace().nth(4)?;
+            let mut r = right.split_whitespace();
+            let fstype = r.next()?;
+            let opts = r.nth(1).unwrap_or("");
+            Some((point, fstype, opts))
+        })
+        .collect();
+    let v1 = mounts
+        .iter()
+        .find(|(_, t, o)| *t == "cgroup" && o.split(',').any(|x| x == "perf_event"));
+    let v2 = mounts.iter().find(|(_, t, _)| *t == "cgroup2");
+    v1.or(v2).map(|(p, _, _)| std::path::PathBuf::from(p))
+}
+
+/// `-G NAME`: the cgroup's directory under the mount perf would use.
+fn cgroup_dir(name: &str) -> Result<std::path::PathBuf, String> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let root = cgroup_mount(&mountinfo).ok_or_else(|| {
+        format!("-G {name}: no perf_event or cgroup2 cgroup hierarchy is mounted")
+    })?;
+    let dir = root.join(name.trim_start_matches('/'));
+    if !dir.is_dir() {
+        return Err(format!("-G {name}: cannot open cgroup {}", dir.display()));
+    }
+    Ok(dir)
+}
+
 /// `-u USER`: the uid of a name (from /etc/passwd) or a number.
 fn uid_of(user: &str) -> Result<u32, String> {
     if let Ok(uid) = user.parse() {
@@ -324,6 +363,14 @@ pub fn options(a: RecordArgs) -> Result<record::Options, String> {
         freq: a.freq.as_deref().map(parse_freq).transpose()?,
         sample_cpu: a.sample_cpu,
         weight: a.weight,
+        cgroup: match a.cgroup.as_deref() {
+            None => None,
+            Some(_) if !(a.all_cpus || a.cpu.is_some()) => {
+                // perf's words (builtin-record.c).
+                return Err("cgroup monitoring only available in system-wide mode".into());
+            }
+            Some(name) => Some(cgroup_dir(name)?),
+        },
         branch: match (a.branch_any, a.branch_filter.as_deref()) {
             (_, Some(f)) => Some(parse_branch_filter(f)?),
             (true, None) => Some(BRANCH_ANY),
@@ -413,6 +460,26 @@ pub fn run(a: RecordArgs) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cgroups_are_found_where_perf_finds_them() {
+        let v1_and_v2 = "\
+24 30 0:22 / /sys/fs/cgroup rw - tmpfs tmpfs rw
+25 24 0:23 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu
+26 24 0:24 / /sys/fs/cgroup/perf_event rw - cgroup cgroup rw,perf_event
+27 30 0:25 / /mnt/unified rw - cgroup2 cgroup2 rw,nsdelegate
+";
+        assert_eq!(
+            cgroup_mount(v1_and_v2),
+            Some("/sys/fs/cgroup/perf_event".into())
+        );
+        let v2 = "35 30 0:30 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
+        assert_eq!(cgroup_mount(v2), Some("/sys/fs/cgroup".into()));
+        assert_eq!(
+            cgroup_mount("24 30 0:22 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n"),
+            None
+        );
+    }
 
     #[test]
     fn users_by_name_or_number() {

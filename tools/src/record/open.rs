@@ -251,7 +251,11 @@ fn open_one(
             let leader = leader_index
                 .and_then(|l| events.get(l))
                 .and_then(|v| v.get(slot));
-            let e = b.clone().pid(pid).cpu(cpu).open_in_group(leader)?;
+            let mut eb = b.clone().pid(pid).cpu(cpu);
+            if let Some(dir) = &o.cgroup {
+                eb = eb.cgroup(dir)?;
+            }
+            let e = eb.open_in_group(leader)?;
             ids.push(e.id()?);
             if i == 0 {
                 // Consume or overwrite mode follows the event's write_backward (--overwrite).

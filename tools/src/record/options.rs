@@ -62,6 +62,8 @@ pub struct Options {
     pub weight: bool,
     /// `-b` / `-j`: PERF_SAMPLE_BRANCH_STACK with this `branch_sample_type`.
     pub branch: Option<u64>,
+    /// `-G NAME`: the cgroup directory whose tasks are recorded (system-wide mode only).
+    pub cgroup: Option<std::path::PathBuf>,
     /// `-P`: PERF_SAMPLE_PERIOD also with a fixed period.
     pub sample_period: bool,
     /// `--all-user`: exclude_kernel on every event.
