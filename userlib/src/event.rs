@@ -276,7 +276,7 @@ impl EventBuilder {
         if !f.metadata().is_ok_and(|m| m.is_dir()) {
             return Err(Error::Sys {
                 call: "opening the cgroup directory",
-                source: io::ErrorKind::NotADirectory.into(),
+                source: io::Error::from_raw_os_error(libc::ENOTDIR),
             });
         }
         self.cgroup = Some(std::sync::Arc::new(OwnedFd::from(f)));
