@@ -8,7 +8,7 @@
 
 use crate::header::{EventHeader, EVENT_HEADER_SIZE};
 use crate::raw::RawData;
-use crate::records::{ParsedRecord, Record};
+use crate::records::ParsedRecord;
 use crate::sample::SampleFormat;
 use crate::ParseError;
 use core::ops::Range;
@@ -186,9 +186,10 @@ pub struct RawRecord<'a> {
 }
 
 impl<'a> RawRecord<'a> {
-    /// Parses the body according to `format`.
+    /// Parses the record according to `format`: [`ParsedRecord::parse`].
+    #[inline]
     pub fn parse(&self, format: &SampleFormat) -> Result<ParsedRecord<'a>, ParseError> {
-        Record::parse(self.header, self.body, format)
+        ParsedRecord::parse(self.header, self.body, format)
     }
 }
 

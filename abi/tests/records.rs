@@ -4,7 +4,7 @@
 use premap_abi::attr::*;
 use premap_abi::header::*;
 use premap_abi::raw::RawData;
-use premap_abi::records::{Record, SampleId};
+use premap_abi::records::{RecordBody, SampleId};
 use premap_abi::ring::{RecordIter, RingGeometry};
 use premap_abi::sample::{ReadValue, Sample, SampleFormat};
 use premap_abi::{EventHeader, ParseError};
@@ -39,7 +39,7 @@ fn describe(data: RawData<'_>, format: &SampleFormat) -> String {
         writeln!(
             out,
             "{name} misc={:#x} size={} {:?} {:?}",
-            rec.header.misc, rec.header.size, parsed.record, parsed.sample_id
+            rec.header.misc, rec.header.size, parsed.body, parsed.sample_id
         )
         .unwrap();
     }
@@ -185,7 +185,7 @@ fn sample_with_every_bit_parses_in_perf_order() {
     rec.extend_from_slice(&body);
     let parsed = parse_one(&rec, &format).unwrap();
     assert_eq!(parsed.sample_id, None, "samples carry no trailer");
-    let Record::Sample(s) = parsed.record else {
+    let RecordBody::Sample(s) = parsed.body else {
         panic!("not a sample")
     };
     assert_eq!(
@@ -423,7 +423,7 @@ fn every_record_type_parses_with_its_trailer() {
             text,
             "{} {:?}",
             record_type_name(ty).unwrap_or("unknown"),
-            parsed.record
+            parsed.body
         )
         .unwrap();
         // A body one word short of its trailer is a typed error.
@@ -450,8 +450,8 @@ fn user_records_keep_their_bodies_and_carry_no_trailer() {
     };
     let fr = header(RECORD_FINISHED_ROUND, 0, 0);
     assert_eq!(
-        parse_one(&fr, &format).unwrap().record,
-        Record::FinishedRound
+        parse_one(&fr, &format).unwrap().body,
+        RecordBody::FinishedRound
     );
     let mut attr = PerfEventAttr {
         size: ATTR_SIZE_VER7,
@@ -463,7 +463,7 @@ fn user_records_keep_their_bodies_and_carry_no_trailer() {
     body.extend(words(&[41, 42]));
     let mut rec = header(RECORD_HEADER_ATTR, 0, body.len());
     rec.extend_from_slice(&body);
-    let Record::HeaderAttr(a) = parse_one(&rec, &format).unwrap().record else {
+    let RecordBody::HeaderAttr(a) = parse_one(&rec, &format).unwrap().body else {
         panic!()
     };
     assert_eq!(a.attr.config, COUNT_SW_PAGE_FAULTS);

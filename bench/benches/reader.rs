@@ -11,7 +11,7 @@ use premap::{Consume, Ring};
 use premap_abi::attr::*;
 use premap_abi::header::{EventHeader, RECORD_MISC_USER, RECORD_SAMPLE};
 use premap_abi::raw::RawData;
-use premap_abi::records::Record;
+use premap_abi::records::RecordBody;
 use premap_abi::ring::RecordIter;
 use std::hint::black_box;
 use std::os::fd::AsFd;
@@ -197,7 +197,7 @@ fn bench_drain(c: &mut Criterion) {
                     let mut batch = ring.batch().unwrap();
                     while let Some(r) = batch.next() {
                         if let Ok(p) = r.unwrap().parse(&format) {
-                            if let Record::Sample(s) = p.record {
+                            if let RecordBody::Sample(s) = p.body {
                                 sum = sum.wrapping_add(s.ip.unwrap_or(0));
                             }
                         }

@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
             if rec.header.r#type == premap_abi::header::RECORD_HEADER_TRACING_DATA {
                 formats = TraceFormats::parse(rec.payload).ok().or(formats.take());
             }
-            if let (premap_abi::records::Record::Sample(s), Some(f)) = (&p.record, &formats) {
+            if let (premap_abi::records::RecordBody::Sample(s), Some(f)) = (&p.body, &formats) {
                 if let Some(raw) = s.raw.and_then(|r| r.as_single()) {
                     if let Some(ev) = f.of_raw(raw) {
                         let _ = render::Trace::new(ev, raw);

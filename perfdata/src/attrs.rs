@@ -6,7 +6,7 @@ use crate::records::{word_at, word_at_byte, FileRecord};
 use premap::event::Event;
 use premap_abi::attr::*;
 use premap_abi::header::*;
-use premap_abi::records::Record;
+use premap_abi::records::RecordBody;
 use premap_abi::sample::SampleFormat;
 use premap_abi::EventHeader;
 use std::collections::HashMap;
@@ -160,7 +160,7 @@ impl Attrs {
         match rec.header.r#type {
             RECORD_HEADER_ATTR => {
                 // A perf-tool record: no sample_id trailer, so no format is needed to parse it.
-                if let Record::HeaderAttr(a) = rec.parse(&SampleFormat::default())?.record {
+                if let RecordBody::HeaderAttr(a) = rec.parse(&SampleFormat::default())?.body {
                     self.push(a.attr, a.ids.iter().collect());
                 }
             }

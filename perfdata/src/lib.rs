@@ -23,7 +23,7 @@
 //!     let rec = rec?; // a damaged record ends the walk with its offset
 //!     let Some(event) = file.attrs.event_of(&rec.header, rec.body) else { continue };
 //!     let parsed = rec.parse(&event.attr.sample_format())?;
-//!     println!("{:#x} {} {:?}", rec.offset, event.name, parsed.record);
+//!     println!("{:#x} {} {:?}", rec.offset, event.name, parsed.body);
 //! }
 //! # Ok(())
 //! # }

@@ -4,7 +4,7 @@
 use crate::error::{corrupt, truncated, ReadError};
 use premap_abi::header::*;
 use premap_abi::raw::{Cursor, RawData};
-use premap_abi::records::{ParsedRecord, Record};
+use premap_abi::records::ParsedRecord;
 use premap_abi::sample::SampleFormat;
 use premap_abi::{EventHeader, ParseError};
 
@@ -141,9 +141,10 @@ impl<'a> Iterator for Records<'a> {
 }
 
 impl<'a> FileRecord<'a> {
-    /// Parses the record with the format of its event.
+    /// Parses the record with the format of its event ([`ParsedRecord::parse`]); an error names the
+    /// record's file offset.
     pub fn parse(&self, format: &SampleFormat) -> Result<ParsedRecord<'a>, ReadError> {
-        Record::parse(self.header, RawData::Single(self.body), format)
+        ParsedRecord::parse(self.header, RawData::Single(self.body), format)
             .map_err(|e| corrupt(self.offset, e))
     }
 }

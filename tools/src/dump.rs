@@ -6,7 +6,7 @@ use premap_abi::header::{
 };
 use premap_abi::perf_file::*;
 use premap_abi::raw::{Cursor, RawData};
-use premap_abi::records::Record;
+use premap_abi::records::RecordBody;
 use premap_abi::regs::RegArch;
 use premap_perfdata::features::feature_text;
 use premap_perfdata::records::read_string;
@@ -191,7 +191,7 @@ impl Walk {
         if !fast {
             let p = rec.parse(&sample_format)?;
             render::fields_for(&p, self.arch, sample_format.sample_type, fields);
-            if let (Record::Sample(s), Some(formats)) = (&p.record, &self.formats) {
+            if let (RecordBody::Sample(s), Some(formats)) = (&p.body, &self.formats) {
                 // A file's records are contiguous: the raw data is one slice.
                 let raw = s.raw.and_then(|r| r.as_single());
                 if let Some((ev, raw)) = raw.and_then(|r| Some((formats.of_raw(r)?, r))) {
@@ -430,7 +430,7 @@ pub fn stats(path: &Path) -> Result<(Stats, Option<DumpError>), DumpError> {
                         break;
                     }
                 };
-                if let Record::Sample(s) = parsed.record {
+                if let RecordBody::Sample(s) = parsed.body {
                     for v in s.read.iter().flat_map(|r| r.values.iter()) {
                         let Some(i) = v.id.and_then(|id| attrs.index_of_id(id)) else {
                             continue;

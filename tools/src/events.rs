@@ -146,32 +146,7 @@ pub struct MachineSysfs;
 
 const PMU_DIR: &str = "/sys/bus/event_source/devices";
 /// Where tracefs is usually mounted.
-pub use premap::event::TRACEFS_ROOTS as TRACEFS;
-
-/// Where tracefs is, mounting it on /sys/kernel/tracing when it is nowhere (as perf does; needs root).
-pub fn tracefs() -> Option<&'static str> {
-    let found = || {
-        TRACEFS
-            .into_iter()
-            .find(|t| std::path::Path::new(t).join("events").is_dir())
-    };
-    if let Some(t) = found() {
-        return Some(t);
-    }
-    let (src, target, fstype) = (c"nodev", c"/sys/kernel/tracing", c"tracefs");
-    // SAFETY: mount(2) with valid NUL-terminated strings and no data; it fails harmlessly without
-    // privilege or where tracefs is absent.
-    unsafe {
-        libc::mount(
-            src.as_ptr(),
-            target.as_ptr(),
-            fstype.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    found()
-}
+pub use premap::event::{tracefs, TRACEFS_ROOTS as TRACEFS};
 
 fn read_trim(path: &str) -> Option<String> {
     std::fs::read_to_string(path)

@@ -316,8 +316,8 @@ mod tests {
             .collect();
         assert_eq!(recs.len(), 2);
         let f = premap_abi::sample::SampleFormat::new(0);
-        match recs[0].parse(&f).unwrap().record {
-            premap_abi::records::Record::Mmap(m) => {
+        match recs[0].parse(&f).unwrap().body {
+            premap_abi::records::RecordBody::Mmap(m) => {
                 assert_eq!(
                     (m.pid, m.addr, m.len, m.pgoff),
                     (
@@ -355,8 +355,8 @@ mod tests {
             )
         };
         let p = recs[1].parse(&f).unwrap();
-        match p.record {
-            premap_abi::records::Record::Mmap2(m) => assert!(m.filename.eq_bytes(b"/bin/x")),
+        match p.body {
+            premap_abi::records::RecordBody::Mmap2(m) => assert!(m.filename.eq_bytes(b"/bin/x")),
             other => panic!("{other:?}"),
         }
     }

@@ -1076,16 +1076,7 @@ fn g_records_only_the_tasks_of_a_cgroup() {
     let f = dir.join("cg.data");
     // Where perf and premap look: a v1 perf_event hierarchy, else cgroup2.
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let find = |want: &dyn Fn(&str, &str) -> bool| {
-        mountinfo.lines().find_map(|l| {
-            let (left, right) = l.split_once(" - ")?;
-            let mut r = right.split_whitespace();
-            let (t, o) = (r.next()?, r.nth(1).unwrap_or(""));
-            want(t, o).then(|| std::path::PathBuf::from(left.split_whitespace().nth(4).unwrap()))
-        })
-    };
-    let existing = find(&|t, o| t == "cgroup" && o.split(',').any(|x| x == "perf_event"))
-        .or_else(|| find(&|t, _| t == "cgroup2"));
+    let existing = premap_tools::record::args::cgroup_mount(&mountinfo);
     let mounted = dir.join("mnt");
     let root = existing.unwrap_or_else(|| {
         std::fs::create_dir_all(&mounted).unwrap();

@@ -33,14 +33,31 @@ pub enum Event {
 /// Where tracefs is mounted, in the order perf looks (the debugfs path is the old one).
 pub const TRACEFS_ROOTS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
 
+/// Where tracefs is: the first of [`TRACEFS_ROOTS`] with an `events` folder, mounting tracefs on
+/// /sys/kernel/tracing first when it is nowhere, as perf does (which needs root). `None` when it is
+/// neither mounted nor mountable.
+pub fn tracefs() -> Option<&'static str> {
+    let found = || {
+        TRACEFS_ROOTS
+            .into_iter()
+            .find(|r| std::path::Path::new(r).join("events").is_dir())
+    };
+    found().or_else(|| {
+        // An error (no privilege, no tracefs in this kernel) leaves it unmounted: `None` below.
+        let _ = crate::sys::mount_tracefs();
+        found()
+    })
+}
+
 impl Event {
     /// The tracepoint `system:name` (`PERF_TYPE_TRACEPOINT`, its id from tracefs:
-    /// `events/<system>/<name>/id` under the first of [`TRACEFS_ROOTS`] that has an `events` folder).
+    /// `events/<system>/<name>/id` under [`tracefs`], which mounts tracefs as perf does when it is
+    /// nowhere).
     /// Its samples carry the tracepoint's fields with `SAMPLE_RAW`.
     ///
     /// A name with `/` or starting with `.`, or a tracepoint this kernel does not have, is
-    /// [`Error::EventNotSupported`]; tracefs not mounted, or not readable by this user (it is root's
-    /// by default), is [`Error::Sys`] with the reason.
+    /// [`Error::EventNotSupported`]; tracefs not mounted (and not mountable by this user), or not
+    /// readable by this user (it is root's by default), is [`Error::Sys`] with the reason.
     ///
     /// ```no_run
     /// use premap::{Event, EventBuilder, SampleFlags};
@@ -59,13 +76,10 @@ impl Event {
                 source: io::ErrorKind::InvalidInput.into(),
             });
         }
-        let root = TRACEFS_ROOTS
-            .into_iter()
-            .find(|r| std::path::Path::new(r).join("events").is_dir())
-            .ok_or_else(|| Error::Sys {
-                call: "finding tracefs (mount -t tracefs nodev /sys/kernel/tracing)",
-                source: io::ErrorKind::NotFound.into(),
-            })?;
+        let root = tracefs().ok_or_else(|| Error::Sys {
+            call: "finding tracefs (mount -t tracefs nodev /sys/kernel/tracing)",
+            source: io::ErrorKind::NotFound.into(),
+        })?;
         let id = match std::fs::read_to_string(format!("{root}/events/{system}/{name}/id")) {
             Ok(text) => text.trim().parse::<u64>().map_err(|_| Error::Sys {
                 call: "reading the tracepoint's id",

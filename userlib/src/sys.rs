@@ -356,6 +356,27 @@ pub unsafe fn copy_shared(src: *const u8, dst: &mut [u8]) {
 }
 
 /// `pipe2(O_CLOEXEC)`: (read end, write end).
+/// mount(2) of tracefs on /sys/kernel/tracing, as perf mounts it when it is nowhere. Fails (and is
+/// ignored) without privilege, where tracefs is not built in, or where it is already mounted.
+pub fn mount_tracefs() -> io::Result<()> {
+    let (src, target, fstype) = (c"nodev", c"/sys/kernel/tracing", c"tracefs");
+    // SAFETY: mount(2) with valid NUL-terminated strings that outlive the call, no flags and no data.
+    let r = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 pub fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: `fds` has room for the two descriptors pipe2 writes.

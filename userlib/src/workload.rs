@@ -109,7 +109,12 @@ impl Workload {
         };
         let wrote = sys::write_all(&go, b"g").map_err(sys_err("write(workload start)"));
         drop(go);
-        wrote?;
+        if let Err(e) = wrote {
+            // The start pipe is closed unwritten: the held child exits without running anything.
+            // Reap it here, since Drop only reaps a workload whose pipe is still held.
+            let _ = self.wait();
+            return Err(e);
+        }
         let Some(err) = self.err.take() else {
             return Ok(());
         };

@@ -6,7 +6,7 @@
 
 use premap::abi::attr::*;
 use premap::abi::header::*;
-use premap::abi::records::Record as Rec;
+use premap::abi::records::RecordBody as Rec;
 use premap::abi::sample::SampleFormat;
 use premap::{Error, Event, EventBuilder, Mode, PerfEvent, Poller};
 use premap_test_support::HeldChild as Child;
@@ -70,7 +70,7 @@ fn child_touching_fresh_pages_yields_a_sample_per_fault() {
     child.wait();
     let mut samples = 0;
     ring.drain(|r| {
-        if let Rec::Sample(s) = r.parse(&format).unwrap().record {
+        if let Rec::Sample(s) = r.parse(&format).unwrap().body {
             assert_eq!(
                 (s.pid, s.tid),
                 (Some(child.pid as u32), Some(child.pid as u32))
@@ -131,7 +131,7 @@ fn fork_comm_and_exit_records_appear_for_a_forked_child() {
     let (mut fork, mut comm, mut exits) = (None, false, Vec::new());
     for (ev, ring) in &mut events {
         let format = ev.attr().sample_format();
-        ring.drain(|r| match r.parse(&format).unwrap().record {
+        ring.drain(|r| match r.parse(&format).unwrap().body {
             Rec::Fork(t) => fork = Some(t),
             Rec::Comm(c) if c.comm.eq_bytes(b"true") => {
                 comm = true;
@@ -171,7 +171,7 @@ fn one_page_ring_wraps_hundreds_of_times_with_every_record_intact() {
         let ready = poller.wait(Some(Duration::from_millis(200))).unwrap();
         done = ready.iter().any(|r| r.hangup);
         ring.drain(
-            |r| match r.parse(&format).expect("every record parses").record {
+            |r| match r.parse(&format).expect("every record parses").body {
                 Rec::Sample(s) => {
                     assert_eq!(s.pid, Some(child.pid as u32));
                     let t = s.time.unwrap();
@@ -215,7 +215,7 @@ fn a_ring_that_is_not_drained_reports_lost_records_with_a_count() {
     child.wait_phase();
     let mut samples = 0u64;
     let mut lost = 0u64;
-    let mut count = |r: premap::Record<'_>| match r.parse(&format).unwrap().record {
+    let mut count = |r: premap::Record<'_>| match r.parse(&format).unwrap().body {
         Rec::Sample(_) => samples += 1,
         Rec::Lost(l) => lost += l.lost,
         _ => {}
@@ -247,7 +247,7 @@ fn overwrite_mode_returns_the_newest_records() {
     {
         let mut b = ring.newest().unwrap();
         while let Some(r) = b.next() {
-            if let Rec::Sample(s) = r.unwrap().parse(&format).unwrap().record {
+            if let Rec::Sample(s) = r.unwrap().parse(&format).unwrap().body {
                 times.push(s.time.unwrap());
             }
         }
@@ -444,7 +444,7 @@ fn per_cpu_rings_hand_each_record_with_its_cpu_and_merge_them_in_time_order() {
     let mut per_cpu = std::collections::BTreeMap::new();
     let n = rings
         .drain(|cpu, r| {
-            if let Rec::Sample(s) = r.parse(&format).unwrap().record {
+            if let Rec::Sample(s) = r.parse(&format).unwrap().body {
                 // The ring of CPU c holds what ran on CPU c.
                 assert_eq!(s.cpu, Some(cpu as u32));
                 *per_cpu.entry(cpu).or_insert(0u64) += 1;
@@ -478,7 +478,7 @@ fn per_cpu_time_ordered_reading_yields_every_record_oldest_first() {
     let mut times = Vec::new();
     let mut take = |_cpu: i32, r: premap::Record<'_>| {
         let p = r.parse(&format).unwrap();
-        let t = match p.record {
+        let t = match p.body {
             Rec::Sample(s) => s.time,
             _ => p.sample_id.and_then(|i| i.time),
         };
@@ -702,14 +702,8 @@ fn per_cpu_and_async_readers_refuse_overwrite_rings_at_open() {
 
 #[test]
 fn tracepoints_are_opened_by_name_and_sample_their_fields() {
-    let root = premap::event::TRACEFS_ROOTS
-        .into_iter()
-        .find(|r| {
-            std::path::Path::new(r)
-                .join("events/sched/sched_switch/id")
-                .exists()
-        })
-        .expect("tracefs with sched:sched_switch (the tests run as root)");
+    // Mounted as perf mounts it when it is nowhere (the tests run as root).
+    let root = premap::event::tracefs().expect("tracefs (the tests run as root)");
     let id: u64 = std::fs::read_to_string(format!("{root}/events/sched/sched_switch/id"))
         .unwrap()
         .trim()
@@ -754,7 +748,7 @@ fn tracepoints_are_opened_by_name_and_sample_their_fields() {
     let mut raw_samples = 0;
     ring.drain(|r| {
         if let Ok(p) = r.parse(&format) {
-            if let Rec::Sample(s) = p.record {
+            if let Rec::Sample(s) = p.body {
                 // The raw data starts with the tracepoint's common_type: its id.
                 let raw = s.raw.expect("SAMPLE_RAW");
                 let mut common_type = [0u8; 2];

@@ -1,7 +1,10 @@
 //! Typed, borrowed views of every record body and of the `sample_id` trailer.
 //!
-//! [`Record::parse`] turns a header and its body (a [`RawData`], possibly split at the ring's end) into a
-//! [`Record`]. Types this crate does not know are kept as [`Record::Raw`], never rejected. Each record's
+//! One name per concept: a record as a stream, a ring or a file hands it out, unparsed, is
+//! [`crate::ring::RawRecord`], `premap::Record` or `premap_perfdata::FileRecord`; their `parse` methods all
+//! call [`ParsedRecord::parse`], the one parser, which turns a header and its body (a [`RawData`], possibly split at the ring's end) into a [`ParsedRecord`]: the
+//! header, the [`RecordBody`] and the `sample_id` trailer. Types this crate does not know are kept as
+//! [`RecordBody::Raw`], never rejected. Each record's
 //! struct and its parser sit together: mmap.rs, task.rs, stream.rs, kernel.rs, tool.rs, sample_id.rs.
 
 use crate::header::*;
@@ -30,14 +33,14 @@ pub use task::{CgroupRecord, CommRecord, NamespacesRecord, TaskRecord};
 #[allow(unused_imports)]
 pub use tool::HeaderAttrRecord;
 
-/// A parsed record body.
+/// A parsed record body: one variant per record type.
 ///
 /// `Sample` is much larger than the other variants; the enum is a short-lived borrowed view built on the
 /// stack, and boxing would need an allocator this crate does not have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 #[allow(clippy::large_enum_variant)]
-pub enum Record<'a> {
+pub enum RecordBody<'a> {
     /// `PERF_RECORD_MMAP`.
     Mmap(MmapRecord<'a>),
     /// `PERF_RECORD_LOST`.
@@ -120,7 +123,7 @@ pub struct ParsedRecord<'a> {
     /// The header.
     pub header: EventHeader,
     /// The body.
-    pub record: Record<'a>,
+    pub body: RecordBody<'a>,
     /// The trailer, when the format has one and the record type carries it.
     pub sample_id: Option<SampleId>,
 }
@@ -139,23 +142,24 @@ pub const fn has_sample_id(ty: u32) -> bool {
     ty != RECORD_SAMPLE && ty < RECORD_USER_TYPE_START
 }
 
-impl<'a> Record<'a> {
-    /// Parses a record body (the bytes after `header`) according to `format`.
+impl<'a> ParsedRecord<'a> {
+    /// Parses a record body (the bytes after `header`) according to `format`: the one parser, which the
+    /// record handles' `parse` methods call.
     ///
-    /// Returns the record and the trailer. Unknown types become [`Record::Raw`]; a body too short for its
-    /// type is a [`ParseError::Truncated`].
+    /// Unknown types become [`RecordBody::Raw`]; a body too short for its type is a
+    /// [`ParseError::Truncated`].
     #[inline(always)]
     pub fn parse(
         header: EventHeader,
         body: RawData<'a>,
         format: &SampleFormat,
-    ) -> Result<ParsedRecord<'a>, ParseError> {
+    ) -> Result<Self, ParseError> {
         let ty = header.r#type;
         if ty == RECORD_SAMPLE {
             // The common case first, on its own path: samples carry no trailer.
             return Ok(ParsedRecord {
                 header,
-                record: Self::Sample(Sample::parse(body, format)?),
+                body: RecordBody::Sample(Sample::parse(body, format)?),
                 sample_id: None,
             });
         }
@@ -173,14 +177,15 @@ impl<'a> Record<'a> {
         } else {
             (body, None)
         };
-        let record = Self::parse_body(header, body, format)?;
         Ok(ParsedRecord {
             header,
-            record,
+            body: RecordBody::parse_body(header, body, format)?,
             sample_id,
         })
     }
+}
 
+impl<'a> RecordBody<'a> {
     #[inline(always)]
     fn parse_body(
         header: EventHeader,

@@ -8,13 +8,13 @@
 //!
 //! Modes: `fill` fills the ring and discards (the baseline); `for_each` drains with `Ring::drain`
 //! (`Batch::for_each`) reading each sample's IP through a `SampleLayout`; `next` does the same with
-//! `Batch::next`; `parse` uses `Batch::next` and the full `Record::parse`. (mode - fill) / records is
+//! `Batch::next`; `parse` uses `Batch::next` and the full `ParsedRecord::parse`. (mode - fill) / records is
 //! the cost of that reader; bench/instructions.sh does the arithmetic.
 
 use premap::synthetic::{sample_record, synthetic_ring};
 use premap::{Consume, Ring};
 use premap_abi::attr::SAMPLE_IP;
-use premap_abi::records::Record;
+use premap_abi::records::RecordBody;
 use premap_abi::sample::{SampleFormat, SampleLayout};
 
 fn main() {
@@ -77,7 +77,7 @@ fn parse(ring: &mut Ring, sum: &mut u64) -> u64 {
     let mut batch = ring.batch().expect("batch");
     while let Some(r) = batch.next() {
         if let Ok(p) = r.expect("record").parse(&FORMAT) {
-            if let Record::Sample(sample) = p.record {
+            if let RecordBody::Sample(sample) = p.body {
                 s = s.wrapping_add(sample.ip.unwrap_or(0));
             }
         }

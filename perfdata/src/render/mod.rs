@@ -1,7 +1,7 @@
 //! Rendering parsed records as text lines or JSON lines, from one description of their fields.
 
 use premap_abi::header::record_type_name;
-use premap_abi::records::{Mmap2FileId, Mmap2Record, ParsedRecord, Record, SampleId};
+use premap_abi::records::{Mmap2FileId, Mmap2Record, ParsedRecord, RecordBody, SampleId};
 use premap_abi::regs::RegArch;
 use premap_abi::sample::{context_name, Sample};
 use std::io::{self, Write};
@@ -105,9 +105,9 @@ pub fn fields_for<'a>(
     f: &mut Fields<'a>,
 ) {
     use Value::*;
-    match rec.record {
-        Record::Sample(ref s) => sample_fields(s, arch, sample_type, f),
-        Record::Mmap(m) => f.extend([
+    match rec.body {
+        RecordBody::Sample(ref s) => sample_fields(s, arch, sample_type, f),
+        RecordBody::Mmap(m) => f.extend([
             ("pid", U(m.pid.into())),
             ("tid", U(m.tid.into())),
             ("addr", X(m.addr)),
@@ -115,87 +115,87 @@ pub fn fields_for<'a>(
             ("pgoff", X(m.pgoff)),
             ("filename", S(m.filename)),
         ]),
-        Record::Mmap2(m) => mmap2_fields(&m, f),
-        Record::Comm(c) => f.extend([
+        RecordBody::Mmap2(m) => mmap2_fields(&m, f),
+        RecordBody::Comm(c) => f.extend([
             ("pid", U(c.pid.into())),
             ("tid", U(c.tid.into())),
             ("comm", S(c.comm)),
         ]),
-        Record::Exit(t) | Record::Fork(t) => f.extend([
+        RecordBody::Exit(t) | RecordBody::Fork(t) => f.extend([
             ("pid", U(t.pid.into())),
             ("ppid", U(t.ppid.into())),
             ("tid", U(t.tid.into())),
             ("ptid", U(t.ptid.into())),
             ("time", U(t.time)),
         ]),
-        Record::Lost(l) => f.extend([("id", U(l.id)), ("lost", U(l.lost))]),
-        Record::LostSamples { lost } => f.push(("lost", U(lost))),
-        Record::Throttle(t) | Record::Unthrottle(t) => f.extend([
+        RecordBody::Lost(l) => f.extend([("id", U(l.id)), ("lost", U(l.lost))]),
+        RecordBody::LostSamples { lost } => f.push(("lost", U(lost))),
+        RecordBody::Throttle(t) | RecordBody::Unthrottle(t) => f.extend([
             ("time", U(t.time)),
             ("id", U(t.id)),
             ("stream_id", U(t.stream_id)),
         ]),
-        Record::Read(r) => {
+        RecordBody::Read(r) => {
             f.extend([
                 ("pid", U(r.pid.into())),
                 ("tid", U(r.tid.into())),
                 ("read", Read(r.values)),
             ]);
         }
-        Record::Aux(a) => f.extend([
+        RecordBody::Aux(a) => f.extend([
             ("aux_offset", X(a.aux_offset)),
             ("aux_size", U(a.aux_size)),
             ("flags", X(a.flags)),
         ]),
-        Record::ItraceStart { pid, tid } => {
+        RecordBody::ItraceStart { pid, tid } => {
             f.extend([("pid", U(pid.into())), ("tid", U(tid.into()))])
         }
-        Record::Switch => f.push((
+        RecordBody::Switch => f.push((
             "out",
             U(u64::from(
                 rec.header.misc & premap_abi::header::RECORD_MISC_SWITCH_OUT != 0,
             )),
         )),
-        Record::SwitchCpuWide {
+        RecordBody::SwitchCpuWide {
             next_prev_pid,
             next_prev_tid,
         } => f.extend([
             ("next_prev_pid", U(next_prev_pid.into())),
             ("next_prev_tid", U(next_prev_tid.into())),
         ]),
-        Record::Namespaces(n) => f.extend([
+        RecordBody::Namespaces(n) => f.extend([
             ("pid", U(n.pid.into())),
             ("tid", U(n.tid.into())),
             ("namespaces", U(n.link_info.len() as u64 / 2)),
         ]),
-        Record::Ksymbol(k) => f.extend([
+        RecordBody::Ksymbol(k) => f.extend([
             ("addr", X(k.addr)),
             ("len", U(k.len.into())),
             ("ksym_type", U(k.ksym_type.into())),
             ("name", S(k.name)),
         ]),
-        Record::BpfEvent(b) => f.extend([
+        RecordBody::BpfEvent(b) => f.extend([
             ("bpf_type", U(b.r#type.into())),
             ("prog_id", U(b.id.into())),
         ]),
-        Record::Cgroup(c) => f.extend([("cgroup_id", U(c.id)), ("path", S(c.path))]),
-        Record::TextPoke(t) => f.extend([
+        RecordBody::Cgroup(c) => f.extend([("cgroup_id", U(c.id)), ("path", S(c.path))]),
+        RecordBody::TextPoke(t) => f.extend([
             ("addr", X(t.addr)),
             ("old", B(t.old_bytes)),
             ("new", B(t.new_bytes)),
         ]),
-        Record::AuxOutputHwId { hw_id } => f.push(("hw_id", U(hw_id))),
-        Record::CallchainDeferred(c) => {
+        RecordBody::AuxOutputHwId { hw_id } => f.push(("hw_id", U(hw_id))),
+        RecordBody::CallchainDeferred(c) => {
             f.extend([("cookie", U(c.cookie)), ("callchain", Chain(c.ips))])
         }
-        Record::HeaderAttr(a) => f.extend([
+        RecordBody::HeaderAttr(a) => f.extend([
             ("attr_type", U(a.attr.r#type.into())),
             ("config", X(a.attr.config)),
             ("sample_type", X(a.attr.sample_type)),
             ("ids", L(a.ids)),
         ]),
-        Record::FinishedRound | Record::FinishedInit => {}
-        Record::Raw { r#type, body } => {
+        RecordBody::FinishedRound | RecordBody::FinishedInit => {}
+        RecordBody::Raw { r#type, body } => {
             let decoded = body
                 .as_single()
                 .is_some_and(|b| crate::tool_records::fields(r#type, rec.header.misc, b, f));

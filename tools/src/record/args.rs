@@ -165,7 +165,7 @@ fn parse_freq(s: &str) -> Result<u64, String> {
 /// Where cgroups are, as perf's `cgroupfs_find_mountpoint` finds them: the first mount of a cgroup v1
 /// hierarchy with the `perf_event` controller, else the first cgroup2 mount (from
 /// `/proc/self/mountinfo`: field 5 the mount point, after ` - ` the type and the super options).
-fn cgroup_mount(mountinfo: &str) -> Option<std::path::PathBuf> {
+pub fn cgroup_mount(mountinfo: &str) -> Option<std::path::PathBuf> {
     let mounts: Vec<(&str, &str, &str)> = mountinfo
         .lines()
         .filter_map(|l| {

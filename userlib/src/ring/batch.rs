@@ -30,10 +30,11 @@ impl<'a> Record<'a> {
         self.bytes.get(EVENT_HEADER_SIZE..).unwrap_or(&[])
     }
 
-    /// Parses the body according to `format`.
+    /// Parses the record according to `format` (its event's sample format):
+    /// [`ParsedRecord::parse`].
     #[inline(always)]
     pub fn parse(&self, format: &SampleFormat) -> Result<ParsedRecord<'a>, ParseError> {
-        premap_abi::records::Record::parse(self.header, RawData::Single(self.body()), format)
+        ParsedRecord::parse(self.header, RawData::Single(self.body()), format)
     }
 }
 
