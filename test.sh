@@ -41,6 +41,10 @@ cargo clippy --workspace --all-targets --features premap/tokio -- -D warnings
 echo "== cargo doc -D warnings (the crates' documentation builds clean)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps --features premap/tokio -p premap -p premap-abi -p premap-perfdata -p premap-tools -p premap-driver-fuzz
 echo "== cargo package: premap-abi, premap and premap-perfdata build from what they would publish"
+# cargo unpacks the packaged crates from its temporary registry into $CARGO_HOME/registry/src/<hash of
+# the registry's path>/ and never again: a second run from the same checkout would build the crates
+# that depend on premap-abi against the first run's premap-abi. Remove those unpacked copies first.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/premap-*
 cargo package -q -p premap-abi -p premap -p premap-perfdata --allow-dirty
 echo "== premap-abi without default features (the kernel's view: no external crate)"
 cargo build -p premap-abi --no-default-features

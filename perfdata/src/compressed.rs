@@ -15,11 +15,16 @@ const MAX_RECORD_OUT: usize = 256 << 20;
 /// The most a whole file may inflate to.
 const MAX_TOTAL_OUT: usize = 4 << 30;
 
-/// The data section with every compressed record replaced by the records it holds; `None` when the
-/// section has no compressed record. A frame that does not decode is an error naming its record's
-/// offset, never silent zeros.
-pub fn inflate(records: Records<'_>, bytes: &[u8]) -> Result<Option<Vec<u8>>, ReadError> {
+/// The data section with every compressed record replaced by the records it holds, and the ranges
+/// of it that came out of compressed records (runs of whole records: perf flushes its compressor at
+/// a record boundary before any plain record); `None` when the section has no compressed record. A
+/// frame that does not decode is an error naming its record's offset, never silent zeros.
+pub type Inflated = (Vec<u8>, Vec<std::ops::Range<usize>>);
+
+/// See [`Inflated`].
+pub fn inflate(records: Records<'_>, bytes: &[u8]) -> Result<Option<Inflated>, ReadError> {
     let mut out: Option<Vec<u8>> = None;
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
     let mut dec: Option<Decoder<'static>> = None;
     let mut plain_from = None;
     let mut buf = vec![0u8; 1 << 20];
@@ -80,11 +85,15 @@ pub fn inflate(records: Records<'_>, bytes: &[u8]) -> Result<Option<Vec<u8>>, Re
                     "compressed record inflates past any ring's size",
                 ));
             }
+            match runs.last_mut() {
+                Some(r) if r.end == o.len() => r.end += n,
+                _ => runs.push(o.len()..o.len() + n),
+            }
             o.extend_from_slice(&buf[..n]);
             if input.pos == payload.len() && (n < buf.len() || hint == 0) {
                 break;
             }
         }
     }
-    Ok(out)
+    Ok(out.map(|o| (o, runs)))
 }

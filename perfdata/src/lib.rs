@@ -36,6 +36,7 @@ pub mod features;
 pub mod reader;
 pub mod records;
 pub mod render;
+pub mod swap;
 pub mod tool_records;
 pub mod tracing;
 pub mod writer;

@@ -31,7 +31,22 @@ pub struct PerfFile {
     /// Damage outside the data section (a feature table cut off or out of bounds): the records are
     /// read and printed, then this is the error.
     pub damage: Option<ReadError>,
+    /// The file was written by a machine of the other byte order; it was swapped to this machine's
+    /// order on reading (see the `swap` module), as perf swaps such files.
+    pub byte_swapped: bool,
     data: (usize, usize),
+    /// For a byte-swapped file: its events, to swap the contents of compressed records once inflated.
+    swap_attrs: Option<Attrs>,
+}
+
+/// The reader's warning for the parts of a file of the other byte order left as they were written.
+fn left_as_written(left: &[String]) -> Option<String> {
+    (!left.is_empty()).then(|| {
+        format!(
+            "the file is of the other byte order; left as written (their layout is unknown here): {}",
+            left.join(", ")
+        )
+    })
 }
 
 impl PerfFile {
@@ -50,9 +65,16 @@ impl PerfFile {
     }
 
     /// Parses a file held in memory.
-    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, ReadError> {
+    pub fn from_bytes(mut bytes: Vec<u8>) -> Result<Self, ReadError> {
         let len = bytes.len() as u64;
         let mut warnings = Vec::new();
+        let mut swap_attrs = None;
+        if crate::swap::is_other_order(&bytes) {
+            let (attrs, left) = crate::swap::to_native(&mut bytes)?;
+            warnings.extend(left_as_written(&left));
+            swap_attrs = Some(attrs);
+        }
+        let byte_swapped = swap_attrs.is_some();
         let kind = match parse_file_start(&bytes, len) {
             Ok(k) => k,
             Err(e) => match parse_file_start(&bytes, u64::MAX) {
@@ -86,7 +108,9 @@ impl PerfFile {
                 containers: BTreeMap::new(),
                 warnings,
                 damage: None,
+                byte_swapped,
                 data: (start, n),
+                swap_attrs,
             };
             file.inflate()?;
             return Ok(file);
@@ -167,6 +191,8 @@ impl PerfFile {
             containers: BTreeMap::new(),
             warnings,
             damage,
+            byte_swapped,
+            swap_attrs,
         };
         file.apply_event_desc()?;
         file.inflate()?;
@@ -200,7 +226,14 @@ impl PerfFile {
             self.warnings
                 .push(format!("the compressed data section breaks off: {e}"));
         }
-        if let Some(data) = crate::compressed::inflate(self.records(), &self.bytes)? {
+        if let Some((mut data, runs)) = crate::compressed::inflate(self.records(), &self.bytes)? {
+            if let Some(attrs) = self.swap_attrs.as_mut() {
+                // The compressed records' contents are in the file's byte order still.
+                for run in runs {
+                    let left = crate::swap::swap_stream(&mut data[run], attrs);
+                    self.warnings.extend(left_as_written(&left));
+                }
+            }
             let start = self.bytes.len();
             self.bytes.extend_from_slice(&data);
             self.data = (start, self.bytes.len());

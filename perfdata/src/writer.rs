@@ -122,6 +122,18 @@ impl Writer {
             }
             rec(&mut b, RECORD_HEADER_ATTR, &body)?;
         }
+        // Each event's name as an EVENT_UPDATE (perf's pipe mode writes these too): readers that
+        // skip the pipe's feature records, as perf does for a stream of the other byte order, still
+        // name the events.
+        for e in w.events.iter().filter(|e| !e.name.is_empty()) {
+            let Some(id) = e.ids.first() else { continue };
+            // type (PERF_EVENT_UPDATE__NAME), id, then the name NUL-padded to 8 bytes.
+            let mut body = 2u64.to_ne_bytes().to_vec();
+            body.extend_from_slice(&id.to_ne_bytes());
+            body.extend_from_slice(e.name.as_bytes());
+            body.resize((body.len() + 1).next_multiple_of(8), 0);
+            rec(&mut b, RECORD_EVENT_UPDATE, &body)?;
+        }
         for (bit, bytes) in facts.sections(&w.events, WRITE_ATTR_SIZE) {
             if bytes.len() > 60_000 {
                 continue; // an oversized section cannot be one record

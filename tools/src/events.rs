@@ -348,6 +348,16 @@ fn pmu_terms(
     Ok(())
 }
 
+/// A symbolic event's `(type, config)`: a hardware or software name, or a cache event.
+fn symbolic(name: &str) -> Option<(u32, u64)> {
+    match Event::from_name(name) {
+        Some(Event::Software(c)) => Some((TYPE_SOFTWARE, c)),
+        Some(Event::Hardware(c)) => Some((TYPE_HARDWARE, c)),
+        Some(Event::Raw { r#type, config }) => Some((r#type, config)),
+        None => cache_event(name).map(|c| (TYPE_HW_CACHE, c)),
+    }
+}
+
 /// Parses one event (no list, no group): `name[:mods]`, `rNNNN[:mods]`, `pmu/terms/[mods]`,
 /// `sys:tracepoint`.
 pub fn parse_one(s: &str, sys: &dyn Sysfs) -> Result<EventSpec, EventError> {
@@ -360,10 +370,12 @@ pub fn parse_one(s: &str, sys: &dyn Sysfs) -> Result<EventSpec, EventError> {
         let (terms, mods) = rest
             .rsplit_once('/')
             .ok_or_else(|| EventError(format!("{s:?}: a PMU event is pmu/terms/")))?;
-        let ty = sys
-            .pmu_type(pmu)
-            .ok_or_else(|| EventError(format!("{s:?}: no PMU named {pmu:?}")))?;
-        let mut spec = blank(s, ty, 0);
+        let mut spec = match (sys.pmu_type(pmu), symbolic(pmu)) {
+            (Some(ty), _) => blank(s, ty, 0),
+            // perf's `page-faults/period=1/`: a symbolic event with terms.
+            (None, Some((ty, config))) => blank(s, ty, config),
+            (None, None) => return Err(EventError(format!("{s:?}: no PMU named {pmu:?}"))),
+        };
         pmu_terms(pmu, terms, sys, &mut spec, 0)?;
         let mods = mods.trim_start_matches(':');
         if !mods.is_empty() {

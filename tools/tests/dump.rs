@@ -1273,3 +1273,84 @@ fn simpleperf_s_tracing_data_inside_its_record_decodes_the_tracepoints() {
     );
     assert_eq!(traces(&simpleperf_file), want);
 }
+
+/// Files of the other byte order (perf's `needs_swap`): perf's and premap's recordings, file and pipe
+/// mode, written in the other order by `premap_perfdata::swap::to_other_order` (every field swapped
+/// as a machine of that order writes it), are read by perf 6.1 exactly as the originals (`perf
+/// script` and `perf report --header-only` print the same), which judges the swap; premap dump reads
+/// them back swapped on reading, printing the same as for the originals.
+#[test]
+fn files_of_the_other_byte_order_read_as_the_originals() {
+    let dir = scratch("other-order");
+    let touch = touch_workload().to_str().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let args = [
+        "-e",
+        "page-faults/period=1/",
+        "-e",
+        "cpu-clock/period=200000/",
+        "-g",
+        "-d",
+    ];
+    let script = |f: &Path| {
+        let out = run(perf()
+            .args(["script", "-F", "event,comm,pid,tid,time,ip,sym,addr", "-i"])
+            .arg(f));
+        assert!(
+            out.status.success(),
+            "perf script {f:?}: {}",
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    };
+    let header = |f: &Path| {
+        let out = run(perf().args(["report", "--header-only", "-i"]).arg(f));
+        text(&out.stdout)
+            .lines()
+            // The file's own name and the time perf read it.
+            .filter(|l| !l.starts_with("# captured on"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    for (name, tool) in [("perf", perf as fn() -> Command), ("premap", premap)] {
+        for pipe in [false, true] {
+            let native = dir.join(format!("{name}-{pipe}.data"));
+            record_into(tool(), &args, &native, pipe, &[touch, "400"]);
+            let mut bytes = std::fs::read(&native).unwrap();
+            let left = premap_perfdata::swap::to_other_order(&mut bytes).unwrap();
+            assert!(
+                left.is_empty(),
+                "{name} pipe {pipe}: left as written: {left:?}"
+            );
+            assert_eq!(
+                &bytes[..8],
+                b"2ELIFREP",
+                "the magic as a big-endian machine writes it"
+            );
+            let other = dir.join(format!("{name}-{pipe}-other-order.data"));
+            std::fs::write(&other, &bytes).unwrap();
+
+            let theirs = script(&native);
+            assert!(theirs.lines().count() >= 400, "{theirs}");
+            assert_eq!(script(&other), theirs, "{name} pipe {pipe}: perf script");
+            if !pipe {
+                assert_eq!(header(&other), header(&native), "{name}: perf's header");
+            }
+            let (ok, _, ours, err) = dump(&[], &native);
+            assert!(ok, "{err}");
+            let (ok, _, swapped, err) = dump(&[], &other);
+            assert!(ok, "{name} pipe {pipe}: {err}");
+            assert!(!err.contains("left as written"), "{err}");
+            // Line by line after the first (which names the file).
+            let diff = ours
+                .lines()
+                .zip(swapped.lines())
+                .skip(1)
+                .find(|(a, b)| a != b);
+            assert_eq!(diff, None, "{name} pipe {pipe}: premap dump");
+            assert_eq!(ours.lines().count(), swapped.lines().count());
+            assert!(dumped_samples(&swapped) >= 400, "{name} pipe {pipe}");
+            assert_eq!(dump(&["--stats"], &other).2, dump(&["--stats"], &native).2);
+        }
+    }
+}
