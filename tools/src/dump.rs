@@ -460,13 +460,22 @@ pub fn stats(path: &Path) -> Result<(Stats, Option<DumpError>), DumpError> {
             break;
         }
     }
+    // A pipe's events are named as perf report --stats names them: from the attr (perf's rules),
+    // whatever name an EVENT_UPDATE or EVENT_DESC gives (perf 6.1: `perf record -e page-faults:u -o
+    // -` reports `page-faults:uH stats:`, where perf script prints `page-faults:u`).
+    let pipe = file.header.is_none();
     st.by_event = attrs
         .events
         .iter()
         .enumerate()
         .map(|(i, e)| {
             let (s, l) = per_event.get(i).copied().unwrap_or((0, 0));
-            (e.name.clone(), s, l)
+            let name = if pipe {
+                premap_perfdata::default_name(&e.attr)
+            } else {
+                e.name.clone()
+            };
+            (name, s, l)
         })
         .collect();
     Ok((st, damage.or_else(|| outside.map(DumpError::Read))))

@@ -78,3 +78,35 @@ pub fn record_touch(mut tool: Command, args: &[&str], out: &Path, pages: &str) -
         .arg(touch_workload())
         .arg(pages))
 }
+
+/// Runs `cmd` (output discarded) and returns its exit code and peak resident memory in KiB, from the
+/// kernel's accounting of the child (wait4's rusage).
+// The child is reaped by wait4 (which reports its rusage), not by Child::wait.
+#[allow(clippy::zombie_processes)]
+pub fn peak_rss_kib(cmd: &mut std::process::Command) -> (Option<i32>, u64) {
+    use std::process::Stdio;
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child (not waited for elsewhere: `child` is dropped unwaited) with
+    // valid pointers to locals.
+    let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(r, child.id() as i32);
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (code, usage.ru_maxrss as u64)
+}
+
+/// What `premap dump` may hold for a file: the process's own baseline plus a few times what the
+/// file holds (its bytes, or its inflated data for `perf record -z` files).
+pub fn memory_bound_kib(file: &std::path::Path) -> u64 {
+    let holds = premap_perfdata::PerfFile::open(file)
+        .map(|p| p.buffer_len())
+        .unwrap_or(0)
+        .max(std::fs::metadata(file).map_or(0, |m| m.len()));
+    16 * 1024 + 4 * holds / 1024
+}
