@@ -79,34 +79,41 @@ pub fn record_touch(mut tool: Command, args: &[&str], out: &Path, pages: &str) -
         .arg(pages))
 }
 
-/// Runs `cmd` (output discarded) and returns its exit code and peak resident memory in KiB, from the
-/// kernel's accounting of the child (wait4's rusage).
-// The child is reaped by wait4 (which reports its rusage), not by Child::wait.
-#[allow(clippy::zombie_processes)]
-pub fn peak_rss_kib(cmd: &mut std::process::Command) -> (Option<i32>, u64) {
+/// Runs `cmd` (output discarded) with its data (heap and private memory: RLIMIT_DATA) capped at
+/// `cap` bytes; returns its exit code, `None` when a signal ended it (an allocation over the cap
+/// aborts). A cap is what can be asserted: the peak resident size a parent reads back (wait4) starts
+/// from the parent's own size, since the child shares or copies it until exec.
+pub fn run_with_data_cap(cmd: &mut std::process::Command, cap: u64) -> Option<i32> {
+    use std::os::unix::process::CommandExt;
     use std::process::Stdio;
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child (not waited for elsewhere: `child` is dropped unwaited) with
-    // valid pointers to locals.
-    let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(r, child.id() as i32);
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    (code, usage.ru_maxrss as u64)
+    let lim = libc::rlimit {
+        rlim_cur: cap,
+        rlim_max: cap,
+    };
+    // SAFETY: the hook runs in the child between fork and exec and calls only setrlimit, which is
+    // async-signal-safe, with a pointer to a copy of a local.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_DATA, &lim) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let out = premap_test_support::run_for(
+        cmd.stdout(Stdio::null()).stderr(Stdio::null()),
+        std::time::Duration::from_secs(60),
+    );
+    out.status.code()
 }
 
-/// What `premap dump` may hold for a file: the process's own baseline plus a few times what the
-/// file holds (its bytes, or its inflated data for `perf record -z` files).
-pub fn memory_bound_kib(file: &std::path::Path) -> u64 {
+/// What `premap dump` may hold for a file, in bytes: the process's own baseline plus a few times what
+/// the file holds (its bytes, or its inflated data for `perf record -z` files).
+pub fn memory_bound(file: &std::path::Path) -> u64 {
     let holds = premap_perfdata::PerfFile::open(file)
         .map(|p| p.buffer_len())
         .unwrap_or(0)
         .max(std::fs::metadata(file).map_or(0, |m| m.len()));
-    16 * 1024 + 4 * holds / 1024
+    (16 << 20) + 4 * holds
 }
