@@ -57,14 +57,14 @@ fn register(fd: BorrowedFd<'_>) -> Result<AsyncFd<RingFd>> {
 }
 
 impl AsyncRing {
-    /// Wraps a consume-mode ring that was mapped from a descriptor (a perf event's or
-    /// `/dev/premap`'s); a ring without a descriptor (a synthetic one) is [`Error::NoDescriptor`].
+    /// Wraps a consume-mode ring: it waits on the ring's descriptor (a perf event's, `/dev/premap`'s,
+    /// or a synthetic ring's eventfd).
     ///
     /// # Panics
     ///
     /// Outside a tokio runtime with I/O enabled (as tokio's `AsyncFd` does).
     pub fn new(ring: Ring) -> Result<Self> {
-        let fd = register(ring.fd().ok_or(Error::NoDescriptor)?)?;
+        let fd = register(ring.fd())?;
         Ok(Self { ring, fd })
     }
 

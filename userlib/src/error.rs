@@ -75,8 +75,6 @@ pub enum Error {
         /// The mode the buffer (or the event's attr) has.
         mode: Mode,
     },
-    /// The ring has no descriptor to wait on (a synthetic ring).
-    NoDescriptor,
     /// The event's output goes to another event's ring (`set_output`): that ring is the one to read.
     /// (Mapping this event would map the other buffer a second time on kernels before 6.19.)
     Redirected,
@@ -159,7 +157,6 @@ impl fmt::Display for Error {
                 };
                 write!(f, "{call}: the buffer is in {mode:?} mode ({hint})")
             }
-            Error::NoDescriptor => write!(f, "this ring has no descriptor to wait on"),
             Error::Redirected => write!(
                 f,
                 "this event's output was redirected with set_output: read the target event's ring"

@@ -88,9 +88,7 @@ impl CpuRings {
         for (i, &cpu) in cpus.iter().enumerate() {
             let event = builder.clone().cpu(cpu).open()?;
             let ring = event.ring(data_pages)?;
-            if let Some(fd) = ring.fd() {
-                poller.add(fd, i as u64)?;
-            }
+            poller.add(ring.fd(), i as u64)?;
             per_cpu.push(PerCpu { cpu, ring, event });
         }
         Ok(Self {

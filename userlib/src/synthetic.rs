@@ -13,6 +13,7 @@ use premap_abi::header::EventHeader;
 use premap_abi::produce::DataArea;
 use premap_abi::ring::RingGeometry;
 use std::marker::PhantomData;
+use std::os::fd::{AsFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -35,6 +36,9 @@ pub struct Producer<M: RingMode = Consume> {
     /// The overwrite-mode pause shared with the reader (the ring module's stand-in for the kernel's
     /// `PERF_EVENT_IOC_PAUSE_OUTPUT`): while the reader copies, records are dropped and counted lost.
     pause: Arc<Pause>,
+    /// The eventfd a reader polls (its ring's descriptor is a duplicate), signalled at each record
+    /// written, as the kernel wakes a perf event's pollers.
+    wake: OwnedFd,
 }
 
 /// The data area of a synthetic ring, written through raw pointers.
@@ -108,6 +112,10 @@ pub fn synthetic_ring<M: RingMode>(
         inner: premap_abi::produce::Producer::new(geom, M::MODE == Mode::Overwrite, start),
         reader: Arc::new(AtomicBool::new(false)),
         pause: Arc::default(),
+        wake: sys::eventfd().map_err(|source| Error::Sys {
+            call: "eventfd",
+            source,
+        })?,
     };
     let ring = producer.new_reader()?;
     Ok((producer, ring))
@@ -135,8 +143,18 @@ impl<M: RingMode> Producer<M> {
             return Err(Error::AlreadyMapped);
         }
         let pauser = Pauser::Shared(self.pause.clone());
+        let fd = match self.wake.try_clone() {
+            Ok(fd) => fd,
+            Err(source) => {
+                self.reader.store(false, Ordering::Release);
+                return Err(Error::Sys {
+                    call: "dup",
+                    source,
+                });
+            }
+        };
         // SAFETY: the anonymous mapping is readable and writable whatever the mode.
-        match unsafe { Ring::from_mapping(Arc::clone(&self.map), None, pauser) } {
+        match unsafe { Ring::from_mapping(Arc::clone(&self.map), fd, pauser) } {
             Ok(mut r) => {
                 r.set_consumer(self.reader.clone());
                 Ok(r)
@@ -168,6 +186,14 @@ impl<M: RingMode> Producer<M> {
     /// emitting `PERF_RECORD_LOST` for earlier drops when there is room; in overwrite mode it writes
     /// backward over the oldest data. Returns whether the record was written.
     pub fn write(&mut self, bytes: &[u8]) -> bool {
+        let written = self.emit(bytes);
+        if written {
+            sys::eventfd_signal(self.wake.as_fd());
+        }
+        written
+    }
+
+    fn emit(&mut self, bytes: &[u8]) -> bool {
         let mut area = MappedArea {
             map: &self.map,
             geom: self.geom,

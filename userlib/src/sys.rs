@@ -356,6 +356,25 @@ pub unsafe fn copy_shared(src: *const u8, dst: &mut [u8]) {
 }
 
 /// `pipe2(O_CLOEXEC)`: (read end, write end).
+/// An eventfd (non-blocking, close-on-exec): the descriptor of a synthetic ring, which its producer
+/// signals as the kernel wakes a perf event's pollers.
+pub fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: eventfd(2) takes no pointers; a non-negative result is a new descriptor we own.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by eventfd and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Adds 1 to an eventfd's counter (a full counter, EAGAIN, is already readable: ignored).
+pub fn eventfd_signal(fd: BorrowedFd<'_>) {
+    let one = 1u64.to_ne_bytes();
+    // SAFETY: writes 8 bytes from a local array to a descriptor the caller borrows.
+    let _ = unsafe { libc::write(fd.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+}
+
 /// mount(2) of tracefs on /sys/kernel/tracing, as perf mounts it when it is nowhere. Fails (and is
 /// ignored) without privilege, where tracefs is not built in, or where it is already mounted.
 pub fn mount_tracefs() -> io::Result<()> {

@@ -86,13 +86,28 @@ async fn waiting_on_the_ring_of_a_task_that_exits_ends() {
     assert!(child.wait().unwrap().success());
 }
 
+/// A synthetic ring's descriptor is an eventfd its producer signals at each record: an `AsyncRing`
+/// over it wakes for records written by another thread, as one over a perf event does.
 #[tokio::test(flavor = "current_thread")]
-async fn a_ring_without_a_descriptor_is_refused() {
-    let (_producer, ring) = premap::synthetic::synthetic_ring::<Consume>(1, 0).unwrap();
-    assert!(matches!(
-        AsyncRing::new(ring),
-        Err(premap::Error::NoDescriptor)
-    ));
+async fn a_synthetic_ring_wakes_its_async_reader() {
+    let (mut producer, ring) = premap::synthetic::synthetic_ring::<Consume>(1, 0).unwrap();
+    let mut ring = AsyncRing::new(ring).unwrap();
+    let writer = std::thread::spawn(move || {
+        for seq in 0..20 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            assert!(producer.write(&premap::synthetic::sample_record(64, seq)));
+        }
+        producer
+    });
+    let mut seen = 0;
+    while seen < 20 {
+        seen += tokio::time::timeout(std::time::Duration::from_secs(10), ring.drain(|_| {}))
+            .await
+            .expect("woken by the producer's eventfd")
+            .unwrap();
+    }
+    assert_eq!(seen, 20);
+    drop(writer.join().unwrap());
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -19,7 +19,7 @@ pub enum SlotRing {
 
 impl SlotRing {
     /// The descriptor to poll.
-    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
+    pub fn fd(&self) -> BorrowedFd<'_> {
         match self {
             SlotRing::Consume(r) => r.fd(),
             SlotRing::Overwrite(r) => r.fd(),

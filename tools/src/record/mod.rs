@@ -359,9 +359,7 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         .map_err(|e| write_error(&opts.output, e))?;
     let mut poller = Poller::new()?;
     for (i, ring) in rings.iter().enumerate() {
-        if let Some(fd) = ring.fd() {
-            poller.add(fd, i as u64)?;
-        }
+        poller.add(ring.fd(), i as u64)?;
     }
     // Phase 2: the events enabled and the workload started.
     start(opts, &events, child.as_mut())?;
@@ -561,7 +559,7 @@ fn run_loop(
         };
         // A ring whose task is gone reports hangup forever: stop polling it (it is still drained).
         for r in ready.iter().filter(|r| r.hangup) {
-            if let Some(fd) = rings.get(r.token as usize).and_then(|r| r.fd()) {
+            if let Some(fd) = rings.get(r.token as usize).map(|r| r.fd()) {
                 poller.remove(fd)?;
                 hung_up += 1;
             }

@@ -123,7 +123,7 @@ pub struct Ring<M: RingMode = Consume> {
     view: View,
     tail_ctl: Option<ControlMut>,
     mode: PhantomData<M>,
-    fd: Option<OwnedFd>,
+    fd: OwnedFd,
     /// Set while this ring is its buffer's one consumer (released on drop); `None` for a ring mapped
     /// with [`Ring::map`], whose caller promised it.
     consumer: Option<Arc<std::sync::atomic::AtomicBool>>,
@@ -169,7 +169,7 @@ impl<M: RingMode> Ring<M> {
             source,
         })?;
         // SAFETY: a consume-mode ring was just mapped PROT_READ | PROT_WRITE.
-        unsafe { Self::from_mapping(Arc::new(map), Some(own), Pauser::Ioctl) }
+        unsafe { Self::from_mapping(Arc::new(map), own, Pauser::Ioctl) }
     }
 
     /// A ring over an existing mapping whose first page is a control page (used by the synthetic ring).
@@ -179,7 +179,7 @@ impl<M: RingMode> Ring<M> {
     /// In [`Mode::Consume`], the mapping is writable.
     pub(crate) unsafe fn from_mapping(
         map: Arc<Mapping>,
-        fd: Option<OwnedFd>,
+        fd: OwnedFd,
         pauser: Pauser,
     ) -> Result<Self> {
         let page = sys::page_size();
@@ -293,9 +293,10 @@ impl<M: RingMode> Ring<M> {
         self.view.ctl.load_data_head()
     }
 
-    /// The descriptor the ring was mapped from, if any (for polling).
-    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
-        self.fd.as_ref().map(|f| f.as_fd())
+    /// The descriptor to poll for this ring: the perf event or premap device it was mapped from (a
+    /// duplicate), or a synthetic ring's eventfd, which its producer signals at each record.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 
     /// Bytes readable now (`data_head - tail`), checked.
@@ -451,10 +452,10 @@ impl Ring<Overwrite> {
     /// publishes after the second read of `data_head` can tear the oldest record of a read that spans
     /// the whole ring. Such a record is still a copy; at worst the batch reports it as corrupt.
     pub fn newest(&mut self) -> Result<NewestBatch<'_>> {
-        self.pauser.set(self.fd.as_ref(), true)?;
+        self.pauser.set(self.fd.as_fd(), true)?;
         let copied = self.copy_newest();
         // Resumed whatever the copy gave; a failure to resume is reported and nothing is consumed.
-        self.pauser.set(self.fd.as_ref(), false)?;
+        self.pauser.set(self.fd.as_fd(), false)?;
         let (head, len, overrun) = copied?;
         self.prev_head = head;
         self.stats.bytes += len;
@@ -624,5 +625,12 @@ impl<M: RingMode> Drop for Ring<M> {
         if let Some(c) = &self.consumer {
             c.store(false, std::sync::atomic::Ordering::Release);
         }
+    }
+}
+
+impl<M: RingMode> AsFd for Ring<M> {
+    /// [`Ring::fd`].
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd()
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::sys;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
@@ -64,15 +64,14 @@ pub(crate) enum Pauser {
 
 impl Pauser {
     /// Pauses (`true`) or resumes output. `fd` is the ring's descriptor.
-    pub(crate) fn set(&self, fd: Option<&OwnedFd>, pause: bool) -> Result<()> {
+    pub(crate) fn set(&self, fd: BorrowedFd<'_>, pause: bool) -> Result<()> {
         match self {
             Pauser::Ioctl => {
-                let Some(fd) = fd else { return Ok(()) };
                 // SAFETY: PAUSE_OUTPUT takes an integer argument; `fd` is the ring's perf event or
                 // premap device (Ring::map's contract).
                 unsafe {
                     sys::ioctl_int(
-                        fd.as_fd(),
+                        fd,
                         premap_abi::ioctl::PERF_EVENT_IOC_PAUSE_OUTPUT,
                         libc::c_ulong::from(pause),
                     )
