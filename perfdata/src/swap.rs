@@ -54,34 +54,30 @@ impl Swapper<'_> {
         })
     }
 
-    fn u64(&mut self, off: usize) -> Option<u64> {
-        let b = self.buf.get_mut(off..off.checked_add(8)?)?;
-        let raw = u64::from_ne_bytes(b.try_into().ok()?);
-        b.copy_from_slice(&raw.swap_bytes().to_ne_bytes());
+    /// Reverses the `N` bytes at `off`; returns them in this machine's order (as they were when the
+    /// input is native, as they are now when it is foreign).
+    fn field<const N: usize>(&mut self, off: usize) -> Option<[u8; N]> {
+        let b = self.buf.get_mut(off..off.checked_add(N)?)?;
+        let raw: [u8; N] = b.try_into().ok()?;
+        let mut swapped = raw;
+        swapped.reverse();
+        b.copy_from_slice(&swapped);
         Some(match self.input {
             Input::Native => raw,
-            Input::Foreign => raw.swap_bytes(),
+            Input::Foreign => swapped,
         })
+    }
+
+    fn u64(&mut self, off: usize) -> Option<u64> {
+        self.field(off).map(u64::from_ne_bytes)
     }
 
     fn u32(&mut self, off: usize) -> Option<u32> {
-        let b = self.buf.get_mut(off..off.checked_add(4)?)?;
-        let raw = u32::from_ne_bytes(b.try_into().ok()?);
-        b.copy_from_slice(&raw.swap_bytes().to_ne_bytes());
-        Some(match self.input {
-            Input::Native => raw,
-            Input::Foreign => raw.swap_bytes(),
-        })
+        self.field(off).map(u32::from_ne_bytes)
     }
 
     fn u16(&mut self, off: usize) -> Option<u16> {
-        let b = self.buf.get_mut(off..off.checked_add(2)?)?;
-        let raw = u16::from_ne_bytes(b.try_into().ok()?);
-        b.copy_from_slice(&raw.swap_bytes().to_ne_bytes());
-        Some(match self.input {
-            Input::Native => raw,
-            Input::Foreign => raw.swap_bytes(),
-        })
+        self.field(off).map(u16::from_ne_bytes)
     }
 
     /// `n` u64s from `off` (as many as fit).
@@ -817,15 +813,8 @@ fn swap_feature(s: &mut Swapper<'_>, feat: u32, off: usize, end: usize, notes: &
             s.u64s(off + 8, 2);
             Some(())
         }
-        HEADER_CPU_PMU_CAPS => s.u32(off).and_then(|n| {
-            let mut o = off + 4;
-            for _ in 0..n {
-                o = s.string(o)?;
-                o = s.string(o)?;
-            }
-            Some(())
-        }),
-        HEADER_HYBRID_TOPOLOGY => s.u32(off).and_then(|n| {
+        // A count, then pairs of strings (name and value; pmu and cpus).
+        HEADER_CPU_PMU_CAPS | HEADER_HYBRID_TOPOLOGY => s.u32(off).and_then(|n| {
             let mut o = off + 4;
             for _ in 0..n {
                 o = s.string(o)?;
