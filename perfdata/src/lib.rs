@@ -29,6 +29,12 @@
 //! # }
 //! ```
 
+// The guide's examples (docs/perfdata.md) compile as doctests (only under `cargo test`: the published
+// crate does not carry that file).
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/perfdata.md")]
+struct GuideExamples;
+
 pub mod attrs;
 mod compressed;
 pub mod error;

@@ -38,6 +38,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+// The README's and the library guide's examples compile as doctests (only under `cargo test`: the
+// published crate does not carry those files).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/library.md")]
+struct LibraryGuideExamples;
+
 #[cfg(feature = "tokio")]
 pub mod async_ring;
 pub mod counts;
