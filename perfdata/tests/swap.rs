@@ -81,3 +81,55 @@ fn a_file_of_the_other_order_reads_as_the_original() {
         assert_eq!(recs(&theirs), recs(&ours), "{f:?}");
     }
 }
+
+/// A compressed pipe stream of the other byte order: its compressed records' contents are swapped
+/// once inflated. Made from perf's pipe fixture written in the other order, its data records then
+/// zstd-compressed into COMPRESSED records (headers in the other order too), as `perf record -z -o -`
+/// on such a machine writes them.
+#[test]
+fn compressed_data_of_the_other_order_is_swapped_once_inflated() {
+    let native = std::fs::read(&fixtures()[2]).unwrap();
+    let file = PerfFile::from_bytes(native.clone()).unwrap();
+    // Where the data records start: after the attrs and features the pipe opens with.
+    let first = file
+        .records()
+        .map(Result::unwrap)
+        .find(|r| r.header.r#type < 64)
+        .unwrap()
+        .offset as usize;
+    let mut other = native.clone();
+    assert!(to_other_order(&mut other).unwrap().is_empty());
+    let packed = zstd::stream::encode_all(&other[first..], 3).unwrap();
+    let mut z = other[..first].to_vec();
+    for chunk in packed.chunks(60_000) {
+        // PERF_RECORD_COMPRESSED (81): header then the payload, unpadded; in the other order.
+        z.extend_from_slice(&81u32.swap_bytes().to_ne_bytes());
+        z.extend_from_slice(&0u16.to_ne_bytes());
+        z.extend_from_slice(&((8 + chunk.len()) as u16).swap_bytes().to_ne_bytes());
+        z.extend_from_slice(chunk);
+    }
+    let z_len = z.len();
+    let theirs = PerfFile::from_bytes(z).unwrap();
+    assert!(theirs.byte_swapped);
+    assert_eq!(
+        theirs.containers.values().sum::<u64>(),
+        packed.chunks(60_000).count() as u64
+    );
+    // The inflated data (offsets past the file's end) holds the plain records before the first
+    // compressed one, then the compressed ones' contents: those, against the native records from
+    // `first` on.
+    let recs = |p: &PerfFile, from: usize| {
+        p.records()
+            .map(Result::unwrap)
+            .filter(|r| r.offset as usize >= from)
+            .map(|r| (r.header, r.body.to_vec()))
+            .collect::<Vec<_>>()
+    };
+    let (ours, swapped) = (recs(&file, first), recs(&theirs, z_len + first - 16));
+    assert!(ours.len() > 8);
+    assert_eq!(swapped.len(), ours.len());
+    assert!(
+        swapped == ours,
+        "the inflated records differ from the originals"
+    );
+}
