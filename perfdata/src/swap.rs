@@ -295,6 +295,9 @@ fn swap_regs(s: &mut Swapper<'_>, off: usize, mask: u64) -> Option<usize> {
 /// AUX bytes stay as they are.
 fn swap_sample(s: &mut Swapper<'_>, mut off: usize, end: usize, f: &SampleFormat) -> Option<()> {
     let st = f.sample_type;
+    // A length that claims more than the record holds ends the walk (no offset past `end`, so the
+    // fixed steps below cannot overflow).
+    let fits = |o: usize| (o <= end).then_some(o);
     let word = |s: &mut Swapper<'_>, off: &mut usize, bit: u64| {
         if st & bit != 0 {
             s.u64(*off);
@@ -318,18 +321,19 @@ fn swap_sample(s: &mut Swapper<'_>, mut off: usize, end: usize, f: &SampleFormat
     pair(s, &mut off, SAMPLE_CPU);
     word(s, &mut off, SAMPLE_PERIOD);
     if st & SAMPLE_READ != 0 {
-        off = swap_read(s, off, f.read_format)?;
+        off = fits(swap_read(s, off, f.read_format)?)?;
     }
     if st & SAMPLE_CALLCHAIN != 0 {
         let nr = s.u64(off)?;
         s.u64s(off + 8, nr);
-        off = off
-            .checked_add(8)?
-            .checked_add(usize::try_from(nr).ok()?.checked_mul(8)?)?;
+        off = fits(
+            off.checked_add(8)?
+                .checked_add(usize::try_from(nr).ok()?.checked_mul(8)?)?,
+        )?;
     }
     if st & SAMPLE_RAW != 0 {
         let size = s.u32(off)?;
-        off = off.checked_add(4)?.checked_add(size as usize)?;
+        off = fits(off.checked_add(4)?.checked_add(size as usize)?)?;
     }
     if st & SAMPLE_BRANCH_STACK != 0 {
         let nr = s.u64(off)?;
@@ -349,17 +353,18 @@ fn swap_sample(s: &mut Swapper<'_>, mut off: usize, end: usize, f: &SampleFormat
         }
         if f.branch_sample_type & SAMPLE_BRANCH_COUNTERS != 0 {
             s.u64s(off, nr);
-            off = off.checked_add(usize::try_from(nr).ok()?.checked_mul(8)?)?;
+            off = fits(off.checked_add(usize::try_from(nr).ok()?.checked_mul(8)?)?)?;
         }
     }
     if st & SAMPLE_REGS_USER != 0 {
-        off = swap_regs(s, off, f.sample_regs_user)?;
+        off = fits(swap_regs(s, off, f.sample_regs_user)?)?;
     }
     if st & SAMPLE_STACK_USER != 0 {
         let size = s.u64(off)?;
-        off = off
-            .checked_add(8)?
-            .checked_add(usize::try_from(size).ok()?)?;
+        off = fits(
+            off.checked_add(8)?
+                .checked_add(usize::try_from(size).ok()?)?,
+        )?;
         if size != 0 {
             s.u64(off);
             off += 8;
@@ -376,7 +381,7 @@ fn swap_sample(s: &mut Swapper<'_>, mut off: usize, end: usize, f: &SampleFormat
     word(s, &mut off, SAMPLE_DATA_SRC);
     word(s, &mut off, SAMPLE_TRANSACTION);
     if st & SAMPLE_REGS_INTR != 0 {
-        off = swap_regs(s, off, f.sample_regs_intr)?;
+        off = fits(swap_regs(s, off, f.sample_regs_intr)?)?;
     }
     word(s, &mut off, SAMPLE_PHYS_ADDR);
     word(s, &mut off, SAMPLE_CGROUP);
@@ -1046,4 +1051,31 @@ pub fn to_other_order(bytes: &mut [u8]) -> Result<Vec<String>, ReadError> {
         ));
     }
     swap_file(bytes, Input::Native).map(|(_, notes)| notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sample whose user-stack size claims nearly the whole address space: the walk stops at the
+    /// record's end instead of overflowing an offset (which panicked in a debug build).
+    #[test]
+    fn a_length_past_the_record_ends_the_sample_walk() {
+        let f = SampleFormat::new(SAMPLE_STACK_USER | SAMPLE_PHYS_ADDR | SAMPLE_CGROUP);
+        let mut body = (u64::MAX - 16).to_be_bytes().to_vec();
+        body.resize(64, 0xff);
+        let mut s = Swapper {
+            buf: &mut body,
+            input: Input::Foreign,
+        };
+        assert_eq!(swap_sample(&mut s, 0, 64, &f), None);
+        let f = SampleFormat::new(SAMPLE_CALLCHAIN | SAMPLE_RAW);
+        let mut body = (1u64 << 61).to_be_bytes().to_vec();
+        body.resize(64, 0);
+        let mut s = Swapper {
+            buf: &mut body,
+            input: Input::Foreign,
+        };
+        assert_eq!(swap_sample(&mut s, 0, 64, &f), None);
+    }
 }
