@@ -241,9 +241,38 @@ pub fn all_pids() -> Vec<u32> {
         .collect()
 }
 
-/// `root` and every process that descends from it, from each process's parent in `/proc/PID/stat`
-/// (field 4, after the parenthesised comm, which may itself hold spaces and parentheses).
+/// `root` and every process that descends from it. Each thread's `/proc/PID/task/TID/children`
+/// names the processes it forked, so the walk reads a file per thread of the family, not one per
+/// process on the machine (it runs at every `--switch-output`, while the rings fill); a kernel
+/// without CONFIG_PROC_CHILDREN has no such file, and the parents of all processes are read instead.
 pub fn with_descendants(root: u32) -> Vec<u32> {
+    if !Path::new(&format!("/proc/{root}/task/{root}/children")).exists() {
+        return with_descendants_by_parent(root);
+    }
+    let mut out = vec![root];
+    let mut i = 0;
+    while let Some(&p) = out.get(i) {
+        i += 1;
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let Ok(children) = std::fs::read_to_string(t.path().join("children")) else {
+                continue;
+            };
+            for c in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// [`with_descendants`] from each process's parent in `/proc/PID/stat` (field 4, after the
+/// parenthesised comm, which may itself hold spaces and parentheses).
+fn with_descendants_by_parent(root: u32) -> Vec<u32> {
     let parents: Vec<(u32, u32)> = all_pids()
         .into_iter()
         .filter_map(|p| {
@@ -273,11 +302,13 @@ mod tests {
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(200));
         let me = std::process::id();
-        let family = with_descendants(me);
-        assert_eq!(family[0], me);
-        assert!(family.contains(&child.id()), "{family:?}");
-        // The shell's own child (sleep) too.
-        assert!(family.len() >= 3, "{family:?}");
+        // Both walks: through each thread's children file, and through every process's parent.
+        for family in [with_descendants(me), with_descendants_by_parent(me)] {
+            assert_eq!(family[0], me);
+            assert!(family.contains(&child.id()), "{family:?}");
+            // The shell's own child (sleep) too.
+            assert!(family.len() >= 3, "{family:?}");
+        }
         child.kill().unwrap();
         child.wait().unwrap();
     }

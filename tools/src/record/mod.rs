@@ -378,6 +378,23 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
         let (Ok(true), Output::File(path)) = (&r, &opts.output) else {
             break r.map(|_| ());
         };
+        // --switch-output: this file closed as FILE.TIMESTAMP, the next one started at FILE.
+        let side = switch_file(
+            opts,
+            &parts,
+            child.as_ref().map(Workload::pid),
+            &mut rings,
+            &mut poller,
+            &mut writer,
+            &mut out.totals,
+            zstd.as_mut(),
+        )?;
+        let stamped = timestamped(path);
+        let next = parts.next_file(opts, path, &stamped, &side)?;
+        let old = std::mem::replace(&mut writer, next);
+        let old_z = std::mem::replace(&mut zstd, parts.zstd(opts)?);
+        // What came while the next file was made goes to it before the old one is finished (its
+        // build ids read back, its header written).
         drain::drain_rest(
             &mut rings,
             &mut writer,
@@ -385,11 +402,6 @@ fn record_checked(opts: &Options) -> Result<Outcome, RecordError> {
             opts,
             zstd.as_mut(),
         )?;
-        // --switch-output: this file closed as FILE.TIMESTAMP, the next one started at FILE.
-        let stamped = timestamped(path);
-        let next = parts.next_file(opts, path, &stamped, child.as_ref().map(Workload::pid))?;
-        let old = std::mem::replace(&mut writer, next);
-        let old_z = std::mem::replace(&mut zstd, parts.zstd(opts)?);
         parts.close(opts, old, old_z, &Output::File(stamped.clone()))?;
         if !opts.quiet {
             eprintln!("[ premap record: dump data: {} ]", stamped.display());
@@ -481,28 +493,34 @@ impl FileParts {
             .transpose()
     }
 
-    /// --switch-output: moves the file at `path` aside as `stamped` (its writer still open) and
-    /// starts the next one at `path` with the same events, and the side band as perf writes it at a
-    /// switch: the kernel, the modules and every task recorded as they are now (the workload and its
-    /// descendants included), so that each file stands alone.
-    fn next_file(
-        &self,
-        opts: &Options,
-        path: &Path,
-        stamped: &Path,
-        workload: Option<i32>,
-    ) -> Result<Writer, RecordError> {
-        std::fs::rename(path, stamped)
-            .map_err(|e| output_error("renaming", &path.display().to_string(), e))?;
-        let mut next = Writer::create(path, self.descs.clone())
-            .map_err(|e| output_error("creating", &path.display().to_string(), e))?;
+    /// --switch-output: the side band as perf writes it at a switch: the kernel, the modules and
+    /// every task recorded as they are now (the workload and its descendants included), so that each
+    /// file stands alone. It reads /proc (a task's maps wait while the task holds its mmap lock), so
+    /// it runs beside the drain: see [`switch_file`].
+    fn side_band(&self, opts: &Options, workload: Option<i32>) -> Vec<u8> {
         let (mut side, _) = synthesize(opts, self.trailer);
         if let (Target::Command(_), Some(pid)) = (&opts.target, workload) {
             for p in synth::with_descendants(pid as u32) {
                 synth::process(&mut side, p, self.trailer);
             }
         }
-        next.write_records(&side)
+        side
+    }
+
+    /// --switch-output: moves the file at `path` aside as `stamped` (its writer still open) and
+    /// starts the next one at `path` with the same events and the side band `side`.
+    fn next_file(
+        &self,
+        opts: &Options,
+        path: &Path,
+        stamped: &Path,
+        side: &[u8],
+    ) -> Result<Writer, RecordError> {
+        std::fs::rename(path, stamped)
+            .map_err(|e| output_error("renaming", &path.display().to_string(), e))?;
+        let mut next = Writer::create(path, self.descs.clone())
+            .map_err(|e| output_error("creating", &path.display().to_string(), e))?;
+        next.write_records(side)
             .map_err(|e| write_error(&opts.output, e))?;
         Ok(next)
     }
@@ -524,6 +542,37 @@ impl FileParts {
         };
         done.write(writer, output, zstd.map(|z| z.close(opts, self.mmap_len)))
     }
+}
+
+/// --switch-output: the next file's side band, read from /proc on a thread of its own while this
+/// one keeps draining the rings into the file being closed: the read waits on the workload's mmap
+/// lock (for milliseconds while it unmaps), which a small ring cannot hold, and a switch must not be
+/// where samples are lost. The rings are emptied into that file once the side band is in.
+#[allow(clippy::too_many_arguments)]
+fn switch_file(
+    opts: &Options,
+    parts: &FileParts,
+    workload: Option<i32>,
+    rings: &mut [drain::SlotRing],
+    poller: &mut Poller,
+    writer: &mut Writer,
+    totals: &mut Totals,
+    mut zstd: Option<&mut drain::Zstd<'_>>,
+) -> Result<Vec<u8>, RecordError> {
+    std::thread::scope(|s| {
+        let side = s.spawn(|| parts.side_band(opts, workload));
+        while !side.is_finished() {
+            if !opts.overwrite {
+                drain::drain_all(rings, writer, totals, &opts.output, 1, zstd.as_deref_mut())?;
+            }
+            poller.wait(Some(Duration::from_millis(1)))?;
+        }
+        let side = side
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        drain::drain_rest(rings, writer, totals, opts, zstd)?;
+        Ok(side)
+    })
 }
 
 /// The drain loop: until the workload ends, the -p targets are gone, or a signal.
