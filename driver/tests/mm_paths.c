@@ -233,6 +233,42 @@ static long write_sysfs(const char *path, const char *text)
 	return n < 0 ? -1 : n;
 }
 
+static int soft_dirty(const void *addr)
+{
+	return (proc_u64("/proc/self/pagemap", (uintptr_t)addr / PAGE) >> 55) & 1;
+}
+
+/* Soft-dirty tracking of the control page: clear_refs 4 clears the bit and write-protects the
+ * entry; the write fault that follows must mark it soft-dirty again, and so must a write that maps
+ * the page back after MADV_DONTNEED (the entry is made at fault time, writable, by the ring's own
+ * code). Returns 0, or -1 with errno EBADMSG (and a line saying which step) when the bit is lost. */
+static long soft_dirty_tracking(struct ring *r)
+{
+	volatile __u64 *tail = &((struct perf_event_mmap_page *)r->p)->data_tail;
+	static const char *const step[] = { "after clear_refs 4", "after a write",
+					    "after MADV_DONTNEED and a write" };
+	int want[] = { 0, 1, 1 }, got[3];
+
+	if (write_sysfs("/proc/self/clear_refs", "4") < 0)
+		return -1;
+	got[0] = soft_dirty(r->p);
+	*tail = *tail;
+	got[1] = soft_dirty(r->p);
+	if (write_sysfs("/proc/self/clear_refs", "4") < 0 || madvise(r->p, RING_LEN, MADV_DONTNEED))
+		return -1;
+	*tail = *tail;
+	got[2] = soft_dirty(r->p);
+	for (int i = 0; i < 3; i++) {
+		if (got[i] != want[i]) {
+			printf("mm-paths: %s: soft-dirty: the control page is %s %s\n", r->name,
+			       got[i] ? "soft-dirty" : "not soft-dirty", step[i]);
+			errno = EBADMSG;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static long read_all(const char *path)
 {
 	char buf[4096];
@@ -451,6 +487,17 @@ static void paths(struct ring *r)
 	TRY(r, "MADV_HUGEPAGE", 0, madvise(r->p, RING_LEN, MADV_HUGEPAGE));
 	TRY(r, "MADV_COLLAPSE", 0, madvise(r->p, RING_LEN, MADV_COLLAPSE));
 	TRY(r, "MADV_DONTNEED", 0, madvise(r->p, RING_LEN, MADV_DONTNEED));
+	if (r->pfn[0]) {
+		errno = 0;
+		long rc = soft_dirty_tracking(r);
+
+		if (rc < 0)
+			FAIL(r, "soft-dirty", "%s", strerror(errno));
+		else
+			report(r, "soft-dirty (clear_refs 4, write, MADV_DONTNEED, write)", rc, 0, 0);
+	} else {
+		printf("mm-paths: %s: soft-dirty: a PFN map (clear_refs skips it): not applicable\n", r->name);
+	}
 	TRY(r, "mlock", 0, mlock(r->p, RING_LEN));
 	TRY(r, "munlock", 0, munlock(r->p, RING_LEN));
 	TRY(r, "mlockall", 0, mlockall(MCL_CURRENT | MCL_FUTURE));
