@@ -17,10 +17,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/io_uring.h>
 #include <linux/loop.h>
 #include <linux/perf_event.h>
 #include <linux/userfaultfd.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +50,38 @@
 #endif
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
+#endif
+/* mm/gup_test.h (CONFIG_GUP_TEST; not a uapi header). */
+struct gup_test {
+	__u64 get_delta_usec, put_delta_usec, addr, size;
+	__u32 nr_pages_per_call, gup_flags, test_flags, which_pages[8];
+};
+struct pin_longterm_test {
+	__u64 addr, size;
+	__u32 flags;
+};
+#define GUP_FAST_BENCHMARK _IOWR('g', 1, struct gup_test)
+#define PIN_FAST_BENCHMARK _IOWR('g', 2, struct gup_test)
+#define GUP_BASIC_TEST _IOWR('g', 4, struct gup_test)
+#define PIN_BASIC_TEST _IOWR('g', 5, struct gup_test)
+#define PIN_LONGTERM_TEST_START _IOW('g', 7, struct pin_longterm_test)
+#define PIN_LONGTERM_TEST_STOP _IO('g', 8)
+#define PIN_LONGTERM_TEST_FLAG_USE_WRITE 1
+#define PIN_LONGTERM_TEST_FLAG_USE_FAST 2
+#define GUP_TEST_FOLL_WRITE 0x01
+/* linux/fs.h's PAGEMAP_SCAN (6.7; the build host's headers may predate it). */
+struct pm_scan_arg {
+	__u64 size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	__u64 category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+struct page_region {
+	__u64 start, end, categories;
+};
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#define PM_SCAN_WP_MATCHING (1 << 0)
+#define PAGE_IS_CATEGORIES 0xffUL /* the PAGE_IS_* categories 6.7 has (WPALLOWED to SOFT_DIRTY) */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
 #endif
 #define MPOL_BIND 2
 #define MPOL_MF_STRICT (1 << 0)
@@ -201,13 +235,16 @@ static int intact(struct ring *r, const char *path)
 	return 1;
 }
 
-/* Reports a path: `rc` < 0 with errno set is a refusal; a path that must refuse (pins) fails if not. */
+/* Reports a path: `rc` < 0 with errno `err` set is a refusal (-`err`: the signal that stopped it); a path that must refuse (pins) fails if not. */
 static void report(struct ring *r, const char *path, long rc, int err, int must_refuse)
 {
 	if (!intact(r, path))
 		return;
-	if (rc < 0)
-		printf("mm-paths: %s: %s: refused (%s)\n", r->name, path, strerrorname_np(err));
+	if (rc < 0 && err < 0)
+		printf("mm-paths: %s: %s: refused (SIG%s)\n", r->name, path, sigabbrev_np(-err));
+	else if (rc < 0)
+		printf("mm-paths: %s: %s: refused (%s)\n", r->name, path,
+		       err ? strerrorname_np(err) : "no page taken");
 	else if (must_refuse)
 		FAIL(r, path, "accepted (%ld): it pins ring pages", rc);
 	else
@@ -343,6 +380,105 @@ static long userfaultfd_register(long fd, struct ring *r)
 }
 
 /*
+ * The kernel's own GUP entry points on one ring page, through /sys/kernel/debug/gup_test: a benchmark
+ * ioctl (`cmd`) says in .size how much it took (0: refused; GUP's errno stays inside, so -1 with errno
+ * 0 here), PIN_LONGTERM_TEST_START (cmd 0) returns GUP's errno. A page taken is released at once by the
+ * test device; taking it at all fails the run.
+ */
+static long gup_test(int dev, unsigned long cmd, void *addr, int write)
+{
+	long rc;
+
+	if (!cmd) {
+		struct pin_longterm_test pin = { .addr = (uintptr_t)addr, .size = PAGE,
+						 .flags = PIN_LONGTERM_TEST_FLAG_USE_FAST |
+							  (write ? PIN_LONGTERM_TEST_FLAG_USE_WRITE : 0) };
+
+		rc = ioctl(dev, PIN_LONGTERM_TEST_START, &pin);
+		if (rc == 0)
+			ioctl(dev, PIN_LONGTERM_TEST_STOP);
+		return rc;
+	}
+	struct gup_test gup = { .addr = (uintptr_t)addr, .size = PAGE, .nr_pages_per_call = 1,
+				.gup_flags = write ? GUP_TEST_FOLL_WRITE : 0 };
+
+	rc = ioctl(dev, cmd, &gup);
+	if (rc)
+		return rc;
+	return gup.size ? (long)(gup.size / PAGE) : (errno = 0, -1);
+}
+
+static sigjmp_buf probe_jmp;
+static volatile sig_atomic_t probe_sig;
+
+static void probe_handler(int sig)
+{
+	probe_sig = sig;
+	siglongjmp(probe_jmp, 1);
+}
+
+/* A write of the byte already at `addr`: 0 when it went through, -1 with *sig set when a signal
+ * (SIGBUS, SIGSEGV) stopped it. */
+static long write_probe(volatile char *addr, int *sig)
+{
+	struct sigaction sa = { .sa_handler = probe_handler }, old_bus, old_segv;
+	long rc = 0;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &old_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	probe_sig = 0;
+	if (sigsetjmp(probe_jmp, 1) == 0)
+		*addr = *addr;
+	else
+		rc = -1;
+	sigaction(SIGBUS, &old_bus, NULL);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	*sig = probe_sig;
+	return rc;
+}
+
+static void data_write(struct ring *r, const char *path)
+{
+	int sig = 0;
+	long rc = write_probe(r->p + PAGE, &sig);
+
+	report(r, path, rc, rc < 0 ? -sig : 0, 1);
+}
+
+/* A shared futex's key is the page behind the address (GUP); EAGAIN (the value differs) or a
+ * timeout means the key was found. */
+static long shared_futex_wait(uint32_t *addr)
+{
+	struct timespec ts = { 0, 1000000 };
+	long rc = syscall(__NR_futex, addr, FUTEX_WAIT, ~*addr, &ts, NULL, 0);
+
+	return rc < 0 && (errno == EAGAIN || errno == ETIMEDOUT) ? 0 : rc;
+}
+
+/* PAGEMAP_SCAN over the ring (a page-table walker with a category for every page); `flags` may ask
+ * it to write-protect what it matches (it skips a VMA without async uffd-wp). The number of regions
+ * it reported, or -1. */
+static long pagemap_scan(struct ring *r, __u64 flags)
+{
+	struct page_region regions[1 + DATA_PAGES];
+	struct pm_scan_arg arg = { .size = sizeof(arg), .flags = flags, .start = (uintptr_t)r->p,
+				   .end = (uintptr_t)r->p + RING_LEN, .vec = (uintptr_t)regions,
+				   .vec_len = 1 + DATA_PAGES, .return_mask = PAGE_IS_CATEGORIES };
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	long rc;
+	int err;
+
+	if (fd < 0)
+		return -1;
+	rc = ioctl(fd, PAGEMAP_SCAN, &arg);
+	err = errno;
+	close(fd);
+	errno = err;
+	return rc;
+}
+
+/*
  * A child's verdict: exit 0 is success, 1-99 the errno it saw (a refusal), 100 and above a broken
  * promise (EPROTO), a signal EIO.
  */
@@ -420,6 +556,9 @@ static void paths(struct ring *r)
 		return;
 	}
 
+	/* A write to a data page (read-only in a writable mapping) must stop at a signal. */
+	data_write(r, "a write to a data page");
+
 	/* GUP: each of these pins or references a ring page, so each must be refused. */
 	TRY(r, "vmsplice", 1, ({
 		int p[2];
@@ -437,6 +576,17 @@ static void paths(struct ring *r)
 		n;
 	}));
 	TRY(r, "process_vm_readv", 1, process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
+	TRY(r, "shared futex wait on the control page", 1, shared_futex_wait((uint32_t *)r->p));
+	TRY(r, "/proc/self/mem write (FOLL_FORCE) to a data page", 1, ({
+		int m = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+		long n = m < 0 ? -1 : pwrite(m, r->snap + PAGE, PAGE, (off_t)(uintptr_t)data);
+		int e = errno;
+
+		if (m >= 0)
+			close(m);
+		errno = e;
+		n;
+	}));
 	TRY(r, "MADV_HWPOISON", 1, madvise(data, PAGE, MADV_HWPOISON));
 	TRY(r, "MADV_SOFT_OFFLINE", 1, madvise(data, PAGE, MADV_SOFT_OFFLINE));
 	fd = loop_device();
@@ -453,6 +603,22 @@ static void paths(struct ring *r)
 		close(fd);
 	} else {
 		FAIL(r, "io_uring", "io_uring_setup: %s", strerror(errno));
+	}
+
+	fd = open("/sys/kernel/debug/gup_test", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		TRY(r, "gup_test: get_user_pages_fast, a data page", 1, gup_test(fd, GUP_FAST_BENCHMARK, data, 0));
+		TRY(r, "gup_test: get_user_pages, a data page", 1, gup_test(fd, GUP_BASIC_TEST, data, 0));
+		TRY(r, "gup_test: pin_user_pages_fast FOLL_WRITE, the control page", 1,
+		    gup_test(fd, PIN_FAST_BENCHMARK, r->p, 1));
+		TRY(r, "gup_test: pin_user_pages FOLL_WRITE, the control page", 1,
+		    gup_test(fd, PIN_BASIC_TEST, r->p, 1));
+		TRY(r, "gup_test: pin_user_pages_fast FOLL_LONGTERM, a data page", 1, gup_test(fd, 0, data, 0));
+		TRY(r, "gup_test: pin_user_pages_fast FOLL_LONGTERM|FOLL_WRITE, the control page", 1,
+		    gup_test(fd, 0, r->p, 1));
+		close(fd);
+	} else {
+		FAIL(r, "gup_test", "/sys/kernel/debug/gup_test: %s (CONFIG_GUP_TEST)", strerror(errno));
 	}
 
 	/* Paths that may accept the ring but must leave it intact. */
@@ -487,6 +653,15 @@ static void paths(struct ring *r)
 	TRY(r, "MADV_HUGEPAGE", 0, madvise(r->p, RING_LEN, MADV_HUGEPAGE));
 	TRY(r, "MADV_COLLAPSE", 0, madvise(r->p, RING_LEN, MADV_COLLAPSE));
 	TRY(r, "MADV_DONTNEED", 0, madvise(r->p, RING_LEN, MADV_DONTNEED));
+	/* A guard marker in the ring would leave an entry ->fault never fills (a fatal signal). */
+	TRY(r, "MADV_GUARD_INSTALL on a data page", 1, madvise(data, PAGE, MADV_GUARD_INSTALL));
+	/* Emulated by an mmap(MAP_FIXED) of one page, which splits the VMA first. */
+	TRY(r, "remap_file_pages of one data page", 1, syscall(__NR_remap_file_pages, data, PAGE, 0, 2, 0));
+	TRY(r, "mprotect PROT_READ, then PROT_READ|PROT_WRITE", 0,
+	    mprotect(r->p, RING_LEN, PROT_READ) ?: mprotect(r->p, RING_LEN, PROT_READ | PROT_WRITE));
+	data_write(r, "a write to a data page after the mprotect round trip");
+	TRY(r, "PAGEMAP_SCAN", 0, pagemap_scan(r, 0));
+	TRY(r, "PAGEMAP_SCAN with PM_SCAN_WP_MATCHING", 0, pagemap_scan(r, PM_SCAN_WP_MATCHING));
 	if (r->pfn[0]) {
 		errno = 0;
 		long rc = soft_dirty_tracking(r);
