@@ -1,5 +1,5 @@
-//! Mapping a ring: the time of mmap alone, and of mmap plus the first read of every page, against the
-//! ring's size, for the premap driver's two strategies (one `remap_pfn_range` per page, and the typed
+//! Mapping a ring: the time of mmap alone, of mmap plus the first read of every page, and of the
+//! munmap that follows, against the ring's size, for the premap driver's two strategies (one `remap_pfn_range` per page, and the typed
 //! batched `vm_insert_pages_prot`) and for the running kernel's own perf ring, as ratios in one run.
 //!
 //! It needs `/dev/premap` (the driver on a kernel with premap's typed-page series), so it runs in the
@@ -75,8 +75,22 @@ fn mmap_rw(fd: BorrowedFd<'_>, len: usize) -> Option<*mut libc::c_void> {
     (p != libc::MAP_FAILED).then_some(p)
 }
 
-/// One mapping of `pages` pages of `fd`, timed: (mmap, mmap + first read of every page).
-fn map_once(fd: BorrowedFd<'_>, pages: usize) -> Option<(Duration, Duration)> {
+/// The times of one mapping's life.
+#[derive(Clone, Copy, Default)]
+struct Times {
+    /// The mmap call.
+    mmap: Duration,
+    /// The mmap call and the first read of one byte of every page.
+    first_read: Duration,
+    /// The munmap of the mapping after the reads (every entry present).
+    munmap: Duration,
+}
+
+/// Which of the [`Times`] a benchmark group reports.
+type Pick = fn(&Times) -> Duration;
+
+/// One mapping of `pages` pages of `fd`, timed.
+fn map_once(fd: BorrowedFd<'_>, pages: usize) -> Option<Times> {
     let len = pages * 4096;
     let t0 = Instant::now();
     let p = mmap_rw(fd, len)?;
@@ -92,7 +106,12 @@ fn map_once(fd: BorrowedFd<'_>, pages: usize) -> Option<(Duration, Duration)> {
     black_box(sum);
     // SAFETY: our own mapping, not used after this.
     unsafe { libc::munmap(p, len) };
-    Some((t1 - t0, t2 - t0))
+    let t3 = Instant::now();
+    Some(Times {
+        mmap: t1 - t0,
+        first_read: t2 - t0,
+        munmap: t3 - t2,
+    })
 }
 
 /// A mapping held while the others are timed.
@@ -122,7 +141,12 @@ fn map(c: &mut Criterion) {
         .map(|s| 1u32 << s)
         .filter(|&n| n <= max)
         .collect();
-    for (what, pick) in [("mmap", 0usize), ("mmap+first read", 1)] {
+    let groups: [(&str, Pick); 3] = [
+        ("mmap", |t| t.mmap),
+        ("mmap+first read", |t| t.first_read),
+        ("munmap", |t| t.munmap),
+    ];
+    for (what, pick) in groups {
         let mut g = c.benchmark_group(what);
         g.sample_size(10)
             .warm_up_time(Duration::from_millis(200))
@@ -155,7 +179,7 @@ fn map(c: &mut Criterion) {
                             let mut total = Duration::ZERO;
                             for _ in 0..iters {
                                 let t = map_once(fd.as_fd(), pages).unwrap_or_default();
-                                total += if pick == 0 { t.0 } else { t.1 };
+                                total += pick(&t);
                             }
                             total
                         })
