@@ -394,8 +394,15 @@ fn a_group_read_returns_every_members_value_by_id() {
     let faults = c.by_id(leader.id().unwrap()).unwrap().value;
     let minor = c.by_id(member.id().unwrap()).unwrap().value;
     assert!(faults >= FRESH_PAGES as u64, "{c:?}");
-    assert!(minor >= FRESH_PAGES as u64 && minor <= faults, "{c:?}");
-    assert!(c.by_id(idle.id().unwrap()).is_some());
+    // The two counters are bumped at different points of the fault path (page-faults on entry to the
+    // architecture's handler, minor-faults when handle_mm_fault() completes), so they need not agree
+    // to the unit (CI saw minor = faults + 1 on 6.18); each is the fresh pages' count or near it.
+    assert!(minor >= FRESH_PAGES as u64, "{c:?}");
+    assert!(minor.abs_diff(faults) <= faults / 50, "{c:?}");
+    // The values go to the right ids: the context switches of a child that only touches pages are
+    // far fewer than its faults.
+    let switches = c.by_id(idle.id().unwrap()).unwrap().value;
+    assert!(switches < FRESH_PAGES as u64 / 2, "{c:?}");
     // The leader's value comes first, as the kernel lays a group read out.
     assert_eq!(c.value(), Some(faults));
 }
