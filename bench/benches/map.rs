@@ -1,6 +1,7 @@
 //! Mapping a ring: the time of mmap alone, of mmap plus the first read of every page, and of the
-//! munmap that follows, against the ring's size, for the premap driver's two strategies (one `remap_pfn_range` per page, and the typed
-//! batched `vm_insert_pages_prot`) and for the running kernel's own perf ring, as ratios in one run.
+//! munmap that follows, against the ring's size, for the premap driver's two strategies (one
+//! `remap_pfn_range` per page, and the typed batched `vm_insert_pages_prot`) and for the running
+//! kernel's own perf ring, as ratios in one run.
 //!
 //! It needs `/dev/premap` (the driver on a kernel with premap's typed-page series), so it runs in the
 //! guest: `driver/vmtest --kernel mainline --bench` builds it static and runs it there (BENCHMARKS.md

@@ -235,7 +235,8 @@ static int intact(struct ring *r, const char *path)
 	return 1;
 }
 
-/* Reports a path: `rc` < 0 with errno `err` set is a refusal (-`err`: the signal that stopped it); a path that must refuse (pins) fails if not. */
+/* Reports a path: `rc` < 0 with errno `err` set is a refusal (-`err`: the signal that stopped it;
+ * 0: GUP took no page); a path that must refuse (pins) fails if not. */
 static void report(struct ring *r, const char *path, long rc, int err, int must_refuse)
 {
 	if (!intact(r, path))
@@ -408,6 +409,23 @@ static long gup_test(int dev, unsigned long cmd, void *addr, int write)
 	return gup.size ? (long)(gup.size / PAGE) : (errno = 0, -1);
 }
 
+/* One page of this process at `addr` through /proc/self/mem (access_remote_vm(), FOLL_FORCE): read
+ * into `buf`, or with `write` written from it. The byte count, or -1 with errno. */
+static long proc_mem(void *addr, char *buf, int write)
+{
+	int m = open("/proc/self/mem", (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	long n;
+	int e;
+
+	if (m < 0)
+		return -1;
+	n = write ? pwrite(m, buf, PAGE, (off_t)(uintptr_t)addr) : pread(m, buf, PAGE, (off_t)(uintptr_t)addr);
+	e = errno;
+	close(m);
+	errno = e;
+	return n;
+}
+
 static sigjmp_buf probe_jmp;
 static volatile sig_atomic_t probe_sig;
 
@@ -577,16 +595,7 @@ static void paths(struct ring *r)
 	}));
 	TRY(r, "process_vm_readv", 1, process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
 	TRY(r, "shared futex wait on the control page", 1, shared_futex_wait((uint32_t *)r->p));
-	TRY(r, "/proc/self/mem write (FOLL_FORCE) to a data page", 1, ({
-		int m = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-		long n = m < 0 ? -1 : pwrite(m, r->snap + PAGE, PAGE, (off_t)(uintptr_t)data);
-		int e = errno;
-
-		if (m >= 0)
-			close(m);
-		errno = e;
-		n;
-	}));
+	TRY(r, "/proc/self/mem write (FOLL_FORCE) to a data page", 1, proc_mem(data, r->snap + PAGE, 1));
 	TRY(r, "MADV_HWPOISON", 1, madvise(data, PAGE, MADV_HWPOISON));
 	TRY(r, "MADV_SOFT_OFFLINE", 1, madvise(data, PAGE, MADV_SOFT_OFFLINE));
 	fd = loop_device();
@@ -623,13 +632,8 @@ static void paths(struct ring *r)
 
 	/* Paths that may accept the ring but must leave it intact. */
 	TRY(r, "/proc/self/mem read", 0, ({
-		int m = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
-		long n = m < 0 ? -1 : pread(m, buf, PAGE, (off_t)(uintptr_t)data);
-		int e = errno;
+		long n = proc_mem(data, buf, 0);
 
-		if (m >= 0)
-			close(m);
-		errno = e;
 		n < 0 || !memcmp(buf, r->snap + PAGE, PAGE) ? n : (errno = EBADMSG, -1);
 	}));
 	TRY(r, "ptrace PEEKDATA", 0, ptrace_peek(r));
